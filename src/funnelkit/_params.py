@@ -1,0 +1,101 @@
+"""Validation of keyword parameters shared by the public functions (private)."""
+
+from __future__ import annotations
+
+import numbers
+from collections.abc import Iterable
+from datetime import timedelta
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .errors import ParameterError
+
+__all__ = ["parse_duration", "check_choice", "duration_ns"]
+
+
+def parse_duration(
+    value: Any, *, name: str, allow_none: bool = False, allow_zero: bool = False
+) -> pd.Timedelta | None:
+    """Turn ``value`` (a string such as ``"30min"``/``"7D"`` or a timedelta) into a Timedelta.
+
+    Bare numbers are refused: ``1800`` could mean seconds, milliseconds or days,
+    so the caller must say which (``"1800s"``).
+
+    Examples
+    --------
+    >>> parse_duration("30min", name="timeout")
+    Timedelta('0 days 00:30:00')
+    >>> parse_duration(None, name="window", allow_none=True) is None
+    True
+    """
+    if value is None:
+        if allow_none:
+            return None
+        raise ParameterError(
+            f"`{name}` is required: give a duration such as '30min', '1h' or '7D'."
+        )
+    if isinstance(value, (bool, np.bool_)):
+        raise ParameterError(
+            f"`{name}` must be a duration such as '30min' or '7D', not the boolean {value!r}."
+        )
+    if isinstance(value, numbers.Number):
+        raise ParameterError(
+            f"`{name}`={value!r} is a bare number, so its unit is ambiguous. "
+            f"Give a duration with a unit, e.g. '{value}s', '{value}min' or '{value}D', "
+            "or a pandas.Timedelta."
+        )
+    if isinstance(value, (pd.Timedelta, timedelta, np.timedelta64)):
+        td = pd.Timedelta(value)
+    elif isinstance(value, str):
+        try:
+            td = pd.Timedelta(value.strip())
+        except (ValueError, TypeError):
+            raise ParameterError(
+                f"`{name}`={value!r} is not a duration funnelkit understands. "
+                "Use a number with a unit, e.g. '30min', '90s', '12h' or '7D'."
+            ) from None
+    else:
+        raise ParameterError(
+            f"`{name}` must be a duration string such as '30min' or a pandas.Timedelta, "
+            f"not {type(value).__name__} {value!r}."
+        )
+    if td is pd.NaT or pd.isna(td):
+        raise ParameterError(f"`{name}` must be a duration, not NaT.")
+    if td < pd.Timedelta(0) or (td == pd.Timedelta(0) and not allow_zero):
+        raise ParameterError(
+            f"`{name}`={value!r} must be a positive duration, e.g. '30min' or '7D'."
+        )
+    return td
+
+
+def duration_ns(td: pd.Timedelta | None) -> int | None:
+    """Nanoseconds in ``td`` as a Python int (``None`` stays ``None``)."""
+    return None if td is None else int(td.value)
+
+
+def check_choice(value: Any, *, name: str, choices: Iterable[str]) -> str:
+    """Check that ``value`` is one of ``choices`` and return it.
+
+    Examples
+    --------
+    >>> check_choice("ordered", name="mode", choices=("ordered", "strict", "any_order"))
+    'ordered'
+    """
+    choices = tuple(choices)
+    if not isinstance(value, str) or value not in choices:
+        hint = ""
+        if isinstance(value, str):
+            import difflib
+
+            close = difflib.get_close_matches(value, choices, n=1)
+            if close:
+                hint = f" Did you mean {close[0]!r}?"
+        raise ParameterError(
+            f"`{name}`={value!r} is not valid; choose one of "
+            + ", ".join(repr(c) for c in choices)
+            + "."
+            + hint
+        )
+    return value

@@ -1,0 +1,517 @@
+"""Funnels: how many units reach each step of a journey, drop-off and time between steps.
+
+The exact semantics (ordered, strict and any-order funnels, windows, the reported
+attempt, exclusions, breakdowns) are those of the design document, §4; the heavy
+lifting happens in :mod:`funnelkit._kernels`.
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from . import _kernels
+from ._params import check_choice, parse_duration
+from ._prepare import Prepared, prepare
+from .errors import ParameterError
+
+__all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]
+
+Mode = Literal["ordered", "strict", "any_order"]
+WindowFrom = Literal["entry", "previous"]
+Unit = Literal["user", "session"]
+
+#: Columns of :attr:`FunnelResult.table`, in order (DESIGN §4).
+TABLE_COLUMNS: tuple[str, ...] = (
+    "step",
+    "label",
+    "units",
+    "conversion_rate",
+    "step_conversion_rate",
+    "dropoff",
+    "dropoff_rate",
+    "median_time_from_previous",
+    "mean_time_from_previous",
+    "p90_time_from_previous",
+)
+
+OTHER = "Other"
+MISSING = "(missing)"
+
+
+@dataclass(frozen=True)
+class FunnelResult:
+    """The result of :func:`funnel`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per step with the columns of :data:`TABLE_COLUMNS`: ``units`` reaching
+        the step, ``conversion_rate`` (of the units that reached step 1),
+        ``step_conversion_rate`` (of the previous step), ``dropoff`` and
+        ``dropoff_rate`` (units of the previous step that did not reach this one, and
+        their share of the previous step), and the median, mean and 90th percentile of
+        the time from the previous step on the reported attempt.
+    units : DataFrame
+        One row per unit of the event log (indexed by the unit id): ``level`` (number
+        of steps reached, 0..K) and one timestamp column per step (the reported
+        attempt's event time, ``NaT`` where not reached).
+    breakdown : DataFrame or None
+        With ``by=``: the table's columns for each group (first column named after
+        ``by``); the groups' ``units`` sum to the table's.
+    censored : DataFrame or None
+        Per step, units that reached the previous step but not this one and whose
+        window was still open at the end of the data (they may yet convert).
+        ``None`` when there is no window.
+    diagnostics : dict
+        Units left out by exclusions, rows dropped while reading, attempts counted...
+    params : dict
+        The parameters that made the result.
+    """
+
+    table: pd.DataFrame
+    units: pd.DataFrame
+    breakdown: pd.DataFrame | None
+    censored: pd.DataFrame | None
+    diagnostics: dict[str, Any]
+    params: dict[str, Any]
+    steps: tuple[str, ...]
+    labels: tuple[str, ...]
+    journey: Any = field(repr=False, default=None)
+
+    # -- views ---------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """The step table (a copy), ready for ``to_csv`` or further pandas work."""
+        return self.table.copy()
+
+    def time_between(self, **kwargs: Any):
+        """Time between consecutive steps; see :func:`funnelkit.time_between`."""
+        from .timing import time_between
+
+        return time_between(self, **kwargs)
+
+    def plot(self, kind: str = "bars", *, ax: Any = None, **kwargs: Any):
+        """Plot the funnel; delegates to :mod:`funnelkit.plotting` (returns the Axes)."""
+        from . import plotting
+
+        return plotting.plot_result(self, kind=kind, ax=ax, **kwargs)
+
+    def report(self, path: Any, *, lang: Literal["en", "es"] | None = None, **kwargs: Any):
+        """Write a self-contained HTML page of this funnel; see :mod:`funnelkit.report`."""
+        from . import report
+
+        return report.funnel_report(self, path, lang=lang, **kwargs)
+
+    def __repr__(self) -> str:
+        p = self.params
+        head = (
+            f"FunnelResult({len(self.steps)} steps, mode={p['mode']!r}, window={p['window']!s}, "
+            f"unit={p['unit']!r}, {int(self.table['units'].iloc[0]) if len(self.table) else 0} entered)"
+        )
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            return head + "\n" + _format_table(self.table).to_string(index=False)
+
+    def _repr_html_(self) -> str:
+        p = self.params
+        caption = html.escape(
+            f"Funnel: {len(self.steps)} steps · mode {p['mode']} · window {p['window']} · unit {p['unit']}"
+        )
+        body = _format_table(self.table).to_html(index=False, escape=True, border=0)
+        notes = []
+        if self.diagnostics.get("units_excluded"):
+            notes.append(f"{self.diagnostics['units_excluded']} units left out by exclusions.")
+        if self.censored is not None and int(self.censored["censored"].sum()):
+            notes.append(
+                f"{int(self.censored['censored'].sum())} units still inside their window at the end of the data (censored)."
+            )
+        foot = "".join(f"<p style='margin:2px 0;color:#555'>{html.escape(n)}</p>" for n in notes)
+        return f"<div class='funnelkit-result'><p><b>{caption}</b></p>{body}{foot}</div>"
+
+
+def _format_table(table: pd.DataFrame) -> pd.DataFrame:
+    out = table.copy()
+    for c in ("conversion_rate", "step_conversion_rate", "dropoff_rate"):
+        out[c] = out[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+    for c in ("median_time_from_previous", "mean_time_from_previous", "p90_time_from_previous"):
+        out[c] = out[c].map(_fmt_td)
+    return out
+
+
+def _fmt_td(v: Any) -> str:
+    if pd.isna(v):
+        return ""
+    s = pd.Timedelta(v).total_seconds()
+    if s < 60:
+        return f"{s:.0f}s"
+    if s < 3600:
+        return f"{s / 60:.1f}min"
+    if s < 86400:
+        return f"{s / 3600:.1f}h"
+    return f"{s / 86400:.1f}d"
+
+
+# --------------------------------------------------------------------------- main API
+
+
+def funnel(
+    events: Any,
+    journey_or_steps: Any,
+    *,
+    window: str | pd.Timedelta | None = "7D",
+    mode: Mode = "ordered",
+    window_from: WindowFrom = "entry",
+    unit: Unit = "user",
+    by: str | None = None,
+    attribution: str = "first_touch",
+    max_groups: int = 25,
+    exclude: Sequence[tuple[Any, Any, Any]] | None = None,
+    start: Any = None,
+    end: Any = None,
+    lang: Literal["en", "es"] | None = None,
+    session_col: str = "session_id",
+) -> FunnelResult:
+    """Compute a conversion funnel: units reaching each step, drop-off and timings.
+
+    Parameters
+    ----------
+    events : DataFrame or anything :func:`funnelkit.read_events` accepts
+        The event log with columns ``user_id``, ``timestamp``, ``event`` (use
+        :func:`funnelkit.read_events` to map other column names).
+    journey_or_steps : Journey or list
+        A :class:`funnelkit.Journey` (each stage is a step), or a list of event names
+        or of lists of event names (``["landing", ["product_view", "add_to_cart"],
+        "purchase"]``). A name may repeat: ``["A", "A", "B"]`` needs two A events.
+    window : str, Timedelta or None, default "7D"
+        Conversion window (``"30min"``, ``"1D"``...); ``None`` means no limit.
+        Edges are inclusive: a step exactly ``window`` after the anchor converts.
+    mode : {"ordered", "strict", "any_order"}
+        ``ordered``: steps in order, other events may lie between them (ClickHouse
+        ``windowFunnel(..., 'strict_once')``); ``strict``: consecutive steps must be
+        adjacent among all the unit's events; ``any_order``: the number of distinct
+        steps within one window span.
+    window_from : {"entry", "previous"}
+        Measure the window from the first step (default) or from the previous step.
+    unit : {"user", "session"}
+        What converts: users, or sessions (needs :func:`funnelkit.sessionize` first).
+    by : str, optional
+        A property column to break the funnel down by (e.g. ``"channel"``).
+    attribution : {"first_touch", "last_touch", "step:N"}
+        Which value of ``by`` a unit is attributed to: the first (last) non-null value
+        on the unit's events, or the value on the reported attempt's step-N event
+        (1-based; units that did not reach step N go to ``"(missing)"``).
+    max_groups : int, default 25
+        At most this many groups (largest first); the others are merged as ``"Other"``.
+    exclude : list of (event_or_stage, from_step, to_step)
+        Attempts with that event strictly between the two steps (steps as names or
+        1-based numbers) do not count; units with no clean attempt are left out.
+    start, end : datetime-like, optional
+        Only step-1 events in ``[start, end)`` start attempts (later steps may fall
+        after ``end``). Naive values are taken as UTC.
+    lang : {"en", "es"}, optional
+        Language of the ``label`` column (default: the journey's).
+    session_col : str, default "session_id"
+        The session column used with ``unit="session"``.
+
+    Returns
+    -------
+    FunnelResult
+
+    Examples
+    --------
+    >>> import funnelkit as fk, pandas as pd
+    >>> ev = pd.DataFrame({
+    ...     "user_id": [1, 1, 1, 2, 2, 3],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:02", "2024-01-01 10:30",
+    ...                                  "2024-01-02 09:00", "2024-01-02 09:10", "2024-01-03 12:00"], utc=True),
+    ...     "event": ["landing", "product_view", "purchase", "landing", "product_view", "landing"]})
+    >>> res = fk.funnel(ev, ["landing", "product_view", "purchase"], window="1D")
+    >>> res.table[["step", "units", "conversion_rate", "dropoff"]]
+               step  units  conversion_rate  dropoff
+    0       landing      3         1.000000        0
+    1  product_view      2         0.666667        1
+    2      purchase      1         0.333333        1
+    """
+    mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))  # type: ignore[assignment]
+    window_from = check_choice(window_from, name="window_from", choices=("entry", "previous"))  # type: ignore[assignment]
+    unit = check_choice(unit, name="unit", choices=("user", "session"))  # type: ignore[assignment]
+    win = parse_duration(window, name="window", allow_none=True, allow_zero=True)
+    if isinstance(max_groups, bool) or not isinstance(max_groups, (int, np.integer)) or max_groups < 1:
+        raise ParameterError(f"`max_groups`={max_groups!r} must be a positive integer.")
+    if exclude is not None and mode == "any_order":
+        raise ParameterError("`exclude=` needs an order of steps; it cannot be used with mode='any_order'.")
+    if lang is not None:
+        check_choice(lang, name="lang", choices=("en", "es"))
+    prep = prepare(
+        events,
+        journey_or_steps,
+        unit=unit,
+        session_col=session_col,
+        keep_all=(mode == "strict"),
+        exclude=exclude,
+        lang=lang,
+        extra_columns=[by] if by is not None else (),
+    )
+    kres = _run_kernel(prep, mode=mode, window=win, window_from=window_from, start=start, end=end)
+    return _build_result(
+        prep,
+        kres,
+        params=dict(
+            window=win,
+            mode=mode,
+            window_from=window_from,
+            unit=unit,
+            by=by,
+            attribution=attribution,
+            max_groups=int(max_groups),
+            exclude=list(exclude or []),
+            start=start,
+            end=end,
+        ),
+    )
+
+
+def _to_ns(value: Any, name: str) -> int | None:
+    if value is None:
+        return None
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ParameterError(
+            f"`{name}`={value!r} is not a date or time; use e.g. '2026-03-01' or a pandas.Timestamp."
+        ) from None
+    if ts is pd.NaT:
+        raise ParameterError(f"`{name}` cannot be NaT.")
+    if ts.tzinfo is None:
+        ts = ts.tz_localize("UTC")
+    return int(ts.tz_convert("UTC").as_unit("ns").value)
+
+
+def _run_kernel(
+    prep: Prepared,
+    *,
+    mode: str,
+    window: pd.Timedelta | None,
+    window_from: str,
+    start: Any,
+    end: Any,
+) -> _kernels.KernelResult:
+    w = None if window is None else int(window.value)
+    s_ns, e_ns = _to_ns(start, "start"), _to_ns(end, "end")
+    if s_ns is not None and e_ns is not None and s_ns >= e_ns:
+        raise ParameterError(f"`start`={start!r} must be before `end`={end!r}.")
+    can_start = None
+    if s_ns is not None or e_ns is not None:
+        can_start = np.ones(len(prep.t), dtype=bool)
+        if s_ns is not None:
+            can_start &= prep.t >= s_ns
+        if e_ns is not None:
+            can_start &= prep.t < e_ns
+    common = dict(n_units=prep.n_units, window=w, can_start=can_start)
+    steps = prep.spec.steps
+    if mode == "any_order":
+        return _kernels.any_order_funnel(prep.unit, prep.t, prep.code, steps, **common)
+    kern = _kernels.ordered_funnel if mode == "ordered" else _kernels.strict_funnel
+    return kern(prep.unit, prep.t, prep.code, steps, window_from=window_from, exclude=prep.exclude, **common)
+
+
+def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
+    """The §4 table from per-unit levels and step times (units with level 0 ignored)."""
+    K = len(names)
+    counts = np.bincount(level.astype(np.int64), minlength=K + 1)
+    reached = counts[::-1].cumsum()[::-1][1:]  # units with level >= k, k = 1..K
+    first = reached[0] if K else 0
+    prev = np.r_[first, reached[:-1]]
+    with np.errstate(invalid="ignore", divide="ignore"):
+        conv = np.where(first > 0, reached / max(first, 1), np.nan)
+        step_conv = np.where(prev > 0, reached / np.maximum(prev, 1), np.nan)
+    dropoff = prev - reached
+    drop_rate = np.where(prev > 0, dropoff / np.maximum(prev, 1), np.nan)
+    med, mean, p90 = [pd.NaT], [pd.NaT], [pd.NaT]
+    for k in range(1, K):
+        ok = level >= k + 1
+        d = (step_time[ok, k] - step_time[ok, k - 1]).astype(np.int64)
+        if len(d):
+            med.append(pd.Timedelta(int(np.round(np.median(d))), unit="ns"))
+            mean.append(pd.Timedelta(int(np.round(d.mean())), unit="ns"))
+            p90.append(pd.Timedelta(int(np.round(np.quantile(d, 0.9))), unit="ns"))
+        else:
+            med.append(pd.NaT)
+            mean.append(pd.NaT)
+            p90.append(pd.NaT)
+    step_conv[0] = 1.0 if first > 0 else np.nan
+    drop_rate[0] = 0.0 if first > 0 else np.nan
+    return pd.DataFrame(
+        {
+            "step": list(names),
+            "label": list(labels),
+            "units": reached.astype(np.int64),
+            "conversion_rate": conv.astype(float),
+            "step_conversion_rate": step_conv.astype(float),
+            "dropoff": dropoff.astype(np.int64),
+            "dropoff_rate": drop_rate.astype(float),
+            "median_time_from_previous": pd.to_timedelta(pd.Series(med, dtype="timedelta64[ns]")),
+            "mean_time_from_previous": pd.to_timedelta(pd.Series(mean, dtype="timedelta64[ns]")),
+            "p90_time_from_previous": pd.to_timedelta(pd.Series(p90, dtype="timedelta64[ns]")),
+        },
+        columns=list(TABLE_COLUMNS),
+    )
+
+
+def _attribute(prep: Prepared, kres: _kernels.KernelResult, by: str, attribution: str) -> np.ndarray:
+    """The ``by`` value attributed to each unit (object array, None where missing)."""
+    frame = prep.frame
+    col = frame[by]
+    n_units = prep.n_units
+    out = np.full(n_units, None, dtype=object)
+    if attribution.startswith("step:"):
+        try:
+            k = int(attribution.split(":", 1)[1])
+        except ValueError:
+            k = 0
+        K = len(prep.spec.steps)
+        if not 1 <= k <= K:
+            raise ParameterError(
+                f"`attribution`={attribution!r}: use 'step:N' with N between 1 and {K} (1-based step number)."
+            )
+        pos = kres.step_pos[:, k - 1]
+        ok = pos >= 0
+        rows = prep.rows[pos[ok]]
+        vals = col.iloc[rows].to_numpy(dtype=object)
+        out[np.flatnonzero(ok)] = vals
+        return _nullify(out)
+    from ._prepare import _time_ns
+
+    unit_all = prep.unit_all
+    notnull = col.notna().to_numpy()
+    idx = np.flatnonzero(notnull)
+    if len(idx) == 0:
+        return out
+    t = _time_ns(frame)[idx]
+    u = unit_all[idx]
+    order = np.lexsort((t, u))  # stable: ties keep row order
+    idx, u = idx[order], u[order]
+    if attribution == "first_touch":
+        firsts = np.r_[True, u[1:] != u[:-1]]
+    else:
+        firsts = np.r_[u[1:] != u[:-1], True]
+    sel = idx[firsts]
+    out[u[firsts]] = col.iloc[sel].to_numpy(dtype=object)
+    return _nullify(out)
+
+
+def _nullify(a: np.ndarray) -> np.ndarray:
+    mask = pd.isna(a)
+    a = a.copy()
+    a[mask] = None
+    return a
+
+
+def _group_labels(values: np.ndarray, level: np.ndarray, max_groups: int) -> np.ndarray:
+    s = pd.Series(values, dtype=object).astype(object)
+    s = s.where(s.notna(), MISSING).astype(str)
+    entered = s[level >= 1]
+    counts = entered.value_counts()
+    # largest groups first, ties by name (deterministic); MISSING never displaces a real group
+    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
+    keep = [g for g, _ in ranked if g != MISSING]
+    if len(keep) > max_groups:
+        keep = keep[: max_groups]
+    keep_set = set(keep) | {MISSING}
+    return np.where(s.isin(keep_set), s, OTHER)
+
+
+def _build_result(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[str, Any]) -> FunnelResult:
+    spec = prep.spec
+    names, labels = spec.names, spec.labels
+    K = len(names)
+    level = kres.level.astype(np.int64)
+    table = _step_table(level, kres.step_time, names, labels)
+    # per-unit frame -----------------------------------------------------------------
+    st = kres.step_time.copy()
+    units = pd.DataFrame(index=prep.unit_ids.copy())
+    units["level"] = level
+    for k, name in enumerate(names):
+        col = st[:, k]
+        units[name] = pd.to_datetime(np.where(col == _kernels.NAT, np.iinfo(np.int64).min, col).view("datetime64[ns]")).tz_localize("UTC") if len(col) else pd.Series([], dtype="datetime64[ns, UTC]")
+    units["excluded"] = kres.excluded
+    # breakdown -----------------------------------------------------------------------
+    breakdown = None
+    by = params["by"]
+    if by is not None:
+        attribution = params["attribution"]
+        if not (attribution in ("first_touch", "last_touch") or attribution.startswith("step:")):
+            raise ParameterError(
+                f"`attribution`={attribution!r}: use 'first_touch', 'last_touch' or 'step:N'."
+            )
+        vals = _attribute(prep, kres, by, attribution)
+        groups = _group_labels(vals, level, params["max_groups"])
+        units[by] = groups
+        parts = []
+        order = pd.Series(groups[level >= 1]).value_counts()
+        ranked = sorted(order.items(), key=lambda kv: (kv[0] in (OTHER, MISSING), -kv[1], kv[0]))
+        for g, _ in ranked:
+            m = groups == g
+            tb = _step_table(level[m], kres.step_time[m], names, labels)
+            tb.insert(0, by, g)
+            parts.append(tb)
+        breakdown = (
+            pd.concat(parts, ignore_index=True)
+            if parts
+            else pd.DataFrame(columns=[by, *TABLE_COLUMNS])
+        )
+    # censoring -----------------------------------------------------------------------
+    censored = None
+    win = params["window"]
+    if win is not None:
+        w = int(win.value)
+        reached_any = level >= 1
+        unfinished = reached_any & (level < K)
+        if params["mode"] == "ordered" or params["mode"] == "strict":
+            if params["window_from"] == "entry":
+                anchor = kres.step_time[:, 0]
+            else:
+                last = np.clip(level - 1, 0, K - 1)
+                anchor = kres.step_time[np.arange(len(level)), last]
+        else:
+            anchor = kres.step_time[:, 0]
+        open_ = unfinished & (anchor.astype(np.int64) + w > prep.data_end)
+        cens = np.zeros(K, dtype=np.int64)
+        if open_.any():
+            cens += np.bincount(level[open_], minlength=K + 1)[:K] if K else 0
+        # a unit at level L is censored at step L+1
+        cens_by_step = np.r_[0, cens[1:K]] if K else cens
+        censored = pd.DataFrame({"step": list(names), "censored": cens_by_step.astype(np.int64)})
+    diagnostics = {
+        "rows": prep.n_rows,
+        "rows_in_funnel": int(len(prep.rows)) if params["mode"] != "strict" else int((prep.code >= 0).sum()),
+        "units": prep.n_units,
+        "units_entered": int((level >= 1).sum()),
+        "units_excluded": int(kres.excluded.sum()),
+        "attempts": int(kres.n_attempts.sum()),
+        "rows_dropped_on_read": dict(prep.dropped),
+        "zero_durations": _zero_durations(level, kres.step_time, names),
+    }
+    return FunnelResult(
+        table=table,
+        units=units,
+        breakdown=breakdown,
+        censored=censored,
+        diagnostics=diagnostics,
+        params=params,
+        steps=tuple(names),
+        labels=tuple(labels),
+        journey=spec.journey,
+    )
+
+
+def _zero_durations(level: np.ndarray, step_time: np.ndarray, names: Sequence[str]) -> dict[str, int]:
+    out = {}
+    for k in range(1, len(names)):
+        ok = level >= k + 1
+        out[names[k]] = int((step_time[ok, k] == step_time[ok, k - 1]).sum())
+    return out

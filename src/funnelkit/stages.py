@@ -1,0 +1,901 @@
+"""Customer-journey stages: which event belongs to which stage.
+
+A :class:`Journey` is an ordered list of :class:`Stage` objects. Each stage has a
+name, an English and a Spanish label, and one or more rules that select the events
+belonging to it:
+
+* event names (``"purchase"``), shell-style globs (``"product_*"``) or regular
+  expressions (``Rule(regex=r"^checkout_")``), optionally restricted by properties
+  (``Rule(["landing"], where={"channel": ["newsletter", "social"]})``);
+* :func:`repeat` -- the k-th occurrence of an event in the unit (loyalty = second
+  purchase);
+* :func:`after` -- events of a rule only once the unit has reached another stage
+  (use = app usage after the first purchase).
+
+One event belongs to at most one stage: events matched by the plain rules of two
+stages raise :class:`~funnelkit.errors.OverlappingRulesError` naming them, except
+that :func:`repeat` and :func:`after` rules take precedence over plain ones.
+
+Four presets from the customer-journey literature give names and labels
+(``Journey.preset("five_stage", events={...})``); any other journey can be defined
+by hand, from a list of event names, or from a TOML file.
+"""
+
+from __future__ import annotations
+
+import difflib
+import fnmatch
+import re
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, Literal, Union
+
+import numpy as np
+import pandas as pd
+
+from .errors import JourneyError, OverlappingRulesError, ParameterError, UnknownEventError, UnknownStageError
+
+__all__ = ["Journey", "Stage", "Rule", "repeat", "after", "PRESETS"]
+
+Lang = Literal["en", "es"]
+
+#: The presets: stage names with their English and Spanish labels (DESIGN §3).
+PRESETS: dict[str, tuple[tuple[str, str, str], ...]] = {
+    "five_stage": (
+        ("discovery", "Discovery", "Descubrimiento"),
+        ("consideration", "Consideration", "Consideración"),
+        ("purchase", "Purchase", "Compra"),
+        ("use", "Use", "Uso"),
+        ("loyalty", "Loyalty", "Fidelización"),
+    ),
+    "digital_four": (
+        ("awareness", "Awareness", "Conciencia"),
+        ("engagement", "Engagement", "Compromiso"),
+        ("transaction", "Transaction", "Transacción"),
+        ("retention", "Retention", "Retención"),
+    ),
+    "three_phase": (
+        ("before_purchase", "Before purchase", "Antes de la compra"),
+        ("during_purchase", "During purchase", "Durante la compra"),
+        ("after_purchase", "After purchase", "Después de la compra"),
+    ),
+    "seven_stage": (
+        ("awareness", "Awareness", "Conciencia"),
+        ("consideration", "Consideration", "Consideración"),
+        ("decision", "Decision", "Decisión"),
+        ("purchase", "Purchase", "Compra"),
+        ("post_purchase", "Post-purchase experience", "Experiencia posterior a la compra"),
+        ("loyalty", "Loyalty", "Lealtad"),
+        ("advocacy", "Advocacy", "Promoción"),
+    ),
+}
+
+_GLOB_CHARS = frozenset("*?[")
+
+
+# --------------------------------------------------------------------------- rules
+
+
+def _as_names(events: str | Iterable[str] | None) -> tuple[str, ...]:
+    if events is None:
+        return ()
+    if isinstance(events, str):
+        return (events,)
+    out = tuple(events)
+    for e in out:
+        if not isinstance(e, str):
+            raise JourneyError(
+                f"Event names must be strings; got {type(e).__name__} {e!r}. "
+                "Write e.g. ['landing', 'ad_click']."
+            )
+    return out
+
+
+def _check_where(where: Any) -> tuple[tuple[str, tuple[Any, ...]], ...]:
+    if where is None:
+        return ()
+    if not isinstance(where, Mapping) or not where:
+        raise JourneyError(
+            f"`where=` must be a non-empty mapping of property column to allowed value(s), "
+            f"e.g. where={{'channel': ['newsletter', 'social']}}; got {where!r}."
+        )
+    out = []
+    for col, val in where.items():
+        if not isinstance(col, str):
+            raise JourneyError(f"`where=` keys must be column names (strings); got {col!r}.")
+        vals = tuple(val) if isinstance(val, (list, tuple, set, frozenset)) else (val,)
+        if not vals:
+            raise JourneyError(f"`where={{{col!r}: ...}}` lists no value.")
+        out.append((col, tuple(sorted(vals, key=repr)) if isinstance(val, (set, frozenset)) else vals))
+    return tuple(sorted(out))
+
+
+@dataclass(frozen=True)
+class Rule:
+    """Select events by name, glob or regular expression, optionally by properties.
+
+    Parameters
+    ----------
+    events : str or sequence of str, optional
+        Event names. A name containing ``*``, ``?`` or ``[`` is a shell-style glob.
+    regex : str, optional
+        A regular expression matched (``re.fullmatch``) against event names.
+    where : mapping, optional
+        ``{column: value_or_values}``: the event's property must equal one of them.
+
+    Examples
+    --------
+    >>> Rule(["landing", "ad_*"], where={"channel": "paid_ads"})
+    Rule(events=('landing', 'ad_*'), regex=None, where=(('channel', ('paid_ads',)),))
+    """
+
+    events: tuple[str, ...] = ()
+    regex: str | None = None
+    where: tuple[tuple[str, tuple[Any, ...]], ...] = ()
+
+    def __init__(
+        self,
+        events: str | Iterable[str] | None = None,
+        *,
+        regex: str | None = None,
+        where: Mapping[str, Any] | None = None,
+    ) -> None:
+        names = _as_names(events)
+        if regex is not None:
+            try:
+                re.compile(regex)
+            except re.error as exc:
+                raise JourneyError(f"Invalid regular expression {regex!r}: {exc}.") from None
+        if not names and regex is None:
+            raise JourneyError(
+                "A rule needs event names, a glob or a regex, e.g. Rule(['landing']) "
+                "or Rule(regex=r'^checkout_')."
+            )
+        object.__setattr__(self, "events", names)
+        object.__setattr__(self, "regex", regex)
+        object.__setattr__(self, "where", _check_where(where))
+
+    # -- matching -------------------------------------------------------------
+    def _match_names(self, categories: Sequence[str]) -> np.ndarray:
+        """Boolean mask over ``categories`` of the names this rule selects."""
+        cats = list(categories)
+        mask = np.zeros(len(cats), dtype=bool)
+        index = {c: i for i, c in enumerate(cats)}
+        for name in self.events:
+            if _GLOB_CHARS.intersection(name):
+                for i, c in enumerate(cats):
+                    if fnmatch.fnmatchcase(c, name):
+                        mask[i] = True
+            elif name in index:
+                mask[index[name]] = True
+        if self.regex is not None:
+            pat = re.compile(self.regex)
+            for i, c in enumerate(cats):
+                if pat.fullmatch(c):
+                    mask[i] = True
+        return mask
+
+    def _unmatched(self, categories: Sequence[str]) -> list[str]:
+        """Names and patterns of this rule that select no event of ``categories``."""
+        cats = list(categories)
+        missing = []
+        for name in self.events:
+            if _GLOB_CHARS.intersection(name):
+                if not any(fnmatch.fnmatchcase(c, name) for c in cats):
+                    missing.append(name)
+            elif name not in set(cats):
+                missing.append(name)
+        if self.regex is not None and not any(re.fullmatch(self.regex, c) for c in cats):
+            missing.append(f"regex {self.regex!r}")
+        return missing
+
+    def _row_mask(self, frame: pd.DataFrame, name_mask: np.ndarray, event_codes: np.ndarray) -> np.ndarray:
+        rows = name_mask[event_codes] if len(name_mask) else np.zeros(len(event_codes), bool)
+        for col, vals in self.where:
+            if col not in frame.columns:
+                raise JourneyError(
+                    f"A journey rule has where={{{col!r}: ...}} but the event log has no column {col!r}. "
+                    f"Available columns: {', '.join(map(str, frame.columns))}."
+                )
+            rows = rows & frame[col].isin(list(vals)).to_numpy(dtype=bool)
+        return rows
+
+    def _to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {}
+        if self.events:
+            d["events"] = list(self.events)
+        if self.regex is not None:
+            d["regex"] = self.regex
+        if self.where:
+            d["where"] = {c: (list(v) if len(v) != 1 else v[0]) for c, v in self.where}
+        return d
+
+    def _describe(self) -> str:
+        parts = []
+        if self.events:
+            parts.append(", ".join(self.events))
+        if self.regex is not None:
+            parts.append(f"/{self.regex}/")
+        s = " | ".join(parts)
+        if self.where:
+            s += " where " + ", ".join(f"{c} in {list(v)}" for c, v in self.where)
+        return s
+
+
+@dataclass(frozen=True)
+class RepeatRule:
+    """The ``nth`` occurrence of an event in the unit. Built by :func:`repeat`."""
+
+    rule: Rule
+    nth: int
+
+    def _to_dict(self) -> dict[str, Any]:
+        return {"repeat": {**self.rule._to_dict(), "nth": self.nth}}
+
+    def _describe(self) -> str:
+        return f"occurrence #{self.nth} of {self.rule._describe()}"
+
+
+@dataclass(frozen=True)
+class AfterRule:
+    """Events of ``rule`` once the unit has reached stage ``stage``. Built by :func:`after`."""
+
+    stage: str
+    rule: Rule
+
+    def _to_dict(self) -> dict[str, Any]:
+        return {**self.rule._to_dict(), "after": self.stage}
+
+    def _describe(self) -> str:
+        return f"{self.rule._describe()} after reaching {self.stage!r}"
+
+
+AnyRule = Union[Rule, RepeatRule, AfterRule]
+StageSpec = Union[str, Sequence[Union[str, AnyRule]], AnyRule]
+
+
+def repeat(event: str | Iterable[str] | Rule, nth: int = 2, *, where: Mapping[str, Any] | None = None) -> RepeatRule:
+    """Select the ``nth`` occurrence of an event within the unit (user or session).
+
+    ``repeat("purchase", nth=2)`` is the classic loyalty stage: the second purchase.
+    Occurrences are counted in the unit's event order (timestamp, then input row).
+    The selected occurrence belongs to this stage even if a plain rule of another
+    stage also names the event (repeat rules take precedence).
+
+    Examples
+    --------
+    >>> repeat("purchase", nth=2)
+    RepeatRule(rule=Rule(events=('purchase',), regex=None, where=()), nth=2)
+    """
+    if isinstance(nth, bool) or not isinstance(nth, (int, np.integer)) or nth < 1:
+        raise JourneyError(f"repeat(..., nth={nth!r}): nth must be a positive integer such as 2.")
+    rule = event if isinstance(event, Rule) else Rule(event, where=where)
+    return RepeatRule(rule=rule, nth=int(nth))
+
+
+def after(stage: str, events: str | Iterable[str] | Rule, *, where: Mapping[str, Any] | None = None) -> AfterRule:
+    """Select events only once the unit has reached ``stage``.
+
+    ``after("purchase", ["app_open", "review"])``: app usage counts as the *use*
+    stage only after the unit's first purchase; earlier app opens belong to no stage.
+    "After" means later in the unit's event order; an event at the same timestamp as
+    the stage's first event but later in input order also counts.
+
+    Examples
+    --------
+    >>> after("purchase", ["app_open", "review"]).stage
+    'purchase'
+    """
+    if not isinstance(stage, str):
+        raise JourneyError(f"after(stage, ...) needs a stage name, got {stage!r}.")
+    rule = events if isinstance(events, Rule) else Rule(events, where=where)
+    return AfterRule(stage=stage, rule=rule)
+
+
+def _rules_from_spec(spec: Any, stage: str) -> tuple[AnyRule, ...]:
+    if isinstance(spec, (Rule, RepeatRule, AfterRule)):
+        return (spec,)
+    if isinstance(spec, str):
+        return (Rule(spec),)
+    if isinstance(spec, Sequence) and not isinstance(spec, (bytes, bytearray)):
+        names = [s for s in spec if isinstance(s, str)]
+        others = [s for s in spec if not isinstance(s, str)]
+        for o in others:
+            if not isinstance(o, (Rule, RepeatRule, AfterRule)):
+                raise JourneyError(
+                    f"Stage {stage!r}: cannot use {o!r} as a rule. Use event names, "
+                    "Rule(...), repeat(...) or after(...)."
+                )
+        rules: list[AnyRule] = [Rule(names)] if names else []
+        rules.extend(others)
+        if not rules:
+            raise JourneyError(f"Stage {stage!r} has no rule: give at least one event name.")
+        return tuple(rules)
+    raise JourneyError(
+        f"Stage {stage!r}: cannot use {type(spec).__name__} {spec!r} as its events. "
+        "Give a list of event names, Rule(...), repeat(...) or after(...)."
+    )
+
+
+# --------------------------------------------------------------------------- stages
+
+
+@dataclass(frozen=True)
+class Stage:
+    """One stage of a journey: a name, its labels and the rules selecting its events."""
+
+    name: str
+    rules: tuple[AnyRule, ...]
+    label_en: str = ""
+    label_es: str = ""
+
+    def label(self, lang: Lang = "en") -> str:
+        """The stage's label in ``lang`` (falls back to the name)."""
+        lab = self.label_es if lang == "es" else self.label_en
+        return lab or self.name
+
+    def _to_dict(self) -> dict[str, Any]:
+        d: dict[str, Any] = {"name": self.name}
+        if self.label_en:
+            d["label_en"] = self.label_en
+        if self.label_es:
+            d["label_es"] = self.label_es
+        if len(self.rules) == 1:
+            d.update(self.rules[0]._to_dict())
+        else:
+            d["rules"] = [r._to_dict() for r in self.rules]
+        return d
+
+
+def _rule_from_dict(d: Mapping[str, Any], stage: str) -> AnyRule:
+    d = dict(d)
+    allowed = {"events", "regex", "where", "after", "repeat"}
+    unknown = set(d) - allowed
+    if unknown:
+        raise JourneyError(
+            f"Stage {stage!r}: unknown key(s) {sorted(unknown)} in its rule; allowed: {sorted(allowed)}."
+        )
+    if "repeat" in d:
+        r = dict(d.pop("repeat"))
+        nth = r.pop("nth", 2)
+        inner = Rule(r.get("events"), regex=r.get("regex"), where=r.get("where"))
+        if d:
+            raise JourneyError(f"Stage {stage!r}: `repeat` cannot be combined with {sorted(d)}.")
+        return repeat(inner, nth=nth)
+    base = Rule(d.get("events"), regex=d.get("regex"), where=d.get("where"))
+    if "after" in d:
+        return after(d["after"], base)
+    return base
+
+
+# --------------------------------------------------------------------------- journey
+
+
+class Journey:
+    """An ordered customer journey: stages and the events that belong to each.
+
+    Parameters
+    ----------
+    stages : mapping of stage name to events, or sequence of :class:`Stage`
+        ``{"discovery": ["landing"], "purchase": "purchase", ...}`` in journey order.
+        Each value is an event name, a list of names/globs, a :class:`Rule`,
+        :func:`repeat`, :func:`after`, or a list mixing them (their union).
+    name : str, optional
+        A name for the journey (shown in reports).
+    labels : mapping, optional
+        ``{stage: (label_en, label_es)}`` labels; default: the stage names.
+    lang : {"en", "es"}
+        Default language of labels in tables and plots.
+
+    Examples
+    --------
+    >>> import funnelkit as fk
+    >>> j = fk.Journey({"visit": ["landing"], "cart": "add_to_cart", "buy": "purchase"})
+    >>> j.names
+    ('visit', 'cart', 'buy')
+    >>> fk.Journey.preset("five_stage", lang="es", events={
+    ...     "discovery": ["landing", "ad_click"], "consideration": ["product_view"],
+    ...     "purchase": ["purchase"], "use": fk.after("purchase", ["app_open"]),
+    ...     "loyalty": fk.repeat("purchase", nth=2)}).labels()
+    ('Descubrimiento', 'Consideración', 'Compra', 'Uso', 'Fidelización')
+    """
+
+    def __init__(
+        self,
+        stages: Mapping[str, StageSpec] | Sequence[Stage],
+        *,
+        name: str | None = None,
+        labels: Mapping[str, tuple[str, str]] | None = None,
+        lang: Lang = "en",
+    ) -> None:
+        if lang not in ("en", "es"):
+            raise ParameterError(f"`lang`={lang!r} is not supported; use 'en' or 'es'.")
+        built: list[Stage] = []
+        if isinstance(stages, Mapping):
+            labels = dict(labels or {})
+            for sname, spec in stages.items():
+                if not isinstance(sname, str) or not sname:
+                    raise JourneyError(f"Stage names must be non-empty strings; got {sname!r}.")
+                en, es = labels.pop(sname, ("", ""))
+                built.append(Stage(sname, _rules_from_spec(spec, sname), en, es))
+            if labels:
+                raise UnknownStageError(
+                    f"`labels` names stage(s) {sorted(labels)} that are not in the journey "
+                    f"({', '.join(s.name for s in built)})."
+                )
+        else:
+            for s in stages:
+                if not isinstance(s, Stage):
+                    raise JourneyError(
+                        f"Journey(...) takes a mapping {{stage: events}} or a list of Stage; got {s!r}."
+                    )
+                built.append(s)
+        if not built:
+            raise JourneyError("A journey needs at least one stage.")
+        names = [s.name for s in built]
+        dup = sorted({n for n in names if names.count(n) > 1})
+        if dup:
+            raise JourneyError(f"Stage names must be unique; repeated: {dup}.")
+        for s in built:
+            for r in s.rules:
+                if isinstance(r, AfterRule):
+                    if r.stage not in names:
+                        raise UnknownStageError(
+                            f"Stage {s.name!r} uses after({r.stage!r}, ...) but the journey has no stage "
+                            f"{r.stage!r}." + _suggest(r.stage, names)
+                        )
+                    if r.stage == s.name:
+                        raise JourneyError(f"Stage {s.name!r} cannot be after({s.name!r}, ...) itself.")
+        self._stages: tuple[Stage, ...] = tuple(built)
+        self.name = name
+        self.lang: Lang = lang
+        self._after_order()  # raises on cycles
+
+    # -- constructors -----------------------------------------------------------
+    @classmethod
+    def preset(
+        cls,
+        preset: Literal["five_stage", "digital_four", "three_phase", "seven_stage"] = "five_stage",
+        *,
+        events: Mapping[str, StageSpec],
+        lang: Lang = "en",
+        name: str | None = None,
+    ) -> Journey:
+        """A journey with a preset's stage names and labels and your events.
+
+        Stages of the preset that ``events`` does not mention are left out (with their
+        order kept); a key that is not a stage of the preset raises
+        :class:`~funnelkit.errors.UnknownStageError` with the closest name.
+
+        Examples
+        --------
+        >>> Journey.preset("digital_four", events={"awareness": "landing",
+        ...     "transaction": "purchase"}).names
+        ('awareness', 'transaction')
+        """
+        if preset not in PRESETS:
+            raise ParameterError(
+                f"Unknown preset {preset!r}; choose one of {', '.join(map(repr, PRESETS))}."
+                + _suggest(str(preset), list(PRESETS))
+            )
+        spec = PRESETS[preset]
+        known = [s[0] for s in spec]
+        for key in events:
+            if key not in known:
+                raise UnknownStageError(
+                    f"{key!r} is not a stage of the {preset!r} preset (stages: {', '.join(known)})."
+                    + _suggest(str(key), known)
+                )
+        stages = [
+            Stage(sname, _rules_from_spec(events[sname], sname), en, es)
+            for sname, en, es in spec
+            if sname in events
+        ]
+        return cls(stages, name=name or preset, lang=lang)
+
+    @classmethod
+    def from_steps(cls, steps: Sequence[str | Sequence[str]], *, lang: Lang = "en") -> Journey:
+        """A journey with one stage per event name (or per list of names).
+
+        ``Journey.from_steps(["landing", "product_view", "purchase"])`` is the funnel
+        landing -> product_view -> purchase. Repeated names are allowed only in
+        :func:`funnelkit.funnel` step lists (``["A", "A", "B"]``), not in journeys.
+        """
+        mapping: dict[str, StageSpec] = {}
+        for s in steps:
+            key = s if isinstance(s, str) else " | ".join(s)
+            if key in mapping:
+                raise JourneyError(
+                    f"Step {key!r} appears twice. A journey's stages are distinct; to require "
+                    "an event twice pass the plain list to funnelkit.funnel, e.g. ['A', 'A', 'B']."
+                )
+            mapping[key] = s if isinstance(s, str) else list(s)
+        return cls(mapping, lang=lang)
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any]) -> Journey:
+        """Build a journey from the dictionary form written by :meth:`to_dict`."""
+        if "stages" not in data:
+            raise JourneyError("A journey definition needs a `stages` list (see Journey.to_toml).")
+        stages = []
+        for i, sd in enumerate(data["stages"]):
+            sd = dict(sd)
+            sname = sd.pop("name", None)
+            if not isinstance(sname, str):
+                raise JourneyError(f"Stage #{i + 1} of the journey definition has no `name`.")
+            en, es = sd.pop("label_en", ""), sd.pop("label_es", "")
+            if "rules" in sd:
+                rules = tuple(_rule_from_dict(r, sname) for r in sd.pop("rules"))
+                if sd:
+                    raise JourneyError(f"Stage {sname!r}: give either `rules` or one rule's keys, not both.")
+            else:
+                rules = (_rule_from_dict(sd, sname),)
+            stages.append(Stage(sname, rules, en, es))
+        preset = data.get("preset")
+        if preset is not None:
+            table = {n: (en, es) for n, en, es in PRESETS.get(preset, ())}
+            stages = [
+                Stage(s.name, s.rules, s.label_en or table.get(s.name, ("", ""))[0],
+                      s.label_es or table.get(s.name, ("", ""))[1])
+                for s in stages
+            ]
+        return cls(stages, name=data.get("name"), lang=data.get("lang", "en"))
+
+    @classmethod
+    def from_toml(cls, path: str | Path) -> Journey:
+        """Read a journey from a TOML file.
+
+        The file has optional ``name``, ``lang`` and ``preset`` keys and one
+        ``[[stages]]`` table per stage, in order::
+
+            name = "shop"
+            preset = "five_stage"          # labels come from the preset
+            [[stages]]
+            name = "discovery"
+            events = ["landing", "ad_click"]
+            [[stages]]
+            name = "use"
+            events = ["app_open"]
+            after = "purchase"
+            [[stages]]
+            name = "loyalty"
+            repeat = { events = ["purchase"], nth = 2 }
+
+        A stage may also hold several rules as ``rules = [{...}, {...}]`` and a
+        ``where = {channel = "store"}`` condition.
+        """
+        try:
+            import tomllib  # type: ignore[import-not-found]
+        except ModuleNotFoundError:  # Python 3.10
+            import tomli as tomllib  # type: ignore[no-redef]
+        p = Path(path)
+        if not p.is_file():
+            raise JourneyError(f"Journey file {str(p)!r} does not exist. Check the path.")
+        try:
+            data = tomllib.loads(p.read_text(encoding="utf-8"))
+        except tomllib.TOMLDecodeError as exc:
+            raise JourneyError(f"Journey file {str(p)!r} is not valid TOML: {exc}.") from None
+        return cls.from_dict(data)
+
+    def to_dict(self) -> dict[str, Any]:
+        """The journey as plain data (what :meth:`to_toml` writes)."""
+        d: dict[str, Any] = {}
+        if self.name:
+            d["name"] = self.name
+        d["lang"] = self.lang
+        d["stages"] = [s._to_dict() for s in self._stages]
+        return d
+
+    def to_toml(self, path: str | Path | None = None) -> str:
+        """Write the journey as TOML to ``path`` (if given) and return the text."""
+        import tomli_w
+
+        text = tomli_w.dumps(self.to_dict())
+        if path is not None:
+            Path(path).write_text(text, encoding="utf-8")
+        return text
+
+    # -- accessors ------------------------------------------------------------
+    @property
+    def stages(self) -> tuple[Stage, ...]:
+        return self._stages
+
+    @property
+    def names(self) -> tuple[str, ...]:
+        return tuple(s.name for s in self._stages)
+
+    def labels(self, lang: Lang | None = None) -> tuple[str, ...]:
+        """Stage labels in ``lang`` (default: the journey's language)."""
+        lang = lang or self.lang
+        if lang not in ("en", "es"):
+            raise ParameterError(f"`lang`={lang!r} is not supported; use 'en' or 'es'.")
+        return tuple(s.label(lang) for s in self._stages)
+
+    def __len__(self) -> int:
+        return len(self._stages)
+
+    def __iter__(self):
+        return iter(self._stages)
+
+    def __getitem__(self, key: str | int) -> Stage:
+        if isinstance(key, str):
+            for s in self._stages:
+                if s.name == key:
+                    return s
+            raise UnknownStageError(
+                f"The journey has no stage {key!r} (stages: {', '.join(self.names)})."
+                + _suggest(key, self.names)
+            )
+        return self._stages[key]
+
+    def __eq__(self, other: object) -> bool:
+        return isinstance(other, Journey) and self.to_dict() == other.to_dict()
+
+    def __hash__(self) -> int:
+        return hash(repr(self.to_dict()))
+
+    def __repr__(self) -> str:
+        lines = [f"Journey({self.name!r}, {len(self)} stages, lang={self.lang!r})"]
+        for i, s in enumerate(self._stages, 1):
+            lines.append(f"  {i}. {s.name} [{s.label(self.lang)}]: " + "; ".join(r._describe() for r in s.rules))
+        return "\n".join(lines)
+
+    def with_lang(self, lang: Lang) -> Journey:
+        """The same journey with labels in ``lang``."""
+        return Journey(list(self._stages), name=self.name, lang=lang)
+
+    def select(self, stages: Sequence[str]) -> Journey:
+        """A journey with only ``stages`` (stage names, in the order given).
+
+        Rules of kept stages that refer to a dropped stage with :func:`after` keep
+        working: the dropped stage is still evaluated to know when the unit reached it.
+        """
+        if isinstance(stages, str):
+            stages = [stages]
+        keep = [self[s] for s in stages]
+        if not keep:
+            raise JourneyError("select() needs at least one stage name.")
+        return _SelectedJourney(self, keep)
+
+    # -- assignment -------------------------------------------------------------
+    def _all_stages(self) -> tuple[Stage, ...]:
+        """Stages evaluated when assigning codes (visible ones first)."""
+        return self._stages
+
+    def _after_order(self) -> list[int]:
+        """Indexes of all stages in an order where every after(stage) target comes first."""
+        stages = self._all_stages()
+        idx = {s.name: i for i, s in enumerate(stages)}
+        deps = {i: {idx[r.stage] for r in s.rules if isinstance(r, AfterRule)} for i, s in enumerate(stages)}
+        order: list[int] = []
+        state: dict[int, int] = {}
+
+        def visit(i: int, path: list[str]) -> None:
+            if state.get(i) == 2:
+                return
+            if state.get(i) == 1:
+                raise JourneyError("after(...) rules form a cycle: " + " -> ".join(path + [stages[i].name]) + ".")
+            state[i] = 1
+            for d in sorted(deps[i]):
+                visit(d, path + [stages[i].name])
+            state[i] = 2
+            order.append(i)
+
+        for i in range(len(stages)):
+            visit(i, [])
+        return order
+
+    def check_events(self, categories: Iterable[str]) -> None:
+        """Raise :class:`~funnelkit.errors.UnknownEventError` for names no event matches.
+
+        Catches typos: every event name and pattern of every rule must match at least
+        one event of the log. The message suggests the closest existing names.
+        """
+        cats = list(categories)
+        problems = []
+        for s in self._all_stages():
+            for r in s.rules:
+                base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
+                for m in base._unmatched(cats):
+                    problems.append(f"{m!r} (stage {s.name!r})" + _suggest(m, cats, short=True))
+        if problems:
+            raise UnknownEventError(
+                "The event log has no event matching " + "; ".join(problems)
+                + ". Check the spelling, or list the log's events with events['event'].unique()."
+            )
+
+    def _assign(
+        self,
+        view: Any,
+        ev_sorted: np.ndarray,
+        categories: Sequence[str],
+        unit_sorted: np.ndarray,
+        *,
+        check: bool = True,
+    ) -> np.ndarray:
+        """Stage index per row (int16, -1 = no stage) of rows already sorted by unit and time.
+
+        ``view[col]`` returns a property column in that sorted order (see ``_RowsView``),
+        ``ev_sorted`` the rows' event category codes and ``unit_sorted`` their unit codes.
+        Occurrence counts (:func:`repeat`) and "after" conditions are evaluated in that
+        order. Hidden stages (kept only for after() of a selected journey) get codes
+        >= len(self).
+        """
+        stages = self._all_stages()
+        n = len(ev_sorted)
+        if check:
+            self.check_events(categories)
+        # plain rules -------------------------------------------------------------
+        plain_hits = np.zeros(n, dtype=np.int16)
+        plain_code = np.full(n, -1, dtype=np.int16)
+        special: list[tuple[int, AnyRule]] = []
+        for si, s in enumerate(stages):
+            stage_mask = np.zeros(n, dtype=bool)
+            for r in s.rules:
+                if isinstance(r, Rule):
+                    stage_mask |= r._row_mask(view, r._match_names(categories), ev_sorted)
+                else:
+                    special.append((si, r))
+            plain_hits += stage_mask
+            plain_code[stage_mask] = si
+        if (plain_hits > 1).any():
+            raise OverlappingRulesError(self._overlap_message(categories))
+        code = plain_code
+        if not special:
+            return code
+        # repeat / after rules, in dependency order; they take precedence -----------
+        by_stage: dict[int, list[AnyRule]] = {}
+        for si, r in special:
+            by_stage.setdefault(si, []).append(r)
+        special_hits = np.zeros(n, dtype=np.int16)
+        final = code.copy()
+        for si in self._after_order():
+            for r in by_stage.get(si, []):
+                inner = r.rule
+                m = inner._row_mask(view, inner._match_names(categories), ev_sorted)
+                if isinstance(r, RepeatRule):
+                    sel = _nth_in_unit(m, unit_sorted, r.nth)
+                else:
+                    tgt = next(i for i, st in enumerate(stages) if st.name == r.stage)
+                    sel = m & _after_first(final == tgt, unit_sorted)
+                special_hits += sel
+                final[sel] = si
+        if (special_hits > 1).any():
+            rows = np.flatnonzero(special_hits > 1)
+            names = sorted({str(categories[c]) for c in ev_sorted[rows]})
+            raise OverlappingRulesError(
+                f"Event(s) {names} are selected by more than one repeat()/after() rule. "
+                "Make the rules disjoint (e.g. different events or a where= condition)."
+            )
+        return final
+
+    def _overlap_message(self, categories: Sequence[str]) -> str:
+        stages = self._all_stages()
+        conflicts: dict[str, list[str]] = {}
+        for c, cat in enumerate(categories):
+            owners = []
+            for s in stages:
+                for r in s.rules:
+                    if isinstance(r, Rule) and r._match_names([cat])[0]:
+                        owners.append(s.name)
+                        break
+            if len(owners) > 1:
+                conflicts[str(cat)] = owners
+        detail = "; ".join(f"{ev!r} in stages {', '.join(map(repr, owners))}" for ev, owners in sorted(conflicts.items()))
+        return (
+            "One event can belong to only one stage, but the journey's rules overlap: "
+            + (detail or "some events match several stages under their where= conditions")
+            + ". Remove the event from all but one stage, or narrow the rules with where=."
+        )
+
+    def assign_stages(self, events: pd.DataFrame, *, unit: Literal["user", "session"] = "user") -> pd.Series:
+        """The stage of every event of ``events`` (a categorical Series, NaN = no stage).
+
+        Useful to check a journey before computing a funnel. The result is aligned
+        with ``events`` (same index and order).
+
+        Examples
+        --------
+        >>> import funnelkit as fk, pandas as pd
+        >>> ev = pd.DataFrame({"user_id": [1, 1, 1], "event": ["landing", "purchase", "purchase"],
+        ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:05",
+        ...                                  "2024-01-02 09:00"], utc=True)})
+        >>> j = fk.Journey({"visit": "landing", "buy": "purchase", "again": fk.repeat("purchase", 2)})
+        >>> j.assign_stages(ev).tolist()
+        ['visit', 'buy', 'again']
+        """
+        from . import _prepare
+
+        prep = _prepare.prepare(events, self, unit=unit, keep_all=True)
+        codes = np.full(prep.n_rows, -1, dtype=np.int16)
+        codes[prep.rows] = prep.stage_code
+        names = list(self.names)
+        cat = pd.Categorical.from_codes(np.where(codes >= len(names), -1, codes), categories=names)
+        return pd.Series(cat, index=prep.frame.index, name="stage")
+
+
+class _SelectedJourney(Journey):
+    """A journey restricted to some stages; dropped stages stay as hidden ones for after()."""
+
+    def __init__(self, parent: Journey, keep: Sequence[Stage]) -> None:
+        self._stages = tuple(keep)
+        self.name = parent.name
+        self.lang = parent.lang
+        kept = {s.name for s in keep}
+        needed: list[Stage] = []
+        frontier = list(keep)
+        while frontier:
+            s = frontier.pop()
+            for r in s.rules:
+                if isinstance(r, AfterRule) and r.stage not in kept:
+                    kept.add(r.stage)
+                    st = parent[r.stage]
+                    needed.append(st)
+                    frontier.append(st)
+        self._hidden = tuple(needed)
+        self._after_order()
+
+    def _all_stages(self) -> tuple[Stage, ...]:
+        return self._stages + self._hidden
+
+    def with_lang(self, lang: Lang) -> Journey:
+        j = _SelectedJourney.__new__(_SelectedJourney)
+        j._stages, j._hidden, j.name, j.lang = self._stages, self._hidden, self.name, lang
+        return j
+
+
+class _RowsView:
+    """Columns of ``frame`` taken at positions ``rows``, read lazily (only where= columns)."""
+
+    def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
+        self._frame, self._rows = frame, rows
+        self.columns = frame.columns
+
+    def __getitem__(self, col: str) -> pd.Series:
+        return self._frame[col].iloc[self._rows].reset_index(drop=True)
+
+
+def _nth_in_unit(mask: np.ndarray, unit_sorted: np.ndarray, nth: int) -> np.ndarray:
+    """Rows that are the ``nth`` True of ``mask`` within their unit (rows already sorted)."""
+    pos = np.flatnonzero(mask)
+    out = np.zeros(len(mask), dtype=bool)
+    if len(pos) < nth:
+        return out
+    u = unit_sorted[pos]
+    # the row nth-1 places further among matching rows is in the same unit iff it is the nth.
+    first = np.ones(len(pos), dtype=bool)
+    first[1:] = u[1:] != u[:-1]
+    starts = np.flatnonzero(first)
+    cand = starts + (nth - 1)
+    ok = cand < len(pos)
+    cand, starts = cand[ok], starts[ok]
+    same = u[cand] == u[starts]
+    out[pos[cand[same]]] = True
+    return out
+
+
+def _after_first(reached: np.ndarray, unit_sorted: np.ndarray) -> np.ndarray:
+    """Rows strictly after (in sorted order) their unit's first ``reached`` row."""
+    n = len(reached)
+    out = np.zeros(n, dtype=bool)
+    if n == 0 or not reached.any():
+        return out
+    idx = np.arange(n)
+    first_pos = np.where(reached, idx, n)
+    # minimum of first_pos within each unit (units are contiguous runs)
+    bounds = np.flatnonzero(np.r_[True, unit_sorted[1:] != unit_sorted[:-1]])
+    unit_min = np.minimum.reduceat(first_pos, bounds)
+    run_len = np.diff(np.r_[bounds, n])
+    first_of_row = np.repeat(unit_min, run_len)
+    out = idx > first_of_row
+    return out
+
+
+def _suggest(name: str, choices: Iterable[str], *, short: bool = False) -> str:
+    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
+    if not close:
+        return ""
+    if short:
+        return f" (did you mean {', '.join(map(repr, close))}?)"
+    return f" Did you mean {', '.join(map(repr, close))}?"

@@ -1,0 +1,279 @@
+"""Tests for funnelkit.funnel: hand-made logs with known answers and property tests."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import funnelkit as fk
+from funnelkit.errors import (
+    MissingColumnError,
+    ParameterError,
+    UnknownEventError,
+    UnknownStageError,
+)
+from funnelkit.funnel import TABLE_COLUMNS
+
+T0 = pd.Timestamp("2024-01-01", tz="UTC")
+
+
+def log(rows, **props):
+    """rows: (user, seconds, event); extra columns as keyword lists."""
+    df = pd.DataFrame(
+        {
+            "user_id": [r[0] for r in rows],
+            "timestamp": T0 + pd.to_timedelta([r[1] for r in rows], unit="s"),
+            "event": pd.Categorical([r[2] for r in rows]),
+        }
+    )
+    for k, v in props.items():
+        df[k] = v
+    return df
+
+
+def counts(res):
+    return res.table["units"].tolist()
+
+
+# --------------------------------------------------------------------------- the table
+
+
+def test_table_columns_and_values():
+    ev = log([
+        (1, 0, "A"), (1, 60, "B"), (1, 180, "C"),
+        (2, 0, "A"), (2, 120, "B"),
+        (3, 0, "A"),
+        (4, 0, "B"),  # never enters
+    ])
+    res = fk.funnel(ev, ["A", "B", "C"], window="1h")
+    t = res.table
+    assert tuple(t.columns) == TABLE_COLUMNS
+    assert t["step"].tolist() == ["A", "B", "C"]
+    assert counts(res) == [3, 2, 1]
+    np.testing.assert_allclose(t["conversion_rate"], [1, 2 / 3, 1 / 3])
+    np.testing.assert_allclose(t["step_conversion_rate"], [1, 2 / 3, 1 / 2])
+    assert t["dropoff"].tolist() == [0, 1, 1]
+    np.testing.assert_allclose(t["dropoff_rate"], [0, 1 / 3, 1 / 2])
+    assert pd.isna(t["median_time_from_previous"].iloc[0])
+    assert t["median_time_from_previous"].iloc[1] == pd.Timedelta("90s")
+    assert t["mean_time_from_previous"].iloc[1] == pd.Timedelta("90s")
+    assert t["p90_time_from_previous"].iloc[1] == pd.Timedelta("114s")  # linear interpolation of 60, 120
+    assert t["median_time_from_previous"].iloc[2] == pd.Timedelta("120s")
+    u = res.units
+    assert u.index.name == "user_id" and u.index.tolist() == [1, 2, 3, 4]
+    assert u["level"].tolist() == [3, 2, 1, 0]
+    assert u.loc[1, "C"] == T0 + pd.Timedelta("180s")
+    assert pd.isna(u.loc[3, "B"])
+
+
+def test_window_edge_inclusive():
+    ev = log([(1, 0, "A"), (1, 3600, "B"), (2, 0, "A"), (2, 3600, "B")])
+    ev.loc[3, "timestamp"] += pd.Timedelta(1, "ns")
+    res = fk.funnel(ev, ["A", "B"], window="1h")
+    assert res.units["level"].tolist() == [2, 1]
+
+
+def test_same_timestamp_converts_in_step_order():
+    # B is listed before A in the input but both at the same instant: converts.
+    ev = log([(1, 10, "B"), (1, 10, "A")])
+    assert counts(fk.funnel(ev, ["A", "B"], window="1min")) == [1, 1]
+    # and the zero duration is reported
+    res = fk.funnel(ev, ["A", "B"], window="1min")
+    assert res.table["median_time_from_previous"].iloc[1] == pd.Timedelta(0)
+    assert res.diagnostics["zero_durations"]["B"] == 1
+
+
+def test_repeated_step_needs_two_events():
+    one = log([(1, 0, "A"), (1, 5, "B")])
+    two = log([(1, 0, "A"), (1, 1, "A"), (1, 5, "B")])
+    assert counts(fk.funnel(one, ["A", "A", "B"], window="1h")) == [1, 0, 0]
+    res = fk.funnel(two, ["A", "A", "B"], window="1h")
+    assert counts(res) == [1, 1, 1]
+    assert res.table["step"].tolist() == ["A", "A (2)", "B"]
+
+
+def test_later_entry_converts_and_timings_come_from_it():
+    ev = log([(1, 0, "A"), (1, 7200, "A"), (1, 7300, "B")])
+    res = fk.funnel(ev, ["A", "B"], window="1h")
+    assert counts(res) == [1, 1]
+    assert res.units.loc[1, "A"] == T0 + pd.Timedelta("7200s")
+    assert res.table["median_time_from_previous"].iloc[1] == pd.Timedelta("100s")
+
+
+def test_strict_breaks_on_interleaved_event():
+    ev = log([(1, 0, "A"), (1, 1, "X"), (1, 2, "B"), (2, 0, "A"), (2, 2, "B")])
+    assert counts(fk.funnel(ev, ["A", "B"], window="1h", mode="strict")) == [2, 1]
+    assert counts(fk.funnel(ev, ["A", "B"], window="1h", mode="ordered")) == [2, 2]
+
+
+def test_any_order():
+    ev = log([(1, 0, "C"), (1, 10, "A"), (2, 0, "B"), (2, 5000, "A")])
+    res = fk.funnel(ev, ["A", "B", "C"], window="1h", mode="any_order")
+    assert counts(res) == [2, 1, 0]
+
+
+def test_window_from_previous():
+    ev = log([(1, 0, "A"), (1, 3000, "B"), (1, 6000, "C")])
+    assert counts(fk.funnel(ev, ["A", "B", "C"], window="1h")) == [1, 1, 0]
+    assert counts(fk.funnel(ev, ["A", "B", "C"], window="1h", window_from="previous")) == [1, 1, 1]
+
+
+def test_no_window():
+    ev = log([(1, 0, "A"), (1, 10**7, "B")])
+    assert counts(fk.funnel(ev, ["A", "B"], window=None)) == [1, 1]
+    assert fk.funnel(ev, ["A", "B"], window=None).censored is None
+
+
+def test_exclusion_taints_but_tie_does_not():
+    ev = log([
+        (1, 0, "A"), (1, 5, "X"), (1, 10, "B"),  # X strictly between: tainted -> left out
+        (2, 0, "A"), (2, 10, "X"), (2, 10, "B"),  # X at the same instant as B: clean
+        (3, 0, "A"), (3, 10, "B"),
+    ])
+    res = fk.funnel(ev, ["A", "B"], window="1h", exclude=[("X", "A", "B")])
+    assert counts(res) == [2, 2]
+    assert res.diagnostics["units_excluded"] == 1
+    assert res.units.loc[1, "excluded"]
+    with pytest.raises(ParameterError, match="step of the funnel|is an event of funnel step"):
+        fk.funnel(ev, ["A", "B"], exclude=[("A", 1, 2)])
+    with pytest.raises(UnknownEventError, match="'Y'"):
+        fk.funnel(ev, ["A", "B"], exclude=[("Y", 1, 2)])
+
+
+def test_start_end_bound_entries_only():
+    ev = log([(1, 0, "A"), (1, 86400 * 2, "B"), (2, 86400 * 3, "A"), (2, 86400 * 3 + 5, "B")])
+    res = fk.funnel(ev, ["A", "B"], window="7D", start=T0, end=T0 + pd.Timedelta("1D"))
+    assert counts(res) == [1, 1]  # user 1's B after `end` still converts; user 2 starts too late
+    with pytest.raises(ParameterError, match="before"):
+        fk.funnel(ev, ["A", "B"], start="2024-02-01", end="2024-01-01")
+
+
+def test_censored_counts():
+    # data ends at t=100s; user 2 entered at t=90 with a 1-minute window still open.
+    ev = log([(1, 0, "A"), (2, 90, "A"), (3, 100, "Z")])
+    res = fk.funnel(ev, ["A", "B"], window="1min")
+    assert res.censored["censored"].tolist() == [0, 1]
+
+
+def test_breakdown_sums_to_total_and_attribution():
+    ev = log(
+        [
+            (1, 0, "A"), (1, 5, "B"),
+            (2, 0, "A"), (2, 5, "B"),
+            (3, 0, "A"),
+            (4, 0, "A"),
+        ],
+        channel=["ads", "mail", "mail", None, None, "ads"],
+    )
+    res = fk.funnel(ev, ["A", "B"], window="1h", by="channel")
+    bd = res.breakdown
+    assert set(bd.columns) == {"channel", *TABLE_COLUMNS}
+    total = bd.groupby("step", sort=False)["units"].sum().tolist()
+    assert total == counts(res)
+    first = bd[bd["step"] == "A"].set_index("channel")["units"].to_dict()
+    assert first == {"ads": 2, "mail": 1, "(missing)": 1}
+    last = fk.funnel(ev, ["A", "B"], window="1h", by="channel", attribution="last_touch").breakdown
+    assert last[last["step"] == "A"].set_index("channel")["units"].to_dict() == {"mail": 2, "ads": 1, "(missing)": 1}
+    s2 = fk.funnel(ev, ["A", "B"], window="1h", by="channel", attribution="step:2").breakdown
+    # step:2 = the value on the step-2 event; units that did not reach step 2 are "(missing)"
+    assert s2[s2["step"] == "A"].set_index("channel")["units"].to_dict() == {"mail": 1, "(missing)": 3}
+    assert s2[s2["step"] == "B"].set_index("channel")["units"].to_dict() == {"mail": 1, "(missing)": 1}
+
+
+def test_max_groups_merges_other():
+    rows = [(u, 0, "A") for u in range(6)]
+    ev = log(rows, channel=["a", "a", "b", "b", "c", "d"])
+    bd = fk.funnel(ev, ["A"], window="1h", by="channel", max_groups=2).breakdown
+    assert bd.set_index("channel")["units"].to_dict() == {"a": 2, "b": 2, "Other": 2}
+
+
+def test_unit_session():
+    ev = log([(1, 0, "A"), (1, 10, "B"), (1, 5000, "A")])
+    ses = fk.sessionize(ev, timeout="30min")
+    res = fk.funnel(ses, ["A", "B"], window="1D", unit="session")
+    assert counts(res) == [2, 1]
+    with pytest.raises(MissingColumnError, match="sessionize"):
+        fk.funnel(ev, ["A", "B"], unit="session")
+
+
+def test_journey_funnel_with_repeat_and_after():
+    ev = log([
+        (1, 0, "landing"), (1, 10, "purchase"), (1, 20, "app_open"), (1, 30, "purchase"),
+        (2, 0, "landing"), (2, 5, "app_open"), (2, 10, "purchase"),
+    ])
+    j = fk.Journey.preset("five_stage", events={
+        "discovery": "landing", "purchase": "purchase",
+        "use": fk.after("purchase", "app_open"), "loyalty": fk.repeat("purchase", nth=2)})
+    res = fk.funnel(ev, j, window="1D")
+    assert counts(res) == [2, 2, 1, 1]
+    assert res.table["label"].tolist() == ["Discovery", "Purchase", "Use", "Loyalty"]
+    assert fk.funnel(ev, j, window="1D", lang="es").table["label"].tolist() == [
+        "Descubrimiento", "Compra", "Uso", "Fidelización"]
+
+
+def test_bad_parameters_are_clear():
+    ev = log([(1, 0, "A"), (1, 5, "B")])
+    with pytest.raises(ParameterError, match="bare number"):
+        fk.funnel(ev, ["A", "B"], window=3600)
+    with pytest.raises(ParameterError, match="Did you mean 'ordered'"):
+        fk.funnel(ev, ["A", "B"], mode="orderd")
+    with pytest.raises(UnknownEventError, match="did you mean 'B'|'Bb'"):
+        fk.funnel(ev, ["A", "Bb"])
+    with pytest.raises(MissingColumnError, match="chanel"):
+        fk.funnel(ev, ["A", "B"], by="chanel")
+    with pytest.raises(ParameterError, match="step:N"):
+        ev2 = ev.assign(channel="x")
+        fk.funnel(ev2, ["A", "B"], by="channel", attribution="step:9")
+
+
+def test_caller_frame_not_modified():
+    ev = log([(1, 0, "A"), (1, 5, "B"), (2, 1, "A")], channel=["x", None, "y"])
+    before = ev.copy(deep=True)
+    fk.funnel(ev, ["A", "B"], window="1h", by="channel")
+    pd.testing.assert_frame_equal(ev, before)
+
+
+def test_repr_and_html():
+    ev = log([(1, 0, "<b>A</b>"), (1, 5, "B")])
+    res = fk.funnel(ev, ["<b>A</b>", "B"], window="1h")
+    assert "FunnelResult(2 steps" in repr(res)
+    html = res._repr_html_()
+    assert "&lt;b&gt;A&lt;/b&gt;" in html and "<b>A</b>" not in html.replace("<b>Funnel", "")
+    assert res.to_frame().equals(res.table)
+
+
+# --------------------------------------------------------------------------- properties
+
+events_st = st.lists(
+    st.tuples(st.integers(0, 4), st.integers(0, 40), st.sampled_from(["A", "B", "C", "X"])),
+    min_size=1,
+    max_size=40,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=events_st, window=st.sampled_from([None, "0s", "5s", "10s", "30s"]),
+       mode=st.sampled_from(["ordered", "strict", "any_order"]), seed=st.integers(0, 2**16))
+def test_row_order_invariance(rows, window, mode, seed):
+    ev = log(rows)
+    shuffled = ev.sample(frac=1, random_state=seed).reset_index(drop=True)
+    a = fk.funnel(ev, ["A", "B", "C"], window=window, mode=mode)
+    b = fk.funnel(shuffled, ["A", "B", "C"], window=window, mode=mode)
+    pd.testing.assert_frame_equal(a.table, b.table)
+    pd.testing.assert_frame_equal(a.units, b.units)
+
+
+@settings(max_examples=150, deadline=None)
+@given(rows=events_st, window=st.sampled_from([None, "5s", "30s"]))
+def test_counts_never_increase_and_noise_changes_nothing(rows, window):
+    ev = log(rows)
+    res = fk.funnel(ev, ["A", "B", "A", "C"], window=window)
+    c = counts(res)
+    assert all(x >= y for x, y in zip(c, c[1:]))
+    noise = log(rows + [(u, s, "N") for u, s, _ in rows])
+    res2 = fk.funnel(noise, ["A", "B", "A", "C"], window=window)
+    assert counts(res2) == c
+    pd.testing.assert_frame_equal(res.units, res2.units)
