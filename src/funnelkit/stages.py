@@ -687,22 +687,39 @@ class Journey:
         return order
 
     def check_events(self, categories: Iterable[str]) -> None:
-        """Raise :class:`~funnelkit.errors.UnknownEventError` for names no event matches.
+        """Catch typos in event names before computing anything.
 
-        Catches typos: every event name and pattern of every rule must match at least
-        one event of the log. The message suggests the closest existing names.
+        Every event name and pattern of every rule should match at least one event
+        of the log. A name that matches nothing but is close to an existing event
+        (``"purchse"`` vs ``"purchase"``) is a typo: it raises
+        :class:`~funnelkit.errors.UnknownEventError` with the suggestion. A name
+        close to nothing may just not occur in this data (e.g. no second purchase
+        yet): it gets a :class:`~funnelkit.errors.FunnelkitWarning` and its stage
+        counts zero units.
         """
+        import warnings
+
+        from .errors import FunnelkitWarning
+
         cats = list(categories)
-        problems = []
+        typos, absent = [], []
         for s in self._all_stages():
             for r in s.rules:
                 base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
                 for m in base._unmatched(cats):
-                    problems.append(f"{m!r} (stage {s.name!r})" + _suggest(m, cats, short=True))
-        if problems:
+                    hint = _suggest(m, cats, short=True)
+                    (typos if hint else absent).append(f"{m!r} (stage {s.name!r})" + hint)
+        if typos:
             raise UnknownEventError(
-                "The event log has no event matching " + "; ".join(problems)
+                "The event log has no event matching " + "; ".join(typos)
                 + ". Check the spelling, or list the log's events with events['event'].unique()."
+            )
+        if absent:
+            warnings.warn(
+                "No event of the log matches " + "; ".join(absent)
+                + ": those stages will count zero units. Check the names if that is unexpected.",
+                FunnelkitWarning,
+                stacklevel=3,
             )
 
     def _assign(
@@ -893,7 +910,13 @@ def _after_first(reached: np.ndarray, unit_sorted: np.ndarray) -> np.ndarray:
 
 
 def _suggest(name: str, choices: Iterable[str], *, short: bool = False) -> str:
-    close = difflib.get_close_matches(str(name), [str(c) for c in choices], n=3, cutoff=0.6)
+    """' Did you mean ...?' with the closest choices (case-insensitive), or ''."""
+    choices = [str(c) for c in choices]
+    lowered: dict[str, str] = {}
+    for c in choices:
+        lowered.setdefault(c.lower(), c)
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=3, cutoff=0.6)
+    close = [lowered[c] for c in close if lowered[c] != name]
     if not close:
         return ""
     if short:

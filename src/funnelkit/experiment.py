@@ -1,0 +1,559 @@
+"""A/B experiments on funnels: per-step significance, health checks, power ("testea y optimiza").
+
+The unit of randomization is the user (DESIGN §6). A variant's *exposed* users are
+all users whose events carry that variant value; a user seen with two values is
+reported and left out. An exposed user who never enters the funnel counts with
+level 0. Every step's rate has the exposed users of its variant as denominator;
+conditional step rates are shown but never tested across arms.
+"""
+
+from __future__ import annotations
+
+import html
+import warnings
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from . import _schema, stats
+from ._params import check_choice
+from .errors import ParameterError, StatisticsWarning
+from .funnel import FunnelResult, funnel
+
+__all__ = ["experiment", "ExperimentResult", "EXPERIMENT_COLUMNS"]
+
+#: Columns of :attr:`ExperimentResult.table`, in order.
+EXPERIMENT_COLUMNS: tuple[str, ...] = (
+    "variant",
+    "step",
+    "label",
+    "users",
+    "converters",
+    "rate",
+    "rate_ci_low",
+    "rate_ci_high",
+    "step_rate",
+    "abs_diff",
+    "abs_diff_ci_low",
+    "abs_diff_ci_high",
+    "rel_lift",
+    "rel_lift_ci_low",
+    "rel_lift_ci_high",
+    "p_value",
+    "p_adjusted",
+    "chance_to_beat_control",
+    "expected_loss",
+    "verdict",
+)
+
+SUSPICIOUS_LIFT = 0.5
+
+
+@dataclass(frozen=True)
+class ExperimentResult:
+    """The result of :func:`experiment`.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per (variant, step) with :data:`EXPERIMENT_COLUMNS`. ``users`` is the
+        variant's exposed users (the denominator of ``rate``), ``converters`` those who
+        reached the step. Comparison columns are NaN on control rows. ``abs_diff`` is
+        the difference of rates, ``rel_lift`` the relative lift (delta-method CI);
+        ``p_value`` is from the chosen test (sequential when ``sequential=True``),
+        ``p_adjusted`` corrected over steps × variants; ``chance_to_beat_control`` and
+        ``expected_loss`` are Bayesian (Beta(1, 1) priors).
+    srm : stats.SRMResult
+        Sample-ratio check of exposed users against the planned weights.
+    health : DataFrame
+        One row per warning: ``severity`` ("error", "warning", "info"), ``check`` and
+        a plain-language ``message``. Empty when all is well.
+    timing : DataFrame
+        Time-to-convert per transition and variant compared with control
+        (Mann–Whitney U): medians, sizes, ``u_statistic`` and ``p_value``.
+    power : DataFrame
+        Per (variant, step): the minimum detectable effect at the current sample size
+        (absolute and relative), the power to detect ``target_lift`` and the users per
+        arm still needed for it.
+    exposure : DataFrame
+        Exposed users per variant, their share and the planned share.
+    funnels : dict
+        The :class:`~funnelkit.FunnelResult` of each variant's exposed users.
+    diagnostics : dict
+        Users seen in several variants (left out), users without a variant, etc.
+    params : dict
+        The parameters that made the result.
+    """
+
+    table: pd.DataFrame
+    srm: Any
+    health: pd.DataFrame
+    timing: pd.DataFrame
+    power: pd.DataFrame
+    exposure: pd.DataFrame
+    funnels: dict[str, FunnelResult]
+    diagnostics: dict[str, Any]
+    params: dict[str, Any]
+    steps: tuple[str, ...]
+    labels: tuple[str, ...]
+    journey: Any = field(repr=False, default=None)
+
+    @property
+    def control(self) -> str:
+        return str(self.params["control"])
+
+    @property
+    def variants(self) -> tuple[str, ...]:
+        return tuple(self.exposure["variant"].astype(str))
+
+    def to_frame(self) -> pd.DataFrame:
+        """The per-(variant, step) table (a copy)."""
+        return self.table.copy()
+
+    def summary(self) -> pd.DataFrame:
+        """The comparison rows only (treatment variants), with the key columns."""
+        cols = ["variant", "step", "rate", "abs_diff", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
+                "p_adjusted", "chance_to_beat_control", "verdict"]
+        return self.table.loc[self.table["variant"] != self.control, cols].reset_index(drop=True)
+
+    def conclusions(self, lang: Literal["en", "es"] = "en") -> list[str]:
+        """One plain-language sentence per (treatment variant, step)."""
+        from ._text import conclusion
+
+        out = []
+        for _, row in self.table[self.table["variant"] != self.control].iterrows():
+            i = list(self.steps).index(row["step"])
+            labels = self._labels(lang)
+            ctrl = self.table[(self.table["variant"] == self.table["variant"].iloc[0]) & (self.table["step"] == row["step"])].iloc[0]
+            out.append(conclusion(row, control=self.control, alpha=self.params["alpha"], lang=lang,
+                                  label=labels[i], prev_label=labels[i - 1] if i else None,
+                                  control_rate=float(ctrl["rate"]), control_step_rate=float(ctrl["step_rate"])))
+        return out
+
+    def _labels(self, lang: str) -> tuple[str, ...]:
+        try:
+            return tuple(self.journey.labels(lang))
+        except Exception:
+            return self.labels
+
+    def plot(self, kind: str = "conversion", *, ax: Any = None, **kwargs: Any):
+        """Step conversion by variant with CI error bars; see :mod:`funnelkit.plotting`."""
+        from . import plotting
+
+        return plotting.plot_result(self, kind=kind, ax=ax, **kwargs)
+
+    def report(self, path: Any, *, lang: Literal["en", "es"] = "en", **kwargs: Any):
+        """Write the self-contained HTML experiment report; see :mod:`funnelkit.report`."""
+        from . import report
+
+        return report.experiment_report(self, path, lang=lang, **kwargs)
+
+    def __repr__(self) -> str:
+        p = self.params
+        head = (
+            f"ExperimentResult(variants={list(self.variants)}, control={self.control!r}, "
+            f"{len(self.steps)} steps, alpha={p['alpha']}, correction={p['correction']!r})"
+        )
+        cols = ["variant", "step", "users", "converters", "rate", "rel_lift", "p_adjusted", "verdict"]
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            body = self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
+        warn_lines = [f"[{r.severity}] {r.message}" for r in self.health.itertuples()]
+        return "\n".join([head, body, *warn_lines])
+
+    def _repr_html_(self) -> str:
+        cols = ["variant", "step", "users", "converters", "rate", "rate_ci_low", "rate_ci_high", "rel_lift",
+                "rel_lift_ci_low", "rel_lift_ci_high", "p_adjusted", "chance_to_beat_control", "verdict"]
+        t = self.table[cols].copy()
+        for c in ("rate", "rate_ci_low", "rate_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
+                  "chance_to_beat_control"):
+            t[c] = t[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
+        t["p_adjusted"] = t["p_adjusted"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+        banners = "".join(
+            f"<p style='margin:2px 0;color:{'#b00' if r.severity == 'error' else '#a60'}'>"
+            f"{html.escape(r.message)}</p>"
+            for r in self.health.itertuples()
+        )
+        cap = html.escape(
+            f"Experiment: control {self.control}, α = {self.params['alpha']}, correction {self.params['correction']}"
+        )
+        return f"<div class='funnelkit-result'><p><b>{cap}</b></p>{banners}{t.to_html(index=False, border=0)}</div>"
+
+
+# --------------------------------------------------------------------------- main API
+
+
+def experiment(
+    events: Any,
+    journey_or_steps: Any,
+    *,
+    variant_col: str,
+    control: Any,
+    window: str | pd.Timedelta | None = "7D",
+    mode: Literal["ordered", "strict", "any_order"] = "ordered",
+    window_from: Literal["entry", "previous"] = "entry",
+    weights: Sequence[float] | Mapping[Any, float] | None = None,
+    alpha: float = 0.05,
+    alternative: Literal["two-sided", "larger", "smaller"] = "two-sided",
+    correction: Literal["holm", "bh", "none"] = "holm",
+    test: Literal["welch", "z_pooled"] = "welch",
+    ci_method: Literal["wilson", "wald", "agresti_coull", "clopper_pearson", "jeffreys"] = "wilson",
+    sequential: bool = False,
+    n_star: float = 5000,
+    bayes: bool = True,
+    target_lift: float = 0.10,
+    power_target: float = 0.8,
+    min_users: int = 100,
+    exclude: Sequence[tuple[Any, Any, Any]] | None = None,
+    start: Any = None,
+    end: Any = None,
+    lang: Literal["en", "es"] | None = None,
+) -> ExperimentResult:
+    """Compare a funnel across the variants of an A/B(/n) test, step by step.
+
+    Parameters
+    ----------
+    events : DataFrame or anything :func:`funnelkit.read_events` accepts
+        The event log; ``variant_col`` holds each user's variant.
+    journey_or_steps : Journey or list
+        The funnel (as for :func:`funnelkit.funnel`).
+    variant_col : str
+        Column with the variant of the user (on at least one of their events).
+    control : scalar
+        The control variant's value; every other variant is compared with it.
+    window, mode, window_from, exclude, start, end, lang
+        As in :func:`funnelkit.funnel` (the unit is always the user).
+    weights : sequence or mapping, optional
+        Planned traffic split for the sample-ratio check (default: equal).
+    alpha : float, default 0.05
+    alternative : {"two-sided", "larger", "smaller"}
+        "larger": the variant is hoped to raise conversion.
+    correction : {"holm", "bh", "none"}
+        Multiple-comparison correction over steps × variants.
+    test : {"welch", "z_pooled"}
+        Test of the difference of rates (fixed horizon).
+    ci_method : str
+        Confidence interval of each arm's rate (see :func:`funnelkit.stats.proportion_ci`).
+    sequential : bool, default False
+        Use always-valid p-values and confidence sequences (safe when you look at the
+        results every day); ``n_star`` tunes them.
+    bayes : bool, default True
+        Add the Bayesian chance to beat control and expected loss.
+    target_lift : float, default 0.10
+        Relative lift used for the power / sample-size columns.
+    power_target : float, default 0.8
+    min_users : int, default 100
+        Arms with fewer exposed users get a "too few users" warning and no verdict.
+
+    Returns
+    -------
+    ExperimentResult
+
+    Examples
+    --------
+    >>> import funnelkit as fk
+    >>> ev = fk.datasets.make_shop(n_users=4000, seed=1)
+    >>> exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A")
+    >>> exp.table.columns[:6].tolist()
+    ['variant', 'step', 'label', 'users', 'converters', 'rate']
+    """
+    alpha_f = float(alpha)
+    if not 0 < alpha_f < 1:
+        raise ParameterError(f"`alpha`={alpha!r} must be in (0, 1), e.g. 0.05.")
+    check_choice(alternative, name="alternative", choices=("two-sided", "larger", "smaller"))
+    check_choice(correction, name="correction", choices=("holm", "bh", "none"))
+    check_choice(test, name="test", choices=("welch", "z_pooled"))
+    check_choice(ci_method, name="ci_method",
+                 choices=("wilson", "wald", "agresti_coull", "clopper_pearson", "jeffreys"))
+    if not (isinstance(target_lift, (int, float)) and target_lift > 0):
+        raise ParameterError(f"`target_lift`={target_lift!r} must be a positive relative lift, e.g. 0.1 for +10%.")
+    frame = _schema.ensure_events(events)
+    _schema.require_columns(frame, [variant_col], purpose="the experiment (variant_col)")
+
+    # exposure: the variant of each user ------------------------------------------------
+    res_all = funnel(frame, journey_or_steps, window=window, mode=mode, window_from=window_from,
+                     unit="user", exclude=exclude, start=start, end=end, lang=lang)
+    units = res_all.units
+    user_var, multi, n_without = _user_variants(frame, variant_col, units.index)
+    present = sorted(pd.unique(user_var[user_var.notna()]).tolist(), key=str)
+    if not any(_same(v, control) for v in present):
+        from .stages import _suggest
+
+        raise ParameterError(
+            f"control={control!r} is not a value of column {variant_col!r} "
+            f"(values: {', '.join(map(repr, present)) or 'none'})." + _suggest(str(control), map(str, present))
+        )
+    if isinstance(weights, Mapping):
+        # arms planned in `weights` but without any user still get a row (0 users)
+        present += [w for w in weights if not any(_same(w, v) for v in present)]
+    control_v = next(v for v in present if _same(v, control))
+    variants = [control_v] + [v for v in present if not _same(v, control)]
+    steps, labels = res_all.steps, res_all.labels
+    K = len(steps)
+    level = units["level"].to_numpy()
+
+    health: list[dict[str, str]] = []
+    if multi:
+        health.append(dict(severity="warning", check="multiple_exposure",
+                           message=f"{multi} users were seen in more than one variant; they are left out of every arm."))
+    if n_without:
+        health.append(dict(severity="info", check="no_variant",
+                           message=f"{n_without} users have no {variant_col!r} value and are not part of the experiment."))
+    # counts per variant ---------------------------------------------------------------------
+    n_users = np.array([(user_var == v).sum() for v in variants], dtype=np.int64)
+    conv = np.array([[int(((user_var == v).to_numpy() & (level >= k + 1)).sum()) for k in range(K)]
+                     for v in variants], dtype=np.int64)
+    srm = _srm(variants, n_users, weights)
+    if srm.flagged:
+        health.append(dict(severity="error", check="srm",
+                           message=f"Sample-ratio mismatch: the split of users differs from the plan "
+                                   f"(χ² = {srm.chi2:.2f}, p = {srm.p_value:.2g}). Results may be biased: "
+                                   "check the assignment and tracking before trusting them."))
+    if len(variants) < 2:
+        health.append(dict(severity="error", check="single_variant",
+                           message=f"Only one variant ({control_v!r}) has users: there is nothing to compare."))
+    for v, n in zip(variants, n_users):
+        if n < min_users:
+            health.append(dict(severity="warning", check="too_few_users",
+                               message=f"Variant {v!r} has only {int(n)} users (< {min_users}): too few to conclude."))
+    # statistics ------------------------------------------------------------------------------
+    rows = []
+    lo, hi = _rate_ci(conv, n_users, alpha_f, ci_method)
+    for i, v in enumerate(variants):
+        for k in range(K):
+            prev = n_users[i] if k == 0 else conv[i, k - 1]
+            rows.append(dict(variant=v, step=steps[k], label=labels[k], users=int(n_users[i]),
+                             converters=int(conv[i, k]),
+                             rate=conv[i, k] / n_users[i] if n_users[i] else np.nan,
+                             rate_ci_low=lo[i, k], rate_ci_high=hi[i, k],
+                             step_rate=conv[i, k] / prev if prev else np.nan))
+    table = pd.DataFrame(rows)
+    for c in EXPERIMENT_COLUMNS[9:]:
+        table[c] = np.nan if c != "verdict" else ""
+    comp_idx = []
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticsWarning)
+        for i in range(1, len(variants)):
+            cc, nc = conv[0], np.full(K, n_users[0])
+            ct, nt = conv[i], np.full(K, n_users[i])
+            if sequential:
+                d = stats.sequential_test(cc, nc, ct, nt, alpha=alpha_f, relative=False, n_star=n_star)
+                l = stats.sequential_test(cc, nc, ct, nt, alpha=alpha_f, relative=True, n_star=n_star)
+                d_est, d_lo, d_hi, p = d.estimate, d.ci_low, d.ci_high, d.p_value
+                l_est, l_lo, l_hi = l.estimate, l.ci_low, l.ci_high
+            else:
+                d = stats.diff_test(cc, nc, ct, nt, alpha=alpha_f, alternative=alternative, test=test)
+                l = stats.lift_test(cc, nc, ct, nt, alpha=alpha_f, alternative=alternative)
+                d_est, d_lo, d_hi, p = d.abs_diff, d.ci_low, d.ci_high, d.p_value
+                l_est, l_lo, l_hi = l.lift, l.ci_low, l.ci_high
+            if bayes:
+                b = stats.bayes_test(cc, nc, ct, nt)
+                ctb, loss = b.chance_to_beat_control, b.expected_loss
+            else:
+                ctb = loss = np.full(K, np.nan)
+            sl = slice(i * K, (i + 1) * K)
+            idx = table.index[sl]
+            table.loc[idx, "abs_diff"] = np.asarray(d_est, float)
+            table.loc[idx, "abs_diff_ci_low"] = np.asarray(d_lo, float)
+            table.loc[idx, "abs_diff_ci_high"] = np.asarray(d_hi, float)
+            table.loc[idx, "rel_lift"] = np.asarray(l_est, float)
+            table.loc[idx, "rel_lift_ci_low"] = np.asarray(l_lo, float)
+            table.loc[idx, "rel_lift_ci_high"] = np.asarray(l_hi, float)
+            table.loc[idx, "p_value"] = np.asarray(p, float)
+            table.loc[idx, "chance_to_beat_control"] = np.asarray(ctb, float)
+            table.loc[idx, "expected_loss"] = np.asarray(loss, float)
+            comp_idx.extend(idx)
+    if comp_idx:
+        table.loc[comp_idx, "p_adjusted"] = stats.adjust_pvalues(table.loc[comp_idx, "p_value"].to_numpy(float),
+                                                                 method=correction)
+    if (conv[0] == 0).any() and len(variants) > 1:
+        zero = [steps[k] for k in range(K) if conv[0, k] == 0]
+        health.append(dict(severity="info", check="zero_control",
+                           message=f"Control has no converters at step(s) {', '.join(zero)}: the relative lift is undefined there."))
+    for i in comp_idx:
+        r = table.loc[i]
+        if pd.notna(r["rel_lift"]) and abs(r["rel_lift"]) > SUSPICIOUS_LIFT and pd.notna(r["p_adjusted"]) and r["p_adjusted"] < alpha_f:
+            health.append(dict(severity="warning", check="suspicious_lift",
+                               message=f"Variant {r['variant']!r} changes {r['step']} by {r['rel_lift']:+.0%}: "
+                                       "lifts this large are rare; check tracking and assignment before celebrating."))
+    small = {v for v, n in zip(variants, n_users) if n < min_users}
+    table["verdict"] = [
+        _verdict(r, control_v, alpha_f, small) for r in table.itertuples(index=False)
+    ]
+    table = table[list(EXPERIMENT_COLUMNS)]
+    # funnels per variant, timing, power -----------------------------------------------------------
+    funnels = {}
+    for v in variants:
+        keep = (user_var == v).to_numpy()
+        funnels[str(v)] = _sub_result(res_all, keep)
+    timing = _timing(funnels, [str(v) for v in variants], steps, alpha_f)
+    power_df = _power(conv, n_users, variants, steps, alpha_f, alternative, target_lift, power_target)
+    expected = srm.expected_share
+    exposure = pd.DataFrame({"variant": variants, "users": n_users,
+                             "share": n_users / n_users.sum() if n_users.sum() else np.nan,
+                             "planned_share": expected})
+    health_df = pd.DataFrame(health, columns=["severity", "check", "message"])
+    return ExperimentResult(
+        table=table,
+        srm=srm,
+        health=health_df,
+        timing=timing,
+        power=power_df,
+        exposure=exposure,
+        funnels=funnels,
+        diagnostics={"multiple_exposure_users": multi, "users_without_variant": n_without,
+                     **{k: v for k, v in res_all.diagnostics.items() if k != "units"}},
+        params=dict(variant_col=variant_col, control=control_v, window=res_all.params["window"], mode=mode,
+                    window_from=window_from, weights=weights, alpha=alpha_f, alternative=alternative,
+                    correction=correction, test=test, ci_method=ci_method, sequential=sequential,
+                    n_star=n_star, bayes=bayes, target_lift=target_lift, power_target=power_target,
+                    min_users=min_users, exclude=list(exclude or []), start=start, end=end),
+        steps=steps,
+        labels=labels,
+        journey=res_all.journey,
+    )
+
+
+# --------------------------------------------------------------------------- helpers
+
+
+def _same(a: Any, b: Any) -> bool:
+    return a == b or str(a) == str(b)
+
+
+def _user_variants(frame: pd.DataFrame, col: str, unit_ids: pd.Index) -> tuple[pd.Series, int, int]:
+    """The variant of each user (NaN: none or several), #multi-exposed, #without variant."""
+    sub = frame[[_schema.USER, col]].dropna(subset=[col])
+    pairs = sub.drop_duplicates()
+    n_var = pairs.groupby(_schema.USER, observed=True, sort=False)[col].nunique()
+    one = pairs[pairs[_schema.USER].isin(n_var.index[n_var == 1])].drop_duplicates(subset=[_schema.USER])
+    mapping = pd.Series(one[col].to_numpy(dtype=object), index=one[_schema.USER].to_numpy())
+    uv = pd.Series(unit_ids.map(mapping).to_numpy(dtype=object) if len(mapping) else np.full(len(unit_ids), None, object),
+                   index=unit_ids)
+    multi = int((n_var > 1).sum())
+    without = int(len(unit_ids) - len(n_var))
+    return uv, multi, without
+
+
+def _srm(variants: list[Any], n_users: np.ndarray, weights: Any):
+    if weights is None:
+        w = None
+    elif isinstance(weights, Mapping):
+        missing = [v for v in variants if v not in weights and str(v) not in weights]
+        if missing:
+            raise ParameterError(f"`weights` has no entry for variant(s) {missing}; give one per variant.")
+        w = [weights.get(v, weights.get(str(v))) for v in variants]
+    else:
+        w = list(weights)
+        if len(w) != len(variants):
+            raise ParameterError(
+                f"`weights` has {len(w)} entries but there are {len(variants)} variants ({variants}); "
+                "give one per variant, control first, or a mapping {variant: weight}."
+            )
+    if len(variants) < 2:
+        obs = n_users.astype(float)
+        return stats.SRMResult(arms=tuple(map(str, variants)), observed=obs, expected=obs.copy(),
+                               observed_share=np.ones(len(obs)), expected_share=np.ones(len(obs)),
+                               n_total=float(obs.sum()), chi2=np.nan, dof=0, p_value=np.nan, threshold=0.001,
+                               flagged=False, skipped=True, reason="only one variant: no split to check")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticsWarning)
+        return stats.srm_test(dict(zip(map(str, variants), n_users.tolist())),
+                              None if w is None else dict(zip(map(str, variants), w)))
+
+
+def _rate_ci(conv: np.ndarray, n: np.ndarray, alpha: float, method: str) -> tuple[np.ndarray, np.ndarray]:
+    nn = np.broadcast_to(n[:, None], conv.shape)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticsWarning)
+        lo, hi = stats.proportion_ci(conv, nn, alpha=alpha, method=method)
+    return np.asarray(lo, float).reshape(conv.shape), np.asarray(hi, float).reshape(conv.shape)
+
+
+def _verdict(r: Any, control: Any, alpha: float, small: set) -> str:
+    if _same(r.variant, control):
+        return "control"
+    if r.variant in small or control in small:
+        return "too few users to conclude"
+    if pd.isna(r.p_adjusted):
+        if r.users and pd.notna(r.abs_diff) and r.abs_diff == 0:
+            return "no difference"  # e.g. every user of both arms reached the step
+        return "not testable"
+    if r.p_adjusted < alpha:
+        return "significant increase" if r.abs_diff > 0 else "significant decrease"
+    return "no significant difference"
+
+
+def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:
+    from .funnel import _step_table
+
+    units = res.units.loc[keep]
+    st = np.stack([units[s].to_numpy(dtype="datetime64[ns]").view(np.int64) for s in res.steps], axis=1) if len(
+        res.steps) else np.zeros((len(units), 0), np.int64)
+    table = _step_table(units["level"].to_numpy(), st, res.steps, res.labels)
+    return FunnelResult(table=table, units=units, breakdown=None, censored=None,
+                        diagnostics={"units": int(keep.sum())}, params=res.params, steps=res.steps,
+                        labels=res.labels, journey=res.journey)
+
+
+def _timing(funnels: dict[str, FunnelResult], variants: list[str], steps: Sequence[str], alpha: float) -> pd.DataFrame:
+    from scipy.stats import mannwhitneyu
+
+    rows = []
+    ctrl = funnels[variants[0]].units
+    for v in variants[1:]:
+        u = funnels[v].units
+        for k in range(1, len(steps)):
+            def durs(df: pd.DataFrame) -> np.ndarray:
+                ok = df["level"].to_numpy() >= k + 1
+                a = df[steps[k - 1]].to_numpy(dtype="datetime64[ns]")[ok]
+                b = df[steps[k]].to_numpy(dtype="datetime64[ns]")[ok]
+                return (b - a).astype(np.int64) / 1e9
+
+            dc, dt = durs(ctrl), durs(u)
+            if len(dc) and len(dt):
+                stat, p = mannwhitneyu(dt, dc, alternative="two-sided")
+            else:
+                stat, p = np.nan, np.nan
+            rows.append(dict(variant=v, transition=f"{steps[k - 1]} → {steps[k]}", n_control=len(dc),
+                             n_variant=len(dt),
+                             median_control=pd.Timedelta(np.median(dc), unit="s") if len(dc) else pd.NaT,
+                             median_variant=pd.Timedelta(np.median(dt), unit="s") if len(dt) else pd.NaT,
+                             u_statistic=float(stat), p_value=float(p),
+                             significant=bool(p < alpha) if np.isfinite(p) else False))
+    return pd.DataFrame(rows, columns=["variant", "transition", "n_control", "n_variant", "median_control",
+                                       "median_variant", "u_statistic", "p_value", "significant"])
+
+
+def _power(conv, n_users, variants, steps, alpha, alternative, target_lift, power_target) -> pd.DataFrame:
+    rows = []
+    nc = n_users[0]
+    for i in range(1, len(variants)):
+        nt = n_users[i]
+        n = float(min(nc, nt))
+        for k, s in enumerate(steps):
+            pc = conv[0, k] / nc if nc else np.nan
+            row = dict(variant=variants[i], step=s, baseline_rate=pc, users_per_arm=n, mde_abs=np.nan,
+                       mde_rel=np.nan, power_at_target=np.nan, needed_per_arm=np.nan, still_needed=np.nan)
+            ok = np.isfinite(pc) and 0 < pc < 1 and n > 0
+            if ok:
+                with warnings.catch_warnings():
+                    warnings.simplefilter("ignore", StatisticsWarning)
+                    try:
+                        m = float(stats.mde(pc, n, alpha=alpha, power=power_target, alternative=alternative))
+                        row["mde_abs"] = m
+                        row["mde_rel"] = m / pc
+                    except ParameterError:
+                        pass
+                    if pc * (1 + target_lift) < 1:
+                        row["power_at_target"] = float(stats.power(pc, target_lift, n, alpha=alpha,
+                                                                   alternative=alternative, relative=True))
+                        need = float(stats.sample_size(pc, target_lift, alpha=alpha, power=power_target,
+                                                       alternative=alternative, relative=True))
+                        row["needed_per_arm"] = need
+                        row["still_needed"] = max(0.0, float(np.ceil(need - n)))
+            rows.append(row)
+    return pd.DataFrame(rows, columns=["variant", "step", "baseline_rate", "users_per_arm", "mde_abs", "mde_rel",
+                                       "power_at_target", "needed_per_arm", "still_needed"])

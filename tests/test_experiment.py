@@ -1,0 +1,221 @@
+"""Tests for funnelkit.experiment: per-step A/B comparisons, health checks, power."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+from scipy import stats as sps
+
+import funnelkit as fk
+from funnelkit import stats
+from funnelkit.errors import MissingColumnError, ParameterError
+from funnelkit.experiment import EXPERIMENT_COLUMNS
+
+T0 = pd.Timestamp("2024-03-01", tz="UTC")
+STEPS = ["visit", "cart", "buy"]
+
+
+def arm_log(variant: str, reach: list[int], *, start_uid: int = 0, gap_s: int = 60) -> pd.DataFrame:
+    """An arm whose users reach the steps: reach[k] users reach step k (non-increasing).
+
+    Users start 1 minute apart; user i of the arm who reaches step k does so
+    (k * gap_s + i) seconds after entering (so durations differ between users).
+    """
+    n = reach[0]
+    rows_u, rows_t, rows_e = [], [], []
+    for k, c in enumerate(reach):
+        uids = np.arange(c) + start_uid
+        rows_u.append(uids)
+        rows_t.append((uids - start_uid) * 60 + k * gap_s + (uids - start_uid) * (k > 0))
+        rows_e.append(np.full(c, STEPS[k]))
+    df = pd.DataFrame(
+        {
+            "user_id": np.concatenate(rows_u),
+            "timestamp": (T0 + pd.to_timedelta(np.concatenate(rows_t), unit="s")).as_unit("ns"),
+            "event": pd.Categorical(np.concatenate(rows_e), categories=STEPS),
+        }
+    )
+    df["variant"] = variant
+    assert df["user_id"].nunique() == n
+    return df
+
+
+def two_arms(reach_a, reach_b, **kw):
+    a = arm_log("A", reach_a)
+    b = arm_log("B", reach_b, start_uid=10**6, **kw)
+    return pd.concat([a, b], ignore_index=True)
+
+
+def test_table_matches_stats_and_scipy():
+    ev = two_arms([1000, 400, 100], [1000, 420, 140])
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D")
+    t = exp.table
+    assert tuple(t.columns) == EXPERIMENT_COLUMNS
+    assert t["variant"].tolist() == ["A"] * 3 + ["B"] * 3
+    assert t["users"].tolist() == [1000] * 6
+    assert t["converters"].tolist() == [1000, 400, 100, 1000, 420, 140]
+    np.testing.assert_allclose(t["rate"], [1, 0.4, 0.1, 1, 0.42, 0.14])
+    np.testing.assert_allclose(t["step_rate"], [1, 0.4, 0.25, 1, 0.42, 140 / 420])
+    # control rows carry NaN in every comparison column
+    assert t.loc[:2, "abs_diff":"expected_loss"].isna().all().all()
+    # Wilson CIs (statsmodels' proportion_confint(method="wilson") is checked in test_stats)
+    lo, hi = stats.proportion_ci(140, 1000)
+    assert t.loc[5, "rate_ci_low"] == pytest.approx(lo) and t.loc[5, "rate_ci_high"] == pytest.approx(hi)
+    # Welch test against scipy.stats.ttest_ind_from_stats (per-user sd sqrt(p(1-p)), equal_var=False)
+    pa, pb = 0.1, 0.14
+    ref = sps.ttest_ind_from_stats(pb, np.sqrt(pb * (1 - pb)), 1000, pa, np.sqrt(pa * (1 - pa)), 1000, equal_var=False)
+    assert t.loc[5, "p_value"] == pytest.approx(ref.pvalue, rel=1e-9)
+    assert t.loc[5, "abs_diff"] == pytest.approx(0.04)
+    assert t.loc[5, "rel_lift"] == pytest.approx(0.4)
+    # Holm over steps x variants (here: the 3 steps of B)
+    np.testing.assert_allclose(
+        t.loc[3:5, "p_adjusted"], stats.adjust_pvalues(t.loc[3:5, "p_value"].to_numpy(), method="holm"), equal_nan=True
+    )
+    assert t.loc[3, "verdict"] == "no difference"
+    assert t.loc[5, "verdict"] == "significant increase"
+    assert 0.99 < t.loc[5, "chance_to_beat_control"] <= 1
+    assert exp.srm.p_value == pytest.approx(1.0)
+    assert exp.health.empty
+
+
+def test_three_variants_family_and_verdicts():
+    a = arm_log("A", [500, 200, 50])
+    b = arm_log("B", [500, 200, 80], start_uid=10**6)
+    c = arm_log("C", [500, 150, 40], start_uid=2 * 10**6)
+    ev = pd.concat([a, b, c], ignore_index=True)
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D", correction="bh")
+    t = exp.table
+    comp = t[t["variant"] != "A"]
+    assert len(comp) == 6
+    np.testing.assert_allclose(
+        comp["p_adjusted"], stats.adjust_pvalues(comp["p_value"].to_numpy(), method="bh"), equal_nan=True
+    )
+    assert exp.variants == ("A", "B", "C")
+    verdict = comp.set_index(["variant", "step"])["verdict"]
+    assert verdict[("B", "buy")] == "significant increase"
+    assert verdict[("C", "cart")] == "significant decrease"
+
+
+def test_multiple_exposure_and_users_without_variant_are_reported():
+    ev = two_arms([100, 50, 10], [100, 50, 10])
+    extra = ev[ev["user_id"] == 0].copy()
+    extra["variant"] = "B"  # user 0 seen in A and B
+    none = ev[ev["user_id"] == 1].copy()
+    none["user_id"] = 5_000_000
+    none["variant"] = None
+    ev2 = pd.concat([ev, extra, none], ignore_index=True)
+    exp = fk.experiment(ev2, STEPS, variant_col="variant", control="A", window="1D", min_users=10)
+    assert exp.table.loc[exp.table["variant"] == "A", "users"].iloc[0] == 99
+    assert exp.diagnostics["multiple_exposure_users"] == 1
+    assert exp.diagnostics["users_without_variant"] == 1
+    assert set(exp.health["check"]) == {"multiple_exposure", "no_variant"}
+    assert "more than one variant" in exp.health.set_index("check").loc["multiple_exposure", "message"]
+
+
+def test_edge_cases_do_not_crash():
+    # zero-conversion control at the last step
+    ev = two_arms([200, 50, 0], [200, 50, 5])
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D")
+    row = exp.table.iloc[5]
+    assert np.isnan(row["rel_lift"]) and row["abs_diff"] == pytest.approx(0.025)
+    assert "zero_control" in set(exp.health["check"])
+    # 100% conversion in both arms
+    full = two_arms([50, 50, 50], [50, 50, 50])
+    exp = fk.experiment(full, STEPS, variant_col="variant", control="A", window="1D", min_users=10)
+    assert (exp.table["verdict"].iloc[3:] == "no difference").all()
+    # a single variant
+    single = arm_log("A", [30, 10, 3])
+    exp = fk.experiment(single, STEPS, variant_col="variant", control="A", window="1D")
+    assert exp.table["variant"].unique().tolist() == ["A"]
+    assert "single_variant" in set(exp.health["check"])
+    # an arm planned in `weights` without any user
+    exp = fk.experiment(single, STEPS, variant_col="variant", control="A", window="1D", weights={"A": 1, "B": 1})
+    b = exp.table[exp.table["variant"] == "B"]
+    assert b["users"].tolist() == [0, 0, 0] and b["rate"].isna().all()
+    assert (b["verdict"] == "too few users to conclude").all()
+
+
+def test_srm_and_suspicious_lift_and_small_arms():
+    ev = two_arms([1000, 100, 10], [700, 200, 60])
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D")
+    checks = set(exp.health["check"])
+    assert exp.srm.flagged and "srm" in checks
+    assert exp.srm.chi2 == pytest.approx(sps.chisquare([1000, 700]).statistic)
+    assert "suspicious_lift" in checks
+    small = two_arms([20, 5, 1], [20, 8, 2])
+    exp = fk.experiment(small, STEPS, variant_col="variant", control="A", window="1D")
+    assert "too_few_users" in set(exp.health["check"])
+    assert (exp.table["verdict"].iloc[3:] == "too few users to conclude").all()
+
+
+def test_sequential_and_alternative_options():
+    ev = two_arms([1000, 400, 100], [1000, 420, 140])
+    seq = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D", sequential=True)
+    with pytest.warns(fk.errors.StatisticsWarning):  # step 1: both rates are 1, SE = 0
+        ref = stats.sequential_test([1000, 400, 100], [1000] * 3, [1000, 420, 140], [1000] * 3)
+    np.testing.assert_allclose(seq.table["p_value"].iloc[3:], ref.p_value, equal_nan=True)
+    np.testing.assert_allclose(seq.table["abs_diff_ci_low"].iloc[3:], ref.ci_low, equal_nan=True)
+    fixed = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D")
+    assert seq.table["p_value"].iloc[5] > fixed.table["p_value"].iloc[5]
+    one = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D", alternative="larger")
+    assert one.table["p_value"].iloc[5] == pytest.approx(fixed.table["p_value"].iloc[5] / 2, rel=1e-6)
+    pooled = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D", test="z_pooled")
+    from statsmodels.stats.proportion import proportions_ztest
+
+    assert pooled.table["p_value"].iloc[5] == pytest.approx(proportions_ztest([140, 100], [1000, 1000])[1])
+
+
+def test_timing_and_power_tables():
+    ev = two_arms([300, 200, 100], [300, 200, 100], gap_s=120)
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D", min_users=10)
+    tm = exp.timing
+    assert tm["transition"].tolist() == ["visit → cart", "cart → buy"]
+    ua = exp.funnels["A"].units
+    ub = exp.funnels["B"].units
+    da = (ua["cart"] - ua["visit"]).dropna().dt.total_seconds().to_numpy()
+    db = (ub["cart"] - ub["visit"]).dropna().dt.total_seconds().to_numpy()
+    ref = sps.mannwhitneyu(db, da, alternative="two-sided")
+    assert tm.loc[0, "p_value"] == pytest.approx(ref.pvalue)
+    assert tm.loc[0, "n_control"] == 200 and tm.loc[0, "n_variant"] == 200
+    pw = exp.power.set_index("step")
+    need = stats.sample_size(200 / 300, 0.10, relative=True)
+    assert pw.loc["cart", "needed_per_arm"] == pytest.approx(need)
+    assert pw.loc["cart", "still_needed"] == max(0, np.ceil(need - 300))
+    assert pw.loc["cart", "mde_abs"] == pytest.approx(stats.mde(200 / 300, 300))
+    assert np.isnan(pw.loc["visit", "mde_abs"])  # baseline rate 1: no power analysis
+
+
+def test_bad_inputs():
+    ev = two_arms([10, 5, 1], [10, 5, 1])
+    with pytest.raises(ParameterError, match=r"control='a'.*Did you mean 'A'"):
+        fk.experiment(ev, STEPS, variant_col="variant", control="a")
+    with pytest.raises(MissingColumnError, match="variant"):
+        fk.experiment(ev, STEPS, variant_col="varaint", control="A")
+    with pytest.raises(ParameterError, match="alpha"):
+        fk.experiment(ev, STEPS, variant_col="variant", control="A", alpha=5)
+    with pytest.raises(ParameterError, match="weights"):
+        fk.experiment(ev, STEPS, variant_col="variant", control="A", weights=[1, 2, 3])
+    before = ev.copy(deep=True)
+    fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D")
+    pd.testing.assert_frame_equal(ev, before)
+
+
+def test_bundled_sample_finds_the_planted_lift():
+    from funnelkit.datasets import shop_journey
+
+    ev = fk.load_sample("shop")
+    exp = fk.experiment(ev, shop_journey(), variant_col="variant", control="A", window="7D")
+    t = exp.table.set_index(["variant", "step"])
+    buy = t.loc[("B", "purchase")]
+    assert buy["verdict"] == "significant increase"
+    # the planted lift is x1.20 on consideration -> purchase; its CI covers it
+    assert buy["rel_lift_ci_low"] < 0.20 < buy["rel_lift_ci_high"]
+    # steps without a planted effect are not flagged
+    assert t.loc[("B", "consideration"), "verdict"] == "no significant difference"
+    assert t.loc[("B", "discovery"), "verdict"] == "no difference"
+    assert not exp.srm.flagged
+    # downstream steps differ only because more users purchased: the sentence says so
+    text = exp.conclusions("en")
+    assert any("earlier steps" in s and "Use" in s for s in text)
+    assert any("Consideración → Compra" in s for s in exp.conclusions("es"))
