@@ -164,6 +164,7 @@ def prepare(
     exclude: Sequence[tuple[Any, Any, Any]] | None = None,
     lang: str | None = None,
     extra_columns: Sequence[str] = (),
+    check_events: bool = True,
 ) -> Prepared:
     """Validate and lay out the inputs of a funnel computation (see module docstring)."""
     frame = _schema.ensure_events(events)
@@ -184,7 +185,8 @@ def prepare(
         ev = ev.astype("category")
     categories = [str(c) for c in ev.cat.categories]
     ev_codes = ev.cat.codes.to_numpy()
-    journey.check_events(categories)
+    if check_events:  # engines working on parts check the names once, on all the data
+        journey.check_events(categories)
 
     # exclusions: event names (or a stage of the journey outside the funnel) ---------
     excl: list[tuple[int, int, int]] = []
@@ -245,7 +247,7 @@ def prepare(
         relevant_cat |= r._match_names(categories)
     t_all = _time_ns(frame)
     data_end = int(t_all.max())
-    if keep_all:
+    if keep_all:  # strict funnels: every event matters
         rows = np.arange(len(frame), dtype=np.int64)
     else:
         rows = np.flatnonzero(relevant_cat[ev_codes]).astype(np.int64)

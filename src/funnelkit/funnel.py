@@ -20,7 +20,7 @@ from ._params import check_choice, parse_duration
 from ._prepare import Prepared, prepare
 from .errors import ParameterError
 
-__all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]
+__all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]  # UnitArrays & co. are for engines
 
 Mode = Literal["ordered", "strict", "any_order"]
 WindowFrom = Literal["entry", "previous"]
@@ -425,22 +425,29 @@ def _group_labels(values: np.ndarray, level: np.ndarray, max_groups: int) -> np.
     return np.where(s.isin(keep_set), s, OTHER)
 
 
-def _build_result(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[str, Any]) -> FunnelResult:
-    spec = prep.spec
-    names, labels = spec.names, spec.labels
-    K = len(names)
-    level = kres.level.astype(np.int64)
-    table = _step_table(level, kres.step_time, names, labels)
-    # per-unit frame -----------------------------------------------------------------
-    st = kres.step_time.copy()
-    units = pd.DataFrame(index=prep.unit_ids.copy())
-    units["level"] = level
-    for k, name in enumerate(names):
-        col = st[:, k]
-        units[name] = pd.to_datetime(np.where(col == _kernels.NAT, np.iinfo(np.int64).min, col).view("datetime64[ns]")).tz_localize("UTC") if len(col) else pd.Series([], dtype="datetime64[ns, UTC]")
-    units["excluded"] = kres.excluded
-    # breakdown -----------------------------------------------------------------------
-    breakdown = None
+@dataclass
+class UnitArrays:
+    """Per-unit results of one computation: mergeable by concatenation.
+
+    Engines that split the data by unit (chunked Parquet, Dask) compute one of these
+    per part, :func:`concat_units` merges them, and :func:`result_from_units` builds
+    the same :class:`FunnelResult` the in-memory path builds.
+    """
+
+    unit_ids: pd.Index
+    level: np.ndarray  # int64 (n_units,)
+    step_time: np.ndarray  # int64 (n_units, K), NAT where not reached
+    excluded: np.ndarray  # bool (n_units,)
+    n_attempts: np.ndarray  # int64 (n_units,)
+    attributed: np.ndarray | None  # object (n_units,): the `by` value of each unit, None if missing
+    rows: int = 0
+    rows_in_funnel: int = 0
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def unit_arrays(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[str, Any]) -> UnitArrays:
+    """Collect the kernel's per-unit output (and the ``by`` attribution) of one part."""
+    attributed = None
     by = params["by"]
     if by is not None:
         attribution = params["attribution"]
@@ -448,15 +455,93 @@ def _build_result(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[s
             raise ParameterError(
                 f"`attribution`={attribution!r}: use 'first_touch', 'last_touch' or 'step:N'."
             )
-        vals = _attribute(prep, kres, by, attribution)
-        groups = _group_labels(vals, level, params["max_groups"])
+        attributed = _attribute(prep, kres, by, attribution)
+    return UnitArrays(
+        unit_ids=prep.unit_ids,
+        level=kres.level.astype(np.int64),
+        step_time=kres.step_time,
+        excluded=np.asarray(kres.excluded, dtype=bool),
+        n_attempts=np.asarray(kres.n_attempts, dtype=np.int64),
+        attributed=attributed,
+        rows=prep.n_rows,
+        rows_in_funnel=int(len(prep.rows)) if params["mode"] != "strict" else int((prep.code >= 0).sum()),
+        dropped=dict(prep.dropped),
+    )
+
+
+def concat_units(parts: Sequence[UnitArrays]) -> UnitArrays:
+    """Merge the per-unit results of disjoint parts (sorted by unit id, as in memory)."""
+    parts = [p for p in parts if len(p.unit_ids)] or list(parts[:1])
+    if len(parts) == 1:
+        return parts[0]
+    ids = parts[0].unit_ids.append([p.unit_ids for p in parts[1:]])
+    if ids.has_duplicates:
+        raise AssertionError("a unit appears in two parts: the data was not split by unit")  # pragma: no cover
+    order = np.argsort(ids.to_numpy(), kind="stable")
+    attributed = None
+    if parts[0].attributed is not None:
+        attributed = np.concatenate([p.attributed for p in parts])[order]
+    dropped: dict[str, int] = {}
+    for p in parts:
+        for k, v in p.dropped.items():
+            dropped[k] = dropped.get(k, 0) + v
+    return UnitArrays(
+        unit_ids=ids[order],
+        level=np.concatenate([p.level for p in parts])[order],
+        step_time=np.concatenate([p.step_time for p in parts])[order],
+        excluded=np.concatenate([p.excluded for p in parts])[order],
+        n_attempts=np.concatenate([p.n_attempts for p in parts])[order],
+        attributed=attributed,
+        rows=sum(p.rows for p in parts),
+        rows_in_funnel=sum(p.rows_in_funnel for p in parts),
+        dropped=dropped,
+    )
+
+
+def _build_result(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[str, Any]) -> FunnelResult:
+    return result_from_units(
+        unit_arrays(prep, kres, params=params),
+        names=prep.spec.names,
+        labels=prep.spec.labels,
+        journey=prep.spec.journey,
+        params=params,
+        data_end=prep.data_end,
+    )
+
+
+def result_from_units(
+    ua: UnitArrays,
+    *,
+    names: Sequence[str],
+    labels: Sequence[str],
+    journey: Any,
+    params: dict[str, Any],
+    data_end: int,
+) -> FunnelResult:
+    """Build the :class:`FunnelResult` from per-unit arrays (``data_end``: ns of the last event)."""
+    K = len(names)
+    level = ua.level
+    step_time = ua.step_time
+    table = _step_table(level, step_time, names, labels)
+    # per-unit frame -----------------------------------------------------------------
+    units = pd.DataFrame(index=ua.unit_ids.copy())
+    units["level"] = level
+    for k, name in enumerate(names):
+        col = np.ascontiguousarray(step_time[:, k]).view("datetime64[ns]")
+        units[name] = pd.DatetimeIndex(col).tz_localize("UTC")
+    units["excluded"] = ua.excluded
+    # breakdown -----------------------------------------------------------------------
+    breakdown = None
+    by = params["by"]
+    if by is not None:
+        groups = _group_labels(ua.attributed, level, params["max_groups"])
         units[by] = groups
         parts = []
         order = pd.Series(groups[level >= 1]).value_counts()
         ranked = sorted(order.items(), key=lambda kv: (kv[0] in (OTHER, MISSING), -kv[1], kv[0]))
         for g, _ in ranked:
             m = groups == g
-            tb = _step_table(level[m], kres.step_time[m], names, labels)
+            tb = _step_table(level[m], step_time[m], names, labels)
             tb.insert(0, by, g)
             parts.append(tb)
         breakdown = (
@@ -464,37 +549,31 @@ def _build_result(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[s
             if parts
             else pd.DataFrame(columns=[by, *TABLE_COLUMNS])
         )
-    # censoring -----------------------------------------------------------------------
+    # censoring: units whose window is still open at the end of the data ---------------
     censored = None
     win = params["window"]
     if win is not None:
         w = int(win.value)
-        reached_any = level >= 1
-        unfinished = reached_any & (level < K)
-        if params["mode"] == "ordered" or params["mode"] == "strict":
-            if params["window_from"] == "entry":
-                anchor = kres.step_time[:, 0]
-            else:
-                last = np.clip(level - 1, 0, K - 1)
-                anchor = kres.step_time[np.arange(len(level)), last]
+        unfinished = (level >= 1) & (level < K)
+        if params["mode"] != "any_order" and params["window_from"] == "previous":
+            last = np.clip(level - 1, 0, K - 1)
+            anchor = step_time[np.arange(len(level)), last]
         else:
-            anchor = kres.step_time[:, 0]
-        open_ = unfinished & (anchor.astype(np.int64) + w > prep.data_end)
-        cens = np.zeros(K, dtype=np.int64)
-        if open_.any():
-            cens += np.bincount(level[open_], minlength=K + 1)[:K] if K else 0
-        # a unit at level L is censored at step L+1
-        cens_by_step = np.r_[0, cens[1:K]] if K else cens
-        censored = pd.DataFrame({"step": list(names), "censored": cens_by_step.astype(np.int64)})
+            anchor = step_time[:, 0]
+        open_ = unfinished & (anchor.astype(np.int64) + w > data_end)
+        # a unit at level L is censored at step L+1 (0-based index L)
+        cens = np.bincount(level[open_], minlength=K + 1)[:K].astype(np.int64)
+        cens[0] = 0
+        censored = pd.DataFrame({"step": list(names), "censored": cens})
     diagnostics = {
-        "rows": prep.n_rows,
-        "rows_in_funnel": int(len(prep.rows)) if params["mode"] != "strict" else int((prep.code >= 0).sum()),
-        "units": prep.n_units,
+        "rows": ua.rows,
+        "rows_in_funnel": ua.rows_in_funnel,
+        "units": len(ua.unit_ids),
         "units_entered": int((level >= 1).sum()),
-        "units_excluded": int(kres.excluded.sum()),
-        "attempts": int(kres.n_attempts.sum()),
-        "rows_dropped_on_read": dict(prep.dropped),
-        "zero_durations": _zero_durations(level, kres.step_time, names),
+        "units_excluded": int(ua.excluded.sum()),
+        "attempts": int(ua.n_attempts.sum()),
+        "rows_dropped_on_read": dict(ua.dropped),
+        "zero_durations": _zero_durations(level, step_time, names),
     }
     return FunnelResult(
         table=table,
@@ -505,7 +584,7 @@ def _build_result(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[s
         params=params,
         steps=tuple(names),
         labels=tuple(labels),
-        journey=spec.journey,
+        journey=journey,
     )
 
 
