@@ -1,4 +1,41 @@
-"""funnelkit: clickstream funnel analytics."""
+"""funnelkit: clickstream funnel analytics.
+
+Validate and sessionize event logs, assign events to customer-journey stages, and
+compute drop-off, time between stages and A/B significance.
+
+>>> import funnelkit as fk
+>>> events = fk.load_sample("shop")                      # doctest: +SKIP
+>>> res = fk.funnel(events, fk.datasets.shop_journey(), window="7D")  # doctest: +SKIP
+"""
+
+from . import datasets, errors, stats
+from .datasets import load_sample
+from .experiment import ExperimentResult, experiment
+from .funnel import FunnelResult, funnel
+from .io import read_events
+from .sessions import session_summary, sessionize
+from .stages import Journey, Rule, Stage, after, repeat
+from .timing import TimeBetweenResult, time_between
 
 __version__ = "0.1.0.dev0"
-__all__: list[str] = []
+
+__all__ = [
+    "ExperimentResult",
+    "FunnelResult",
+    "Journey",
+    "Rule",
+    "Stage",
+    "TimeBetweenResult",
+    "after",
+    "datasets",
+    "errors",
+    "experiment",
+    "funnel",
+    "load_sample",
+    "read_events",
+    "repeat",
+    "session_summary",
+    "sessionize",
+    "stats",
+    "time_between",
+]

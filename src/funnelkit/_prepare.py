@@ -216,7 +216,7 @@ def prepare(
             rule = Rule([n for r in rules for n in r.events], regex=None) if all(not r.where and r.regex is None for r in rules) else rules[0]
         elif isinstance(what, str):
             rule = Rule(what)
-            if rule._unmatched(categories):
+            if check_events and rule._unmatched(categories):
                 from .errors import UnknownEventError
 
                 raise UnknownEventError(
