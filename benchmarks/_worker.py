@@ -1,0 +1,89 @@
+"""One measurement in a fresh interpreter (started by run.py; not meant to be run by hand).
+
+Usage: python _worker.py '<json job>'
+
+The job says which engine module of ``peers/`` to use, which task (``funnel`` or
+``sessions``) and its keyword arguments, or ``probe`` (several small files, no timing),
+or ``generate`` (write a data file). It prints one line ``@@RESULT@@ {json}`` with the
+answer, the wall and CPU seconds of the task alone, the import time and the resident
+memory after the imports; the parent reads the peak RSS of the whole process from
+``os.wait4``.
+"""
+
+from __future__ import annotations
+
+import importlib
+import json
+import os
+import sys
+import time
+import traceback
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+MARK = "@@RESULT@@ "
+
+
+def _status_mb(key: str) -> float:
+    with open("/proc/self/status") as fh:
+        for line in fh:
+            if line.startswith(key + ":"):
+                return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _emit(obj: dict) -> None:
+    sys.stdout.write(MARK + json.dumps(obj) + "\n")
+    sys.stdout.flush()
+
+
+def main() -> None:
+    job = json.loads(sys.argv[1])
+    kind = job["kind"]
+    if kind == "generate":
+        from _datagen import generate
+
+        _emit({"ok": True, "result": generate(**job["args"])})
+        return
+    t_imp = time.perf_counter()
+    try:
+        mod = importlib.import_module(f"peers.{job['engine']}")
+        mod.load()
+    except Exception as exc:  # a missing optional peer
+        _emit({"ok": False, "skipped": True, "error": f"{type(exc).__name__}: {exc}"})
+        return
+    import_s = time.perf_counter() - t_imp
+    rss_import = _status_mb("VmRSS")
+    if kind == "probe":
+        out = {}
+        for name, path in job["paths"].items():
+            try:
+                out[name] = getattr(mod, job["task"])(path, **job["args"])
+            except Exception as exc:
+                out[name] = f"error: {type(exc).__name__}: {exc}"
+        _emit({"ok": True, "result": out, "version": mod.version()})
+        return
+    fn = getattr(mod, job["task"])
+    wall0, cpu0 = time.perf_counter(), time.process_time()
+    result = fn(job["path"], **job["args"])
+    wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    _emit(
+        {
+            "ok": True,
+            "result": result,
+            "wall_s": wall,
+            "cpu_s": cpu,
+            "import_s": import_s,
+            "rss_import_mb": rss_import,
+            "hwm_mb": _status_mb("VmHWM"),
+            "version": mod.version(),
+        }
+    )
+
+
+if __name__ == "__main__":
+    try:
+        main()
+    except Exception as exc:
+        _emit({"ok": False, "error": f"{type(exc).__name__}: {exc}", "traceback": traceback.format_exc()})
+        sys.exit(1)

@@ -1,0 +1,42 @@
+"""funnelkit: ``read_events`` + ``funnel`` / ``sessionize`` (the library under test)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from spec import SESSION_TIMEOUT, STEPS, WINDOW
+
+fk: Any = None
+
+
+def load() -> None:
+    global fk
+    import funnelkit
+
+    fk = funnelkit
+
+
+def version() -> str:
+    return str(fk.__version__)
+
+
+def _read(path: str, columns: str) -> Any:
+    # columns="all": read_events(path) as a user would write it (all property columns);
+    # columns="none": read_events(path, columns=[]) (only user_id, timestamp, event).
+    if columns == "none":
+        return fk.read_events(path, columns=[])
+    return fk.read_events(path)
+
+
+def funnel(path: str, window_ms: int | None, columns: str = "all") -> list[int]:
+    events = _read(path, columns)
+    window = None if window_ms is None else (WINDOW if window_ms == 86_400_000 else f"{window_ms}ms")
+    res = fk.funnel(events, STEPS, window=window, mode="ordered")
+    return [int(x) for x in res.table["units"]]
+
+
+def sessions(path: str, timeout_ms: int, columns: str = "all") -> int:
+    events = _read(path, columns)
+    timeout = SESSION_TIMEOUT if timeout_ms == 30 * 60 * 1000 else f"{timeout_ms}ms"
+    out = fk.sessionize(events, timeout=timeout)
+    return int(out["session_id"].max()) + 1

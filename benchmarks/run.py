@@ -1,0 +1,662 @@
+"""funnelkit against the fastest peers: one command, side by side, same Parquet file.
+
+    python benchmarks/run.py                      # 1M and 10M events, 3 runs each
+    python benchmarks/run.py --sizes 1M --repeat 1
+    python benchmarks/run.py --sizes 1M,10M,50M   # adds the optional 50M point
+
+For every size it generates the event log once with ``funnelkit.datasets.make_shop``
+(cached in ``benchmarks/_data/``), then times each engine from the Parquet file to the
+answer, each run in a fresh interpreter (so the peak RSS is that engine's alone):
+
+* ordered funnel, 5 steps, 1-day window: funnelkit, ClickHouse (chdb,
+  ``windowFunnel``), DuckDB SQL;
+* ordered funnel without window: funnelkit, retentioneering, ClickHouse, DuckDB;
+* sessionization (30 min): funnelkit, DuckDB and ClickHouse window functions.
+
+Before any time is reported, every engine's answer is compared with funnelkit's:
+a row whose answer differs is marked MISMATCH and both answers are printed. Peers are
+optional: a peer that is not installed is reported as skipped, with the reason.
+The results go to ``benchmarks/RESULTS.md`` (and to the terminal). There are no
+timing assertions anywhere. See ``benchmarks/README.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as _dt
+import json
+import os
+import platform
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from dataclasses import dataclass, field
+from typing import Any
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+
+from _datagen import DATA_DIR, data_path, parse_size, size_label  # noqa: E402
+from spec import (  # noqa: E402
+    BROWSE_EVENTS,
+    PARQUET_COMPRESSION,
+    SEED,
+    SESSION_TIMEOUT_MS,
+    STEP_NAMES,
+    STEPS,
+    WINDOW_MS,
+)
+
+WORKER = os.path.join(HERE, "_worker.py")
+MARK = "@@RESULT@@ "
+
+
+# --------------------------------------------------------------------------- engines
+
+
+@dataclass(frozen=True)
+class Engine:
+    key: str  # row id
+    label: str  # shown in the tables
+    module: str  # peers.<module>
+    task: str  # "funnel" | "sessions"
+    args: dict
+    python: str = "default"  # "default" (this interpreter) or "rete" (--rete-python)
+
+    @property
+    def short(self) -> str:
+        return {"fk": "funnelkit", "fk_cols": "funnelkit (cols)", "ch": "ClickHouse", "duck": "DuckDB",
+                "rete": "retentioneering"}[self.key]
+
+
+FUNNEL_1D = [
+    Engine("fk", "funnelkit", "funnelkit_engine", "funnel", {"window_ms": WINDOW_MS}),
+    Engine("fk_cols", "funnelkit, read_events(columns=[])", "funnelkit_engine", "funnel",
+           {"window_ms": WINDOW_MS, "columns": "none"}),
+    Engine("ch", "ClickHouse (chdb) windowFunnel", "chdb_engine", "funnel", {"window_ms": WINDOW_MS}),
+    Engine("duck", "DuckDB SQL (ASOF joins)", "duckdb_engine", "funnel", {"window_ms": WINDOW_MS}),
+]
+FUNNEL_NOWIN = [
+    Engine("fk", "funnelkit (window=None)", "funnelkit_engine", "funnel", {"window_ms": None}),
+    Engine("rete", "retentioneering funnel_data", "retentioneering_engine", "funnel",
+           {"window_ms": None}, python="rete"),
+    Engine("ch", "ClickHouse (chdb) windowFunnel, huge window", "chdb_engine", "funnel", {"window_ms": None}),
+    Engine("duck", "DuckDB SQL (ASOF joins)", "duckdb_engine", "funnel", {"window_ms": None}),
+]
+SESSIONS = [
+    Engine("fk", "funnelkit sessionize", "funnelkit_engine", "sessions", {"timeout_ms": SESSION_TIMEOUT_MS}),
+    Engine("fk_cols", "funnelkit sessionize, read_events(columns=[])", "funnelkit_engine", "sessions",
+           {"timeout_ms": SESSION_TIMEOUT_MS, "columns": "none"}),
+    Engine("duck", "DuckDB SQL (LAG + SUM OVER)", "duckdb_engine", "sessions", {"timeout_ms": SESSION_TIMEOUT_MS}),
+    Engine("ch", "ClickHouse (chdb) lagInFrame + SUM OVER", "chdb_engine", "sessions",
+           {"timeout_ms": SESSION_TIMEOUT_MS}),
+]
+TASKS = {
+    "funnel_1d": ("Ordered funnel, 5 steps, window 1 day (from step 1, inclusive)", FUNNEL_1D),
+    "funnel_nowin": ("Ordered funnel, 5 steps, no window", FUNNEL_NOWIN),
+    "sessions": ("Sessionization, 30-minute inactivity timeout", SESSIONS),
+}
+
+
+# --------------------------------------------------------------------------- running
+
+
+@dataclass
+class Run:
+    ok: bool
+    result: Any = None
+    wall_s: float = float("nan")
+    cpu_s: float = float("nan")
+    import_s: float = float("nan")
+    rss_import_mb: float = float("nan")
+    peak_rss_mb: float = float("nan")
+    child_cpu_s: float = float("nan")
+    version: str = ""
+    error: str = ""
+    skipped: bool = False
+    load1: float = float("nan")  # 1-minute load average when the run started
+
+
+def run_worker(job: dict, python: str, timeout: float) -> Run:
+    """Run one job in a fresh interpreter; peak RSS and CPU of that process from wait4."""
+    env = dict(os.environ)
+    env["RETENTIONEERING_NO_TRACK"] = "1"
+    env.setdefault("PYTHONHASHSEED", "0")
+    load1 = os.getloadavg()[0]
+    with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
+        proc = subprocess.Popen([python, WORKER, json.dumps(job)], stdout=out, stderr=err,
+                                cwd=HERE, env=env)
+        deadline = time.monotonic() + timeout
+        status, ru = None, None
+        while True:
+            pid, status, ru = os.wait4(proc.pid, os.WNOHANG)
+            if pid:
+                break
+            if time.monotonic() > deadline:
+                proc.kill()
+                _, status, ru = os.wait4(proc.pid, 0)
+                proc.returncode = -9
+                return Run(ok=False, error=f"timed out after {timeout:.0f} s")
+            time.sleep(0.02)
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        stdout = out.read().decode(errors="replace")
+        stderr = err.read().decode(errors="replace")
+    payload = None
+    for line in stdout.splitlines():
+        if line.startswith(MARK):
+            payload = json.loads(line[len(MARK):])
+    if payload is None:
+        tail = (stderr or stdout).strip().splitlines()[-5:]
+        return Run(ok=False, error=f"exit code {proc.returncode}: " + " | ".join(tail))
+    r = Run(ok=bool(payload.get("ok")), result=payload.get("result"),
+            error=payload.get("error", ""), skipped=bool(payload.get("skipped")),
+            version=payload.get("version", ""))
+    if r.ok and "wall_s" in payload:
+        r.wall_s, r.cpu_s = payload["wall_s"], payload["cpu_s"]
+        r.import_s, r.rss_import_mb = payload["import_s"], payload["rss_import_mb"]
+    r.load1 = load1
+    r.peak_rss_mb = ru.ru_maxrss / 1024  # KiB on Linux
+    r.child_cpu_s = ru.ru_utime + ru.ru_stime
+    if not r.ok and payload.get("traceback"):
+        r.error += " :: " + payload["traceback"].strip().splitlines()[-1]
+    return r
+
+
+@dataclass
+class Row:
+    task: str
+    engine: Engine
+    runs: list[Run] = field(default_factory=list)
+
+    @property
+    def good(self) -> list[Run]:
+        return [r for r in self.runs if r.ok]
+
+    def med(self, attr: str) -> float:
+        vals = [getattr(r, attr) for r in self.good]
+        return statistics.median(vals) if vals else float("nan")
+
+    @property
+    def answers(self) -> list[Any]:
+        return [r.result for r in self.good]
+
+
+def pythons(args: argparse.Namespace) -> dict[str, str]:
+    return {"default": sys.executable, "rete": args.rete_python or sys.executable}
+
+
+# --------------------------------------------------------------------------- machine
+
+
+def machine_info(py: dict[str, str]) -> dict[str, Any]:
+    info: dict[str, Any] = {}
+    cpu = {}
+    try:
+        with open("/proc/cpuinfo") as fh:
+            for line in fh:
+                if ":" in line:
+                    k, v = (x.strip() for x in line.split(":", 1))
+                    cpu.setdefault(k, v)
+    except OSError:
+        pass
+    info["cpu"] = cpu.get("model name", platform.processor() or "unknown")
+    info["cpu_mhz"] = cpu.get("cpu MHz", "?")
+    info["cache"] = cpu.get("cache size", "?")
+    info["cores"] = os.cpu_count()
+    try:
+        info["usable_cores"] = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        info["usable_cores"] = os.cpu_count()
+    mem = "?"
+    try:
+        with open("/proc/meminfo") as fh:
+            for line in fh:
+                if line.startswith("MemTotal:"):
+                    mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
+    except OSError:
+        pass
+    info["ram"] = mem
+    info["os"] = f"{platform.system()} {platform.release()} ({platform.machine()})"
+    info["python"] = f"{platform.python_implementation()} {platform.python_version()}"
+    code = (
+        "import importlib.metadata as m, json\n"
+        "out = {}\n"
+        "for p in ['funnelkit','numpy','pandas','pyarrow','duckdb','chdb','chdb-core','retentioneering','psutil']:\n"
+        "    try: out[p] = m.version(p)\n"
+        "    except Exception: out[p] = None\n"
+        "print(json.dumps(out))\n"
+    )
+    info["packages"] = json.loads(subprocess.run([py["default"], "-c", code], capture_output=True,
+                                                 text=True, check=True).stdout)
+    if py["rete"] != py["default"]:
+        rp = json.loads(subprocess.run([py["rete"], "-c", code], capture_output=True, text=True).stdout or "{}")
+        info["packages"]["retentioneering"] = rp.get("retentioneering")
+        info["rete_python"] = py["rete"]
+    info["env_notes"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
+    return info
+
+
+# --------------------------------------------------------------------------- probes
+
+T0 = 1_772_400_000_000  # 2026-03-01 21:20 UTC, in ms
+DAY = 86_400_000
+
+
+def _probe_cases() -> dict[str, tuple[str, int, int, list[tuple[str, int]]]]:
+    """name -> (what it checks, expected level with the 1-day window, expected level
+    with no window, rows (event, ms offset) in FILE order). One user per case."""
+    return {
+        "tie_step2_row_first": (
+            "product_view and landing at the same millisecond, product_view's row first",
+            2, 2, [("product_view", 0), ("landing", 0)]),
+        "window_edge_inclusive": (
+            "product_view exactly 1 day after landing", 2, 2, [("landing", 0), ("product_view", DAY)]),
+        "window_edge_plus_1ms": (
+            "product_view 1 day + 1 ms after landing", 1, 2, [("landing", 0), ("product_view", DAY + 1)]),
+        "later_attempt_wins": (
+            "first landing too early; a second landing 20 h later reaches purchase",
+            4, 4, [("landing", 0), ("landing", 20 * 3_600_000), ("product_view", 30 * 3_600_000),
+                   ("checkout_start", 31 * 3_600_000), ("purchase", 32 * 3_600_000)]),
+        "purchase_before_checkout": (
+            "purchase before checkout_start: step 4 needs a purchase after the checkout",
+            3, 3, [("landing", 0), ("add_to_cart", 1000), ("purchase", 2000), ("checkout_start", 3000),
+                   ("page_view", 4000)]),
+        "same_ms_chain": (
+            "all five steps at one millisecond, rows in reverse step order",
+            5, 5, [("review", 0), ("purchase", 0), ("checkout_start", 0), ("add_to_cart", 0), ("ad_click", 0)]),
+    }
+
+
+def write_probe_files() -> dict[str, str]:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    d = os.path.join(DATA_DIR, "probe")
+    os.makedirs(d, exist_ok=True)
+    paths = {}
+    # A filler user (id 2) has every funnel event, steps in reverse order days apart:
+    # it reaches exactly step 1 in every engine, and makes every step's events exist
+    # (funnelkit and retentioneering refuse a step whose events are not in the log).
+    filler = [(e, -(10 - k) * DAY) for k, names in enumerate(reversed(STEPS)) for e in names]
+    for name, (_, _, _, rows) in _probe_cases().items():
+        table = pa.table({
+            "user_id": pa.array([2] * len(filler) + [1] * len(rows), pa.int64()),
+            "timestamp": pa.array([T0 + off for _, off in filler + rows], pa.timestamp("ms", tz="UTC")),
+            "event": pa.array([e for e, _ in filler + rows], pa.string()).dictionary_encode(),
+        })
+        p = os.path.join(d, f"{name}.parquet")
+        pq.write_table(table, p)
+        paths[name] = p
+    return paths
+
+
+def run_semantic_probe(py: dict[str, str], timeout: float) -> dict[str, dict[str, Any]]:
+    """Per engine and window: the level each single-user probe file gets."""
+    paths = write_probe_files()
+    out: dict[str, dict[str, Any]] = {}
+    for task, engines in (("funnel_1d", FUNNEL_1D), ("funnel_nowin", FUNNEL_NOWIN)):
+        for e in engines:
+            if e.key == "fk_cols":
+                continue
+            job = {"kind": "probe", "engine": e.module, "task": e.task, "args": e.args, "paths": paths}
+            r = run_worker(job, py[e.python], timeout)
+            col = f"{task}:{e.key}"
+            if not r.ok:
+                out[col] = {"error": r.error, "label": e.label}
+                continue
+            levels = {}
+            for name, counts in r.result.items():
+                if isinstance(counts, list):  # minus the filler user's [1, 0, 0, 0, 0]
+                    levels[name] = sum(1 for k, c in enumerate(counts) if c - (k == 0))
+                else:
+                    levels[name] = counts
+            out[col] = {"levels": levels, "label": e.short}
+    return out
+
+
+# --------------------------------------------------------------------------- report
+
+
+def fmt_s(x: float) -> str:
+    if x != x:
+        return "—"
+    return f"{x:.2f}" if x >= 0.095 else f"{x:.3f}"
+
+
+def fmt_mb(x: float) -> str:
+    return "—" if x != x else f"{x:,.0f}"
+
+
+def fmt_ratio(a: float, b: float) -> str:
+    if a != a or b != b or b == 0:
+        return "—"
+    return f"{a / b:.2f}"
+
+
+def status_of(row: Row, ref: Any) -> str:
+    if not row.runs:
+        return "not run"
+    if all(r.skipped for r in row.runs):
+        return "SKIPPED"
+    if not row.good:
+        return "ERROR"
+    answers = row.answers
+    if any(a != answers[0] for a in answers):
+        return "MISMATCH (varies between runs)"
+    if ref is None:
+        return "no reference"
+    return "OK" if answers[0] == ref else "MISMATCH"
+
+
+def render_task_table(title: str, rows: list[Row], ref_row: Row) -> tuple[list[str], list[str]]:
+    """Markdown lines of the timing table and of the answers table."""
+    ref = ref_row.answers[0] if ref_row.good else None
+    fk_t, fk_m = ref_row.med("wall_s"), ref_row.med("peak_rss_mb")
+    lines = [
+        f"**{title}**",
+        "",
+        "| engine | check | median s | min–max s | CPU s | peak RSS MB | RSS after import MB "
+        "| funnelkit/peer time | funnelkit/peer memory |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    answers = ["", "| engine | sessions | check |", "|---|---:|---|"]
+    is_counts = isinstance(ref, list)
+    if is_counts:
+        answers[1] = "| engine | " + " | ".join(f"step {k}" for k in range(1, len(STEPS) + 1)) + " | check |"
+        answers[2] = "|---|" + "---:|" * len(STEPS) + "---|"
+    for row in rows:
+        st = status_of(row, ref)
+        walls = [r.wall_s for r in row.good]
+        if st in ("SKIPPED", "ERROR", "not run"):
+            reason = next((r.error for r in row.runs if r.error), "")
+            lines.append(f"| {row.engine.label} | {st}: {reason} | — | — | — | — | — | — | — |")
+            continue
+        t, m = row.med("wall_s"), row.med("peak_rss_mb")
+        same = row is ref_row or row.engine.key == "fk_cols"
+        lines.append(
+            f"| {row.engine.label} | {st} | {fmt_s(t)} | {fmt_s(min(walls))}–{fmt_s(max(walls))} "
+            f"| {fmt_s(row.med('cpu_s'))} | {fmt_mb(m)} | {fmt_mb(row.med('rss_import_mb'))} "
+            f"| {'1 (ref)' if row is ref_row else fmt_ratio(fk_t, t)} "
+            f"| {'1 (ref)' if row is ref_row else fmt_ratio(fk_m, m)} |"
+        )
+        del same
+        ans = row.answers[0]
+        if is_counts and isinstance(ans, list):
+            answers.append(f"| {row.engine.label} | " + " | ".join(f"{c:,}" for c in ans) + f" | {st} |")
+        else:
+            answers.append(f"| {row.engine.label} | {ans:,} | {st} |" if isinstance(ans, int)
+                           else f"| {row.engine.label} | {ans} | {st} |")
+        if st.startswith("MISMATCH"):
+            answers.append(f"| ↳ funnelkit (reference) | {ref} | |" if not is_counts else
+                           f"| ↳ funnelkit (reference) | " + " | ".join(f"{c:,}" for c in ref) + " | |")
+    return lines, answers
+
+
+def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, results: dict,
+                 tie_results: dict | None, probe: dict | None, started: str, elapsed: float) -> str:
+    L: list[str] = []
+    cmd = "python benchmarks/run.py " + " ".join(sys.argv[1:])
+    L += [
+        "# funnelkit benchmarks: results",
+        "",
+        f"Generated by `{cmd.strip()}` on {started} (took {elapsed / 60:.1f} min). "
+        "Do not edit by hand: rerun the command. What is measured and how: `benchmarks/README.md`.",
+        "",
+        "## Machine",
+        "",
+        f"- CPU: {info['cpu']} ({info['cpu_mhz']} MHz, cache {info['cache']}); "
+        f"{info['cores']} logical cores ({info['usable_cores']} usable)",
+        f"- RAM: {info['ram']}; OS: {info['os']}",
+        f"- Python: {info['python']} (`{sys.executable}`)",
+        "- Packages: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v)
+        + (("; not installed: " + ", ".join(k for k, v in info["packages"].items() if not v))
+           if any(not v for v in info["packages"].values()) else ""),
+    ]
+    if info.get("rete_python"):
+        L.append(f"- retentioneering runs from `{info['rete_python']}`")
+    if info.get("env_notes"):
+        L.append("- Environment: " + ", ".join(f"{k}={v}" for k, v in info["env_notes"].items())
+                 + " (set by the machine; irrelevant here: nothing measured uses BLAS)")
+    loads = [r.load1 for by_task in results.values() for rows in by_task.values()
+             for row in rows for r in row.runs if r.ok]
+    if loads:
+        L.append(f"- Load: the 1-minute load average when a run started was {min(loads):.1f} to "
+                 f"{max(loads):.1f} (median {statistics.median(loads):.1f}) on "
+                 f"{info['usable_cores']} cores; above the core count, other processes competed "
+                 "for the CPU and times are inflated (the min–max column shows the spread).")
+    L += [
+        "- Threads: funnelkit (numpy/pandas) runs on one core; DuckDB and ClickHouse use all "
+        f"{info['usable_cores']} cores by default (compare the CPU s column with the wall time).",
+        "",
+        "## Data",
+        "",
+        f"`funnelkit.datasets.make_shop(n_users=..., seed={args.seed}, browse_events={BROWSE_EVENTS:g})`, "
+        f"written once to Parquet ({PARQUET_COMPRESSION}, millisecond timestamps, rows in time order, "
+        "all 7 columns) and cached in `benchmarks/_data/`.",
+        "",
+        "| size | rows | users | events/user | funnel events | Parquet MB | row groups "
+        "| same user, same ms | same user, same minute |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, m in metas.items():
+        L.append(
+            f"| {label} | {m['rows']:,} | {m['users']:,} | {m['events_per_user']:.2f} "
+            f"| {m['funnel_event_share']:.1%} | {m['parquet_mb']:.1f} | {m['row_groups']} "
+            f"| {m['same_user_same_ms_pairs']:,} | {m['same_user_same_minute_pairs']:,} |"
+        )
+    L += [
+        "",
+        "Funnel steps (each a list of event names): "
+        + " → ".join(f"`{n}`" for n in STEP_NAMES) + ".",
+        "",
+        f"Each cell is the median of {args.repeat} run(s), each in a fresh interpreter, timed from "
+        "the Parquet path to the answer (reading included; imports excluded and shown apart as "
+        "the resident memory after them). Peak RSS is the whole process's (`os.wait4` "
+        "ru_maxrss), imports included. Ratios are funnelkit / peer: above 1 means funnelkit is "
+        "slower or bigger. Every answer is checked against funnelkit's before its time is shown.",
+        "",
+    ]
+    for label in metas:
+        L += [f"## {label} events", ""]
+        for task, (title, _) in TASKS.items():
+            rows = results[label].get(task)
+            if not rows:
+                continue
+            lines, answers = render_task_table(title, rows, rows[0])
+            L += lines + answers + [""]
+    # scaling
+    L += [
+        "## Scaling (funnelkit)",
+        "",
+        "Ordered funnel, window 1 day, `read_events(path)` + `funnel(...)`. Memory per event is "
+        "(peak RSS − RSS after import) / rows.",
+        "",
+        "| size | rows | median s | ns / event | peak RSS MB | over import MB | bytes / event "
+        "| sessionize s | sessionize ns / event |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, m in metas.items():
+        if "funnel_1d" not in results[label]:
+            continue
+        fr = results[label]["funnel_1d"][0]
+        sr = results[label]["sessions"][0] if "sessions" in results[label] else None
+        t, peak, imp = fr.med("wall_s"), fr.med("peak_rss_mb"), fr.med("rss_import_mb")
+        st = sr.med("wall_s") if sr is not None else float("nan")
+        n = m["rows"]
+        L.append(
+            f"| {label} | {n:,} | {fmt_s(t)} | {t / n * 1e9:,.0f} | {fmt_mb(peak)} | {fmt_mb(peak - imp)} "
+            f"| {(peak - imp) * 2**20 / n:,.0f} | {fmt_s(st)} | {'—' if st != st else f'{st / n * 1e9:,.0f}'} |"
+        )
+    L.append("")
+    if tie_results:
+        label, rows_by_task = tie_results["label"], tie_results["rows"]
+        L += [
+            f"## Ties: the {label} log with timestamps floored to whole minutes, rows shuffled",
+            "",
+            "Same events, but each timestamp truncated to its minute, so that events of a user "
+            f"share a timestamp ({metas[label]['same_user_same_minute_pairs']:,} pairs of "
+            "consecutive events), and the rows written in a random order, so that the file order "
+            "says nothing about the order of tied events. Funnelkit's reference answer is for this "
+            "file (it differs from the tables above: flooring moves events across window edges). "
+            "One run each; answers only (the point is agreement, not speed).",
+            "",
+        ]
+        for task, rows in rows_by_task.items():
+            _, answers = render_task_table(TASKS[task][0], rows, rows[0])
+            L += [f"**{TASKS[task][0]}**"] + answers + [""]
+    if probe:
+        cases = _probe_cases()
+        cols = [c for c in probe]
+        L += [
+            "## Semantic probe: one hand-made user per case",
+            "",
+            "Level reached (steps 1..5) by user 1 in each engine; the expected value is "
+            "DESIGN.md §4's. (Each file also holds a filler user 2 with every funnel event, steps "
+            "in reverse order days apart, who reaches step 1 only; its count is subtracted.)",
+            "",
+            "| case | user 1's rows (file order) | expected, 1D | "
+            + " | ".join(f"{probe[c]['label']}, {'1D' if c.startswith('funnel_1d') else 'no window'}"
+                         for c in cols) + " | expected, no window |",
+            "|---|---|---:|" + "---:|" * len(cols) + "---:|",
+        ]
+        for name, (what, exp1, exp0, rows) in cases.items():
+            cells = []
+            for c in cols:
+                if "levels" not in probe[c]:
+                    cells.append("error")
+                    continue
+                lv = probe[c]["levels"][name]
+                exp = exp1 if c.startswith("funnel_1d") else exp0
+                cells.append(f"{lv}" if lv == exp else f"**{lv}** ≠")
+            desc = ", ".join(f"{e}@{'+' if o else ''}{_fmt_off(o)}" for e, o in rows)
+            L.append(f"| {name}: {what} | {desc} | {exp1} | " + " | ".join(cells) + f" | {exp0} |")
+        L.append("")
+    text = "\n".join(L) + "\n"
+    with open(path, "w") as fh:
+        fh.write(text)
+    return text
+
+
+def _fmt_off(ms: int) -> str:
+    if ms == 0:
+        return "0"
+    if ms % DAY == 0:
+        return f"{ms // DAY}d"
+    if ms % 3_600_000 == 0:
+        return f"{ms // 3_600_000}h"
+    if ms > DAY:
+        return f"1d{ms - DAY}ms"
+    return f"{ms}ms"
+
+
+# --------------------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0],
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--sizes", default="1M,10M", help="event counts, e.g. 1M,10M (add 50M for the big point)")
+    ap.add_argument("--repeat", type=int, default=3, help="runs per engine and size (median reported)")
+    ap.add_argument("--seed", type=int, default=SEED)
+    ap.add_argument("--tasks", default=",".join(TASKS), help=f"subset of {','.join(TASKS)}")
+    ap.add_argument("--engines", default="", help="only these engine keys (fk,fk_cols,ch,duck,rete)")
+    ap.add_argument("--no-ties", action="store_true", help="skip the floored-timestamps agreement check")
+    ap.add_argument("--no-probe", action="store_true", help="skip the hand-made semantic probe")
+    ap.add_argument("--rete-python", default=os.environ.get("FUNNELKIT_BENCH_RETE_PYTHON", ""),
+                    help="interpreter with retentioneering (default: this one); e.g. "
+                         "benchmarks/_venv_rete/bin/python when it clashes with this venv")
+    ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run before it is killed")
+    ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    args = ap.parse_args(argv)
+
+    started = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
+    t_start = time.perf_counter()
+    py = pythons(args)
+    sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
+    tasks = [t for t in args.tasks.split(",") if t]
+    only = {e for e in args.engines.split(",") if e}
+    info = machine_info(py)
+    print(f"machine: {info['cpu']}, {info['usable_cores']} cores, {info['ram']}; {info['python']}", flush=True)
+
+    metas: dict[str, dict] = {}
+    for size in sizes:
+        label = size_label(size)
+        print(f"[data] {label}: {data_path(size, args.seed)}", flush=True)
+        r = run_worker({"kind": "generate", "args": {"size": size, "seed": args.seed}}, py["default"], args.timeout)
+        if not r.ok:
+            print(f"data generation failed: {r.error}", file=sys.stderr)
+            return 2
+        metas[label] = r.result
+        m = r.result
+        print(f"       {m['rows']:,} rows, {m['users']:,} users, {m['events_per_user']:.2f} events/user, "
+              f"funnel events {m['funnel_event_share']:.1%}", flush=True)
+
+    results: dict[str, dict[str, list[Row]]] = {}
+    for label, m in metas.items():
+        results[label] = {}
+        for task in tasks:
+            engines = [e for e in TASKS[task][1] if not only or e.key in only or e.key == "fk"]
+            results[label][task] = [Row(task, e) for e in engines]
+        for rep in range(args.repeat):
+            for task in tasks:
+                for row in results[label][task]:
+                    if row.runs and all(r.skipped for r in row.runs):
+                        continue  # a missing peer stays missing
+                    job = {"kind": "run", "engine": row.engine.module, "task": row.engine.task,
+                           "args": row.engine.args, "path": m["path"]}
+                    r = run_worker(job, py[row.engine.python], args.timeout)
+                    row.runs.append(r)
+                    if r.ok:
+                        print(f"[{label} {task} {rep + 1}/{args.repeat}] {row.engine.label:<48} "
+                              f"{r.wall_s:8.2f} s  peak {r.peak_rss_mb:8,.0f} MB  -> {r.result}", flush=True)
+                    else:
+                        print(f"[{label} {task} {rep + 1}/{args.repeat}] {row.engine.label:<48} "
+                              f"{'SKIPPED' if r.skipped else 'ERROR'}: {r.error}", flush=True)
+        for task in tasks:
+            rows = results[label][task]
+            ref = rows[0].answers[0] if rows[0].good else None
+            for row in rows[1:]:
+                st = status_of(row, ref)
+                if st.startswith("MISMATCH"):
+                    print(f"!! {label} {task}: {row.engine.label} MISMATCH\n   peer:      {row.answers}\n"
+                          f"   funnelkit: {ref}", flush=True)
+
+    tie_results = None
+    if not args.no_ties and metas:
+        label = next(iter(metas))
+        tie_path = metas[label]["ties_path"]
+        rows_by_task: dict[str, list[Row]] = {}
+        for task in [t for t in ("funnel_1d", "funnel_nowin") if t in tasks]:
+            rows = [Row(task, e) for e in TASKS[task][1] if e.key != "fk_cols" and (not only or e.key in only or e.key == "fk")]
+            for row in rows:
+                job = {"kind": "run", "engine": row.engine.module, "task": row.engine.task,
+                       "args": row.engine.args, "path": tie_path}
+                row.runs.append(run_worker(job, py[row.engine.python], args.timeout))
+                r = row.runs[-1]
+                print(f"[ties {label} {task}] {row.engine.label:<48} -> {r.result if r.ok else r.error}", flush=True)
+            rows_by_task[task] = rows
+        tie_results = {"label": label, "rows": rows_by_task}
+
+    probe = None if args.no_probe else run_semantic_probe(py, args.timeout)
+
+    raw = {label: {task: [{"engine": row.engine.key, "label": row.engine.label,
+                           "runs": [r.__dict__ for r in row.runs]} for row in rows]
+                   for task, rows in by_task.items()} for label, by_task in results.items()}
+    os.makedirs(DATA_DIR, exist_ok=True)
+    with open(os.path.join(DATA_DIR, "last_run.json"), "w") as fh:
+        json.dump({"machine": info, "data": metas, "results": raw, "probe": probe}, fh, indent=1, default=str)
+
+    text = write_report(args.out, args, info, metas, results, tie_results, probe, started,
+                        time.perf_counter() - t_start)
+    print()
+    print(text)
+    print(f"(written to {args.out}; raw numbers in {os.path.join(DATA_DIR, 'last_run.json')})")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,461 @@
+"""Reading event logs from pandas, Arrow, polars, Parquet and CSV (``read_events``)."""
+
+from __future__ import annotations
+
+import difflib
+import json
+import os
+import re
+import sys
+from collections.abc import Hashable, Iterable
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+
+from ._schema import (
+    EVENT,
+    TIME,
+    USER,
+    _check_columns_param,
+    _check_mapping,
+    _check_time_unit,
+    _check_tz,
+    arrow_to_series,
+    normalize,
+    resolve_columns,
+)
+from .errors import ColumnTypeError, EmptyEventLogError, EventSourceError
+
+__all__ = ["read_events", "SUPPORTED_SUFFIXES"]
+
+#: File suffixes :func:`read_events` reads (besides directories of Parquet files).
+SUPPORTED_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz")
+_PARQUET_SUFFIXES = (".parquet", ".pq")
+_INDEX_COLUMN = re.compile(r"__index_level_\d+__")
+# pandas' default missing-value markers (read_csv); kept for timestamps and properties,
+# while user ids and events treat only empty fields as missing ("NA" may be a real name).
+_CSV_NA = ["", "#N/A", "#N/A N/A", "#NA", "-1.#IND", "-1.#QNAN", "-NaN", "-nan", "1.#IND",
+           "1.#QNAN", "<NA>", "N/A", "NA", "NULL", "NaN", "None", "n/a", "nan", "null"]
+_ACCEPTED = (
+    "a pandas DataFrame, a pyarrow Table, a polars DataFrame, or a path to a Parquet file, "
+    "a directory of Parquet files or a CSV/TSV file"
+)
+
+
+def read_events(
+    source: Any,
+    *,
+    user_col: Hashable = USER,
+    time_col: Hashable = TIME,
+    event_col: Hashable = EVENT,
+    tz: Any = None,
+    time_unit: Literal["s", "ms", "us", "ns"] | None = None,
+    columns: Iterable[Hashable] | None = None,
+    dropna: bool = False,
+) -> pd.DataFrame:
+    """Read and validate an event log, returning the normalized frame.
+
+    Parameters
+    ----------
+    source
+        A ``pandas.DataFrame``; a ``pyarrow.Table`` or ``RecordBatch``; a polars
+        ``DataFrame``/``LazyFrame`` (polars is only touched when the object is
+        one); any object exporting an Arrow stream (``__arrow_c_stream__``); or a
+        path (``str``/``os.PathLike``) to a Parquet file (``.parquet``, ``.pq``), a
+        directory of Parquet files (read recursively in sorted path order; hidden
+        and ``_``-prefixed files are skipped; ``key=value`` directories become
+        columns), or a CSV/TSV file (``.csv``, ``.csv.gz``, ``.tsv``, ``.tsv.gz``).
+    user_col, time_col, event_col
+        Names of the columns holding user ids, timestamps and events in
+        ``source``; they become ``user_id``, ``timestamp`` and ``event``.
+    tz
+        IANA zone (``"Europe/Madrid"``) of *naive* timestamps (datetimes or
+        strings without offset). Required for them; tz-aware data and strings with
+        offsets need none. Given for such data, it must agree with it (reading
+        the written wall-clock times in ``tz`` gives the same instants), otherwise
+        :class:`~funnelkit.errors.TimezoneError`: funnelkit never relabels zones.
+    time_unit
+        Unit of epoch numbers (``"s"``, ``"ms"``, ``"us"``, ``"ns"`` since
+        1970-01-01 UTC). Required when timestamps are numbers, refused otherwise.
+    columns
+        Property columns to keep, in this order (default: all, in source order).
+        For Parquet only these (and the three required columns) are read.
+    dropna
+        Drop rows missing a user id, timestamp or event instead of raising
+        :class:`~funnelkit.errors.NullValuesError`. The counts go to
+        ``df.attrs["funnelkit_dropped"]`` (``{"null_user_id": n, "null_timestamp":
+        n, "null_event": n}``, non-zero reasons only; a row counts under its first
+        missing column) and a :class:`~funnelkit.errors.DroppedRowsWarning` is
+        issued.
+
+    Returns
+    -------
+    pandas.DataFrame
+        ``user_id`` (``int64`` for integer ids, else ``category`` of sorted
+        strings), ``timestamp`` (``datetime64[ns, UTC]``), ``event`` (``category``
+        of sorted strings), then the property columns as given; input row order,
+        fresh ``RangeIndex``. The input object is never modified.
+
+    Raises
+    ------
+    EventSourceError
+        The path does not exist, or a directory holds no Parquet files.
+    MissingColumnError, NullValuesError, TimestampError, TimezoneError, EmptyEventLogError
+        The event log cannot be used as given; each message names the column, an
+        offending value with its row (0-based position in the input) and the fix.
+    ColumnTypeError
+        Also for inputs of the wrong type (a list, a dict, an array) and files whose
+        suffix is not one of ``SUPPORTED_SUFFIXES``.
+
+    Notes
+    -----
+    * Timestamps: tz-aware datetimes of any zone and resolution; naive datetimes
+      with ``tz=``; ISO 8601 strings (``"2024-03-01T10:00:00+01:00"``, ``"...Z"``:
+      with offsets they are instants and may mix offsets; without offsets they
+      need ``tz=``; a mix of both is refused); epoch numbers with ``time_unit=``.
+      Blank timestamp strings count as missing. Ambiguous or non-existent local
+      times (DST changes) are refused with the row and a ``tz_localize`` recipe.
+      Values outside 1677-09-21 .. 2262-04-11 (nanosecond range) are refused.
+    * User ids: integers of any width -> ``int64`` (``uint64`` beyond the ``int64``
+      range -> strings); floats only when all are whole numbers within +-2**53;
+      strings -> categorical. In CSV files (no types) an id column whose values
+      all read as whole numbers (``"42"``, ``"42.0"``) becomes ``int64``; ids with
+      leading zeros (``"007"``) keep the column as strings.
+    * Events: strings, or integer codes which become their decimal text.
+    * Parquet: user/event string columns are read dictionary-encoded straight into
+      categoricals (no per-row Python strings).
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> raw = pd.DataFrame({"uid": [2, 1, 2], "name": ["view", "view", "buy"],
+    ...                     "ts": ["2024-03-01 10:00", "2024-03-01 10:05", "2024-03-01 10:07"],
+    ...                     "channel": ["ads", "seo", "ads"]})
+    >>> ev = read_events(raw, user_col="uid", time_col="ts", event_col="name",
+    ...                  tz="Europe/Madrid")
+    >>> ev
+       user_id                 timestamp event channel
+    0        2 2024-03-01 09:00:00+00:00  view     ads
+    1        1 2024-03-01 09:05:00+00:00  view     seo
+    2        2 2024-03-01 09:07:00+00:00   buy     ads
+    >>> ev.dtypes.astype(str).tolist()[:3]
+    ['int64', 'datetime64[ns, UTC]', 'category']
+    """
+    # Parameters are checked before any file is read.
+    _check_mapping(user_col, time_col, event_col)
+    _check_tz(tz)
+    _check_time_unit(time_unit)
+    columns = _check_columns_param(columns)
+    sel = dict(user_col=user_col, time_col=time_col, event_col=event_col, columns=columns)
+    frame = _load(source, **sel)
+    return normalize(frame, tz=tz, time_unit=time_unit, dropna=dropna, **sel)
+
+
+# --------------------------------------------------------------------------------------
+# dispatch
+# --------------------------------------------------------------------------------------
+
+
+def _load(source: Any, **sel: Any) -> pd.DataFrame:
+    if isinstance(source, pd.DataFrame):
+        return source
+    if isinstance(source, (str, os.PathLike)):
+        return _read_path(source, **sel)
+    polars = sys.modules.get("polars")
+    if polars is not None and isinstance(source, (polars.DataFrame, polars.LazyFrame)):
+        return _from_polars(source, **sel)
+    if type(source).__module__.split(".")[0] == "pyarrow":
+        import pyarrow as pa
+
+        if isinstance(source, pa.RecordBatch):
+            source = pa.Table.from_batches([source])
+        if isinstance(source, pa.Table):
+            return _from_arrow_table(source, **sel)
+    if isinstance(source, pd.Series):
+        raise ColumnTypeError(
+            f"read_events() got a pandas Series ({source.name!r}), but an event log needs "
+            f"three columns (user ids, timestamps, events); it accepts {_ACCEPTED}. Fix: pass "
+            "the DataFrame the Series came from."
+        )
+    if hasattr(source, "__arrow_c_stream__") and not isinstance(source, type):
+        import pyarrow as pa
+
+        try:
+            table = pa.table(source)
+        except Exception as exc:
+            raise ColumnTypeError(
+                f"read_events() cannot read the Arrow stream of a {type(source).__name__}: "
+                f"{exc}. Fix: pass a table-like object ({_ACCEPTED})."
+            ) from None
+        return _from_arrow_table(table, **sel)
+    fix = {
+        dict: "build a frame first, e.g. pd.DataFrame(obj) (a dict of columns)",
+        list: "build a frame first, e.g. pd.DataFrame(records) (a list of row dicts)",
+        tuple: "build a frame first, e.g. pd.DataFrame(list(records))",
+    }.get(type(source), "convert it to a pandas DataFrame first")
+    if type(source).__module__ == "numpy":
+        fix = ("build a frame first, e.g. "
+               "pd.DataFrame(arr, columns=['user_id', 'timestamp', 'event'])")
+    raise ColumnTypeError(
+        f"read_events() cannot read a {type(source).__module__}.{type(source).__qualname__}"
+        .replace("builtins.", "")
+        + f"; it accepts {_ACCEPTED}. Fix: {fix}."
+    )
+
+
+def _needed(src: dict, props: list) -> list:
+    return [src[USER], src[TIME], src[EVENT], *props]
+
+
+# --------------------------------------------------------------------------------------
+# Arrow and polars
+# --------------------------------------------------------------------------------------
+
+
+def _is_text(t: Any) -> bool:
+    import pyarrow as pa
+
+    return (pa.types.is_string(t) or pa.types.is_large_string(t)
+            or getattr(pa.types, "is_string_view", lambda _t: False)(t))
+
+
+def _strip_index_metadata(table: Any) -> Any:
+    """Drop the index description of pandas metadata (funnelkit always resets the index)."""
+    meta = table.schema.metadata
+    if not meta or b"pandas" not in meta:
+        return table
+    try:
+        info = json.loads(meta[b"pandas"])
+        info["index_columns"] = []
+        new = dict(meta)
+        new[b"pandas"] = json.dumps(info).encode()
+        return table.replace_schema_metadata(new)
+    except Exception:  # pragma: no cover - foreign metadata: drop it
+        return table.replace_schema_metadata(None)
+
+
+def _index_columns(schema: Any) -> list[str]:
+    """Columns that hold a pandas index (pandas metadata), which funnelkit leaves out."""
+    meta = schema.metadata or {}
+    try:
+        info = json.loads(meta[b"pandas"]) if b"pandas" in meta else {}
+    except Exception:  # pragma: no cover - foreign metadata
+        info = {}
+    named = [c for c in info.get("index_columns", []) if isinstance(c, str)]
+    return named + [n for n in schema.names if _INDEX_COLUMN.fullmatch(n) and n not in named]
+
+
+def _columns_of(schema: Any, **sel: Any) -> tuple[dict, list]:
+    """resolve_columns on an Arrow schema, leaving out pandas index columns."""
+    index = _index_columns(schema)
+    names = [n for n in schema.names if n not in index]
+    return resolve_columns(names, index_names=index, **sel)
+
+
+def _from_arrow_table(table: Any, **sel: Any) -> pd.DataFrame:
+    """Arrow table -> pandas frame with only the needed columns (original names)."""
+    import pyarrow.compute as pc
+
+    src, props = _columns_of(table.schema, **sel)
+    data: dict[Any, pd.Series] = {}
+    for canonical in (USER, TIME, EVENT):
+        col = table.column(src[canonical])
+        if canonical != TIME and _is_text(col.type):
+            col = pc.dictionary_encode(col)  # categorical without per-row Python strings
+        data[src[canonical]] = arrow_to_series(col)
+    if props:
+        rest = _strip_index_metadata(table.select(props)).to_pandas()
+        for p in props:
+            data[p] = rest[p]
+    return pd.DataFrame(data, copy=False)
+
+
+def _from_polars(obj: Any, **sel: Any) -> pd.DataFrame:
+    import polars as pl
+
+    lazy = isinstance(obj, pl.LazyFrame)
+    names = obj.collect_schema().names() if lazy else list(obj.columns)
+    src, props = resolve_columns(names, **sel)
+    picked = obj.select(_needed(src, props))
+    if lazy:
+        picked = picked.collect()
+    return _from_arrow_table(picked.to_arrow(), **sel)
+
+
+# --------------------------------------------------------------------------------------
+# files
+# --------------------------------------------------------------------------------------
+
+
+def _suffix(path: Path) -> str:
+    name = path.name.lower()
+    for suf in sorted(SUPPORTED_SUFFIXES, key=len, reverse=True):
+        if name.endswith(suf):
+            return suf
+    return "".join(path.suffixes[-2:]).lower() if len(path.suffixes) > 1 else path.suffix.lower()
+
+
+def _missing_path(path: Path) -> EventSourceError:
+    where = "" if path.is_absolute() else f" (relative to the current directory {os.getcwd()!r})"
+    hint = ""
+    parent = path.parent if str(path.parent) else Path(".")
+    if parent.is_dir():
+        try:
+            siblings = [p.name for p in parent.iterdir()]
+        except OSError:  # pragma: no cover
+            siblings = []
+        close = difflib.get_close_matches(path.name, siblings, n=1)
+        if close:
+            hint = f" Did you mean {str(parent / close[0])!r}?"
+    else:
+        hint = f" The directory {str(parent)!r} does not exist either."
+    return EventSourceError(
+        f"No file or directory at {str(path)!r}{where}.{hint} Fix: check the path "
+        "(read_events reads a Parquet file, a directory of Parquet files, or a CSV/TSV file)."
+    )
+
+
+def _read_path(source: Any, **sel: Any) -> pd.DataFrame:
+    path = Path(os.fspath(source)).expanduser()
+    if path.is_dir():
+        return _read_parquet_dir(path, **sel)
+    if not path.exists():
+        raise _missing_path(path)
+    suffix = _suffix(path)
+    if suffix in _PARQUET_SUFFIXES:
+        return _read_parquet_file(path, **sel)
+    if suffix in (".csv", ".csv.gz"):
+        return _read_csv(path, sep=",", **sel)
+    if suffix in (".tsv", ".tsv.gz"):
+        return _read_csv(path, sep="\t", **sel)
+    raise ColumnTypeError(
+        f"File {str(path)!r} has the suffix {suffix or '(none)'!r}, which read_events cannot "
+        f"read. Supported: {', '.join(SUPPORTED_SUFFIXES)}, or a directory of Parquet files. "
+        "Fix: rename the file if the suffix is wrong, or load it yourself (e.g. "
+        "pd.read_json(...)) and pass the DataFrame."
+    )
+
+
+def _unreadable(path: Path, fmt: str, exc: Exception) -> ColumnTypeError:
+    return ColumnTypeError(
+        f"File {str(path)!r} cannot be read as {fmt}: {exc}. Fix: check that the file is "
+        f"valid {fmt} (read_events picks the format from the suffix)."
+    )
+
+
+def _dictionary_columns(schema: Any, src: dict) -> list:
+    return [src[c] for c in (USER, EVENT) if _is_text(schema.field(src[c]).type)]
+
+
+def _read_parquet_file(path: Path, **sel: Any) -> pd.DataFrame:
+    import pyarrow.parquet as pq
+
+    try:
+        schema = pq.read_schema(path)
+    except Exception as exc:
+        raise _unreadable(path, "Parquet", exc) from None
+    src, props = _columns_of(schema, **sel)
+    try:
+        table = pq.read_table(path, columns=_needed(src, props),
+                              read_dictionary=_dictionary_columns(schema, src))
+    except Exception as exc:
+        raise _unreadable(path, "Parquet", exc) from None
+    return _from_arrow_table(table, **sel)
+
+
+def _parquet_files(root: Path) -> list[Path]:
+    files = []
+    for p in root.rglob("*"):
+        rel = p.relative_to(root).parts
+        if any(part.startswith((".", "_")) and "=" not in part for part in rel):
+            continue
+        if p.is_file() and p.name.lower().endswith(_PARQUET_SUFFIXES):
+            files.append(p)
+    return sorted(files, key=lambda p: p.relative_to(root).as_posix())
+
+
+def _unify_schemas(schemas: list) -> Any:
+    """One schema for all files (null columns promoted); the first schema's metadata."""
+    import pyarrow as pa
+
+    try:
+        unified = pa.unify_schemas(schemas, promote_options="permissive")
+    except TypeError:  # pragma: no cover - pyarrow < 14
+        unified = pa.unify_schemas(schemas)
+    return unified.with_metadata(schemas[0].metadata)
+
+
+def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    files = _parquet_files(root)
+    if not files:
+        raise EventSourceError(
+            f"The directory {str(root)!r} holds no Parquet files (*.parquet, *.pq; hidden and "
+            "'_'-prefixed files are skipped). Fix: point read_events at the directory of the "
+            "Parquet dataset, or at a single file."
+        )
+    paths = [str(f) for f in files]
+    try:
+        found = ds.dataset(paths, format="parquet", partitioning="hive",
+                           partition_base_dir=str(root)).schema
+        # Files may differ (a column all-null in one file, present in only some):
+        # read them all under one schema rather than the first file's.
+        schema = _unify_schemas([found] + [pq.read_schema(p) for p in paths])
+    except Exception as exc:
+        raise _unreadable(root, "a Parquet dataset", exc) from None
+    src, props = _columns_of(schema, **sel)
+    fmt = ds.ParquetFileFormat(
+        read_options=ds.ParquetReadOptions(dictionary_columns=_dictionary_columns(schema, src))
+    )
+    try:
+        dataset = ds.dataset(paths, schema=schema, format=fmt, partitioning="hive",
+                             partition_base_dir=str(root))
+        table = dataset.to_table(columns=_needed(src, props))
+    except Exception as exc:
+        raise _unreadable(root, "a Parquet dataset", exc) from None
+    return _from_arrow_table(table, **sel)
+
+
+def _read_csv(path: Path, *, sep: str, **sel: Any) -> pd.DataFrame:
+    fmt = "CSV" if sep == "," else "TSV"
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0)
+    except pd.errors.EmptyDataError:
+        raise EmptyEventLogError(
+            f"The file {str(path)!r} is empty (no header, no rows). Fix: check the export "
+            "that produced it."
+        ) from None
+    except Exception as exc:
+        raise _unreadable(path, fmt, exc) from None
+    src, props = resolve_columns(list(header.columns), **sel)
+    needed = _needed(src, props)
+    na_values: dict[Any, list[str]] = {c: _CSV_NA for c in needed}
+    na_values[src[USER]] = [""]
+    na_values[src[EVENT]] = [""]
+    try:
+        frame = pd.read_csv(
+            path, sep=sep, usecols=needed, keep_default_na=False, na_values=na_values,
+            dtype={src[USER]: str, src[TIME]: str, src[EVENT]: str},
+        )
+    except Exception as exc:
+        raise _unreadable(path, fmt, exc) from None
+    ids = _csv_ids(frame[src[USER]])
+    if ids is not None:
+        frame[src[USER]] = ids
+    return frame
+
+
+def _csv_ids(s: pd.Series) -> pd.Series | None:
+    """CSV user ids that all read as whole numbers -> nullable Int64 (else None)."""
+    text = s.dropna()
+    if len(text) == 0:
+        return None
+    if not text.str.fullmatch(r"(?:0|-?[1-9][0-9]*)(?:\.0*)?").all():
+        return None
+    try:
+        return s.str.replace(r"\.0*$", "", regex=True).astype("Int64")
+    except Exception:  # beyond int64: keep the ids as text
+        return None

@@ -1,0 +1,759 @@
+"""Tests for funnelkit.io.read_events: sources, timestamp forms, errors, round trips."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import doctest
+import re
+import subprocess
+import sys
+import warnings
+import zoneinfo
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import funnelkit.io as io_module
+from funnelkit._schema import EVENT, TIME, TIME_DTYPE, USER, normalized_dtypes_ok
+from funnelkit.errors import (
+    ColumnTypeError,
+    DroppedRowsWarning,
+    EmptyEventLogError,
+    EventLogError,
+    EventSourceError,
+    MissingColumnError,
+    NullValuesError,
+    ParameterError,
+    TimestampError,
+    TimezoneError,
+)
+from funnelkit.io import read_events
+
+STR_DTYPE = pd.Index(["a"]).dtype
+
+
+def msg(*parts: str) -> str:
+    """A regex matching the given literal parts in order."""
+    return ".*".join(re.escape(p) for p in parts)
+
+
+def assert_same(left: pd.DataFrame, right: pd.DataFrame) -> None:
+    """assert_frame_equal; on pandas 2, None and NaN in object columns count as equal."""
+    with warnings.catch_warnings():
+        warnings.filterwarnings("ignore", "Mismatched null-like values", FutureWarning)
+        pd.testing.assert_frame_equal(left, right)
+
+
+def utc(*values: str) -> list[pd.Timestamp]:
+    return [pd.Timestamp(v, tz="UTC") for v in values]
+
+
+def times_of(df: pd.DataFrame) -> list[pd.Timestamp]:
+    assert df[TIME].dtype == TIME_DTYPE
+    return list(df[TIME])
+
+
+def source_frame() -> pd.DataFrame:
+    """An event log with other column names, tz-aware times in Madrid and properties."""
+    return pd.DataFrame(
+        {
+            "uid": [3, 1, 3, 2, 1],
+            "ts": pd.to_datetime(["2024-03-01 10:00", "2024-03-01 10:01", "2024-03-01 10:02",
+                                  "2024-03-01 10:03", "2024-03-01 10:04"])
+            .tz_localize("Europe/Madrid"),
+            "name": ["view", "view", "cart", "buy", "cart"],
+            "channel": ["ads", "seo", "ads", np.nan, "seo"],
+            "revenue": [0.0, 0.0, 0.0, 9.5, np.nan],
+            "qty": [1, 2, 3, 4, 5],
+        },
+        index=pd.Index([10, 11, 12, 13, 14], name="row"),
+    )
+
+
+MAP = dict(user_col="uid", time_col="ts", event_col="name")
+
+
+def expected() -> pd.DataFrame:
+    src = source_frame()
+    return pd.DataFrame(
+        {
+            USER: np.array([3, 1, 3, 2, 1], dtype=np.int64),
+            TIME: pd.Series(src["ts"].dt.tz_convert("UTC").dt.as_unit("ns").to_numpy(),
+                            dtype=TIME_DTYPE),
+            EVENT: pd.Categorical(["view", "view", "cart", "buy", "cart"],
+                                  categories=pd.Index(["buy", "cart", "view"], dtype=STR_DTYPE)),
+            "channel": src["channel"].reset_index(drop=True),
+            "revenue": src["revenue"].reset_index(drop=True),
+            "qty": src["qty"].reset_index(drop=True),
+        }
+    )
+
+
+def test_doctests():
+    res = doctest.testmod(io_module, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert res.failed == 0 and res.attempted > 0
+
+
+def test_expected_is_normalized():
+    assert normalized_dtypes_ok(expected())
+
+
+# --------------------------------------------------------------------------------------
+# input types
+# --------------------------------------------------------------------------------------
+
+
+def test_pandas_input_and_caller_unchanged():
+    src = source_frame()
+    src.attrs["origin"] = ["crm"]
+    before = copy.deepcopy(src)
+    out = read_events(src, **MAP)
+    assert_same(out, expected())
+    pd.testing.assert_frame_equal(src, before, check_exact=True)
+    pd.testing.assert_index_equal(src.index, before.index, exact=True)
+    assert src.attrs == before.attrs and list(src.dtypes) == list(before.dtypes)
+    out.attrs["origin"].append("changed")
+    assert src.attrs == {"origin": ["crm"]}
+
+
+def test_pyarrow_table_and_record_batch():
+    table = pa.Table.from_pandas(source_frame())
+    assert_same(read_events(table, **MAP), expected())
+    batch = table.to_batches()[0]
+    assert_same(read_events(batch, **MAP), expected())
+    # several chunks, dictionary-encoded events
+    chunked = pa.concat_tables([table.slice(0, 2), table.slice(2)])
+    chunked = chunked.set_column(2, "name", chunked.column("name").dictionary_encode())
+    assert_same(read_events(chunked, **MAP), expected())
+
+
+def test_arrow_c_stream_object():
+    table = pa.Table.from_pandas(source_frame())
+
+    class Stream:
+        def __arrow_c_stream__(self, requested_schema=None):
+            return table.__arrow_c_stream__(requested_schema)
+
+    assert_same(read_events(Stream(), **MAP), expected())
+
+
+def test_polars_dataframe_and_lazyframe():
+    pl = pytest.importorskip("polars")
+    frame = pl.from_pandas(source_frame().reset_index(drop=True))
+    assert_same(read_events(frame, **MAP), expected())
+    assert_same(read_events(frame.lazy(), **MAP), expected())
+    cat = frame.with_columns(pl.col("name").cast(pl.Categorical))
+    assert_same(read_events(cat, **MAP), expected())
+
+
+def test_polars_series_is_refused():
+    pl = pytest.importorskip("polars")
+    with pytest.raises(ColumnTypeError, match=msg("Fix:")):
+        read_events(pl.Series("uid", [1, 2]))
+
+
+def test_polars_not_imported_by_funnelkit():
+    code = ("import sys, funnelkit, funnelkit.io, funnelkit._schema; "
+            "assert 'polars' not in sys.modules, 'polars imported'")
+    subprocess.run([sys.executable, "-c", code], check=True)
+
+
+@pytest.mark.parametrize("suffix", [".parquet", ".pq"])
+def test_parquet_file(tmp_path, suffix):
+    path = tmp_path / f"events{suffix}"
+    source_frame().to_parquet(path)  # with its non-default index
+    out = read_events(path, **MAP)
+    assert_same(out, expected())
+    assert_same(read_events(str(path), **MAP), expected())
+
+
+def test_parquet_reads_only_needed_columns_dictionary_encoded(tmp_path, monkeypatch):
+    path = tmp_path / "events.parquet"
+    source_frame().to_parquet(path)
+    calls = []
+    real = pq.read_table
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(pq, "read_table", spy)
+    out = read_events(path, columns=["qty"], **MAP)
+    assert list(out.columns) == [USER, TIME, EVENT, "qty"]
+    assert sorted(calls[0]["columns"]) == sorted(["uid", "ts", "name", "qty"])
+    assert calls[0]["read_dictionary"] == ["name"]
+
+
+def test_parquet_string_users_dictionary(tmp_path):
+    src = source_frame().assign(uid=["c", "a", "c", "b", "a"])
+    src.to_parquet(tmp_path / "e.parquet")
+    out = read_events(tmp_path / "e.parquet", **MAP)
+    assert list(out[USER].cat.categories) == ["a", "b", "c"]
+    assert out[USER].astype(str).tolist() == ["c", "a", "c", "b", "a"]
+
+
+def test_parquet_directory(tmp_path):
+    src = source_frame()
+    d = tmp_path / "events"
+    d.mkdir()
+    src.iloc[:2].to_parquet(d / "part-000.parquet")
+    src.iloc[2:4].to_parquet(d / "part-001.parquet")
+    (d / "x-nested").mkdir()  # files are read in sorted path order
+    src.iloc[4:].to_parquet(d / "x-nested" / "part-002.pq")
+    (d / "_SUCCESS").write_text("")
+    (d / ".part-000.parquet.crc").write_text("junk")
+    (d / "_tmp").mkdir()
+    src.iloc[:1].to_parquet(d / "_tmp" / "part-999.parquet")  # skipped
+    (d / "README.txt").write_text("not parquet")
+    assert_same(read_events(d, **MAP), expected())
+    assert_same(read_events(str(d), **MAP), expected())
+
+
+def test_parquet_directory_files_with_different_schemas(tmp_path):
+    base = pd.DataFrame({USER: [1], TIME: pd.to_datetime(["2024-03-01"], utc=True), EVENT: ["a"]})
+    pq.write_table(pa.table({USER: [1], TIME: pa.array(base[TIME]), EVENT: ["a"],
+                             "note": pa.nulls(1)}), tmp_path / "a.parquet")
+    pq.write_table(pa.table({USER: [2], TIME: pa.array(base[TIME]), EVENT: ["b"],
+                             "note": ["hello"], "extra": [1.5]}), tmp_path / "b.parquet")
+    out = read_events(tmp_path)
+    assert out[USER].tolist() == [1, 2]
+    assert out["note"].tolist()[1] == "hello" and pd.isna(out["note"].iloc[0])
+    assert pd.isna(out["extra"].iloc[0]) and out["extra"].iloc[1] == 1.5
+
+
+def test_parquet_directory_many_files_keeps_order(tmp_path):
+    n = 25
+    for i in range(n):
+        pd.DataFrame({USER: [i, i], TIME: pd.to_datetime([i, i + 1], unit="s", utc=True),
+                      EVENT: ["a", "b"]}).to_parquet(tmp_path / f"part-{i:03d}.parquet")
+    out = read_events(tmp_path)
+    assert out[USER].tolist() == [i for i in range(n) for _ in range(2)]
+
+
+def test_parquet_hive_partitions_become_columns(tmp_path):
+    src = source_frame().reset_index(drop=True)
+    for ch in ["ads", "seo"]:
+        part = tmp_path / f"channel={ch}"
+        part.mkdir()
+        src[src["channel"] == ch].drop(columns="channel").to_parquet(part / "p.parquet")
+    out = read_events(tmp_path, **MAP)
+    assert list(out.columns)[:3] == [USER, TIME, EVENT]
+    assert "channel" in out.columns
+    assert out["channel"].astype(str).tolist() == ["ads", "ads", "seo", "seo"]
+
+
+@pytest.mark.parametrize("suffix, sep", [(".csv", ","), (".csv.gz", ","), (".tsv", "\t"),
+                                         (".tsv.gz", "\t")])
+def test_csv_and_tsv(tmp_path, suffix, sep):
+    path = tmp_path / f"events{suffix}"
+    source_frame().to_csv(path, sep=sep, index=False)
+    out = read_events(path, **MAP)
+    assert_same(out, expected())
+
+
+def test_csv_user_ids_text_rules(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,timestamp,event\n"
+                    "007,2024-03-01T10:00:00Z,NA\n"
+                    "7,2024-03-01T10:01:00Z,null\n")
+    out = read_events(path)
+    assert out[USER].astype(str).tolist() == ["007", "7"]  # leading zeros keep strings
+    assert out[EVENT].astype(str).tolist() == ["NA", "null"]  # names, not missing
+    path.write_text("user_id,timestamp,event\n1.0,2024-03-01T10:00:00Z,a\n,2024-03-01T10:01:00Z,b\n"
+                    "9007199254740993,2024-03-01T10:02:00Z,c\n")
+    with pytest.warns(DroppedRowsWarning):
+        out = read_events(path, dropna=True)
+    assert out[USER].dtype == np.int64 and out[USER].tolist() == [1, 9007199254740993]
+
+
+def test_csv_missing_values_are_counted(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,timestamp,event\n1,2024-03-01T10:00:00Z,a\n2,,b\n3,NaT,c\n,x,\n")
+    with pytest.raises(NullValuesError, match=msg("Column 'user_id'", "1 missing value",
+                                                  "row 3", "column 'timestamp'", "2 missing",
+                                                  "row 1", "Fix: pass dropna=True")):
+        read_events(path)
+
+
+def test_csv_epoch_numbers(tmp_path):
+    path = tmp_path / "e.csv"
+    path.write_text("user_id,timestamp,event\n1,1709287200123,a\n2,1709287200124,b\n")
+    out = read_events(path, time_unit="ms")
+    assert times_of(out) == utc("2024-03-01 10:00:00.123", "2024-03-01 10:00:00.124")
+
+
+def test_csv_columns_selection(tmp_path):
+    path = tmp_path / "e.csv"
+    source_frame().to_csv(path, index=False)
+    out = read_events(path, columns=["qty", "channel"], **MAP)
+    assert list(out.columns) == [USER, TIME, EVENT, "qty", "channel"]
+
+
+# --------------------------------------------------------------------------------------
+# source errors
+# --------------------------------------------------------------------------------------
+
+
+def test_missing_file(tmp_path):
+    (tmp_path / "events.parquet").write_bytes(b"")
+    path = tmp_path / "event.parquet"
+    with pytest.raises(EventSourceError, match=msg("No file or directory at", "event.parquet",
+                                                   "Did you mean", "events.parquet", "Fix:")):
+        read_events(path)
+    with pytest.raises(FileNotFoundError):
+        read_events(str(tmp_path / "nope" / "x.csv"))
+    with pytest.raises(EventLogError, match="does not exist either"):
+        read_events(str(tmp_path / "nope" / "x.csv"))
+
+
+def test_unknown_suffix(tmp_path):
+    path = tmp_path / "events.json"
+    path.write_text("{}")
+    with pytest.raises(ColumnTypeError, match=msg("File", "events.json", "suffix '.json'",
+                                                  "Supported: .parquet, .pq, .csv, .csv.gz, "
+                                                  ".tsv, .tsv.gz", "Fix:")):
+        read_events(path)
+
+
+def test_directory_without_parquet(tmp_path):
+    (tmp_path / "a.csv").write_text("x\n1\n")
+    with pytest.raises(EventSourceError, match=msg("holds no Parquet files", "Fix:")):
+        read_events(tmp_path)
+
+
+def test_corrupt_parquet(tmp_path):
+    path = tmp_path / "bad.parquet"
+    path.write_bytes(b"this is not parquet")
+    with pytest.raises(ColumnTypeError, match=msg("cannot be read as Parquet", "Fix:")):
+        read_events(path)
+
+
+def test_empty_csv_files(tmp_path):
+    path = tmp_path / "empty.csv"
+    path.write_text("")
+    with pytest.raises(EmptyEventLogError, match=msg("is empty", "Fix:")):
+        read_events(path)
+    path.write_text("user_id,timestamp,event\n")
+    with pytest.raises(EmptyEventLogError, match=msg("no rows", "Fix:")):
+        read_events(path)
+
+
+def test_missing_columns_in_files_before_reading(tmp_path):
+    source_frame().to_parquet(tmp_path / "e.parquet")
+    with pytest.raises(MissingColumnError, match=msg("Column 'timestamp'", "closest match: 'ts'",
+                                                     "Available columns: 'uid', 'ts'",
+                                                     "time_col='ts'")):
+        read_events(tmp_path / "e.parquet", user_col="uid", event_col="name")
+    source_frame().to_csv(tmp_path / "e.csv", index=False)
+    with pytest.raises(MissingColumnError, match=msg("Column 'usr'", "closest match: 'uid'",
+                                                     "user_col='uid'")):
+        read_events(tmp_path / "e.csv", user_col="usr", time_col="ts", event_col="name")
+    with pytest.raises(MissingColumnError, match=msg("Column 'chanel' (listed in columns=)")):
+        read_events(tmp_path / "e.parquet", columns=["chanel"], **MAP)
+
+
+@pytest.mark.parametrize(
+    "obj, words",
+    [
+        ([1, 2, 3], ["cannot read a list", "Fix:", "pd.DataFrame(records)"]),
+        ({"user_id": [1]}, ["cannot read a dict", "Fix:", "pd.DataFrame(obj)"]),
+        (np.zeros((2, 3)), ["cannot read a numpy.ndarray", "Fix:", "pd.DataFrame(arr, columns="]),
+        (pd.Series([1, 2], name="uid"), ["got a pandas Series ('uid')", "three columns", "Fix:"]),
+        (42, ["cannot read a int", "Fix:"]),
+    ],
+)
+def test_wrong_source_types(obj, words):
+    with pytest.raises(ColumnTypeError, match=msg(*words)):
+        read_events(obj)
+    with pytest.raises(TypeError, match="accepts a pandas DataFrame"):
+        read_events(obj)
+
+
+def test_parameters_checked_before_reading(tmp_path):
+    with pytest.raises(ParameterError, match="time_unit"):
+        read_events(tmp_path / "does-not-exist.parquet", time_unit="minutes")
+
+
+# --------------------------------------------------------------------------------------
+# timestamps
+# --------------------------------------------------------------------------------------
+
+
+def frame_with_times(times, **extra) -> pd.DataFrame:
+    n = len(times)
+    data = {USER: list(range(n)), TIME: times, EVENT: ["e"] * n}
+    data.update(extra)
+    return pd.DataFrame(data)
+
+
+def test_naive_with_tz_across_dst():
+    # Europe/Madrid: CET (+1) until 2024-03-31 02:00, CEST (+2) until 2024-10-27 03:00
+    local = pd.to_datetime(["2024-03-31 01:30", "2024-03-31 03:30", "2024-10-27 01:30",
+                            "2024-10-27 03:30", "2024-07-01 12:00"])
+    out = read_events(frame_with_times(local), tz="Europe/Madrid")
+    assert times_of(out) == utc("2024-03-31 00:30", "2024-03-31 01:30", "2024-10-26 23:30",
+                                "2024-10-27 02:30", "2024-07-01 10:00")
+
+
+def test_naive_tz_as_tzinfo():
+    local = pd.to_datetime(["2024-01-01 12:00"])
+    for tz in (zoneinfo.ZoneInfo("America/New_York"), dt.timezone(dt.timedelta(hours=-5))):
+        out = read_events(frame_with_times(local), tz=tz)
+        assert times_of(out) == utc("2024-01-01 17:00")
+
+
+def test_naive_without_tz():
+    local = pd.to_datetime(["2024-03-01 10:00", "2024-03-01 11:00"])
+    with pytest.raises(TimezoneError, match=msg("Column 'timestamp' holds naive timestamps",
+                                                "'2024-03-01 10:00:00' at row 0", "Fix: pass tz=")):
+        read_events(frame_with_times(local))
+    with pytest.raises(TimezoneError, match=msg("Column 'when' holds naive", "Fix: pass tz=")):
+        read_events(frame_with_times(local).rename(columns={TIME: "when"}), time_col="when")
+
+
+def test_ambiguous_local_time():
+    local = pd.to_datetime(["2024-10-27 01:00", "2024-10-27 02:30"])
+    with pytest.raises(TimezoneError, match=msg("Column 'timestamp'", "'2024-10-27 02:30:00' at "
+                                                "row 1", "ambiguous in 'Europe/Madrid'", "Fix:",
+                                                "ambiguous='infer'")):
+        read_events(frame_with_times(local), tz="Europe/Madrid")
+
+
+def test_nonexistent_local_time():
+    local = pd.to_datetime(["2024-03-31 01:00", "2024-03-31 02:30"])
+    with pytest.raises(TimezoneError, match=msg("Column 'timestamp'", "'2024-03-31 02:30:00' at "
+                                                "row 1", "does not exist in 'Europe/Madrid'",
+                                                "Fix:", "nonexistent='shift_forward'")):
+        read_events(frame_with_times(local), tz="Europe/Madrid")
+
+
+def test_nonexistent_local_time_in_strings():
+    with pytest.raises(TimezoneError, match=msg("'2024-03-31T02:30:00' at row 0",
+                                                "does not exist")):
+        read_events(frame_with_times(["2024-03-31T02:30:00"]), tz="Europe/Madrid")
+
+
+@pytest.mark.parametrize("zone", ["UTC", "Europe/Madrid", "America/New_York", "Asia/Kolkata",
+                                  "Pacific/Chatham"])
+def test_aware_in_any_zone(zone):
+    instants = pd.DatetimeIndex(utc("2024-03-01 10:00", "2024-06-15 23:59:59.123456789"))
+    out = read_events(frame_with_times(instants.tz_convert(zone)))
+    assert times_of(out) == list(instants)
+
+
+def test_aware_with_agreeing_tz_is_accepted():
+    instants = pd.DatetimeIndex(utc("2024-03-01 10:00", "2024-07-01 10:00"))
+    for data_zone, tz in [("Europe/Madrid", "Europe/Madrid"), ("UTC", "UTC"),
+                          ("UTC", dt.timezone.utc), ("Europe/Madrid", "CET")]:
+        out = read_events(frame_with_times(instants.tz_convert(data_zone)), tz=tz)
+        assert times_of(out) == list(instants)
+
+
+def test_aware_with_conflicting_tz_raises():
+    aware = pd.DatetimeIndex(utc("2024-03-01 10:00")).tz_convert("America/New_York")
+    with pytest.raises(TimezoneError, match=msg("Column 'timestamp' already holds tz-aware",
+                                                "'America/New_York'", "row 0",
+                                                "tz='Europe/Madrid'", "Fix: leave out tz=")):
+        read_events(frame_with_times(aware), tz="Europe/Madrid")
+
+
+def test_iso_strings_with_mixed_offsets():
+    strings = ["2024-03-01T10:00:00+01:00", "2024-03-01T09:00:00Z", "2024-03-01T04:00:00-05:00",
+               "2024-03-01 14:30:00+0530", "2024-03-01T09:00:00.5Z", "20240301T100000+0100"]
+    out = read_events(frame_with_times(strings))
+    assert times_of(out) == utc("2024-03-01 09:00", "2024-03-01 09:00", "2024-03-01 09:00",
+                                "2024-03-01 09:00", "2024-03-01 09:00:00.5", "2024-03-01 09:00")
+
+
+def test_iso_strings_with_offsets_and_tz():
+    strings = ["2024-03-01T10:00:00+01:00", "2024-07-01T10:00:00+02:00"]
+    out = read_events(frame_with_times(strings), tz="Europe/Madrid")  # agrees: accepted
+    assert times_of(out) == utc("2024-03-01 09:00", "2024-07-01 08:00")
+    with pytest.raises(TimezoneError, match=msg("Column 'timestamp' already holds tz-aware",
+                                                "'2024-07-01T10:00:00Z' at row 1",
+                                                "Fix: leave out tz=")):
+        read_events(frame_with_times(["2024-03-01T10:00:00+01:00", "2024-07-01T10:00:00Z"]),
+                    tz="Europe/Madrid")
+
+
+def test_iso_strings_without_offsets_need_tz():
+    strings = ["2024-03-01T10:00:00", "2024-03-01 11:00", "2024-03-02"]
+    out = read_events(frame_with_times(strings), tz="Europe/Madrid")
+    assert times_of(out) == utc("2024-03-01 09:00", "2024-03-01 10:00", "2024-03-01 23:00")
+    with pytest.raises(TimezoneError, match=msg("naive", "'2024-03-01T10:00:00' at row 0",
+                                                "Fix: pass tz=")):
+        read_events(frame_with_times(strings))
+
+
+def test_mixed_offset_and_naive_strings():
+    strings = ["2024-03-01T10:00:00", "2024-03-01T10:00:00+01:00", "2024-03-01T10:00:00"]
+    with pytest.raises(TimezoneError, match=msg("Column 'timestamp' mixes timestamps with a UTC "
+                                                "offset", "'2024-03-01T10:00:00+01:00' at row 1",
+                                                "without one", "'2024-03-01T10:00:00' at row 0",
+                                                "Fix:")):
+        read_events(frame_with_times(strings), tz="UTC")
+
+
+def test_unparseable_strings_reported_before_offset_checks():
+    strings = ["2024-03-01T10:00:00Z", "01/03/2024 10:00"]
+    with pytest.raises(TimestampError, match=msg("not an ISO 8601", "'01/03/2024 10:00' at row 1",
+                                                 "(1 such value)", "Fix:")):
+        read_events(frame_with_times(strings))
+
+
+def test_offsets_with_seconds_are_not_iso():
+    with pytest.raises(TimestampError, match=msg("not an ISO 8601", "'1900-01-01 00:00:00-00:14:44'"
+                                                 " at row 1")):
+        read_events(frame_with_times(["2024-03-01T10:00:00Z", "1900-01-01 00:00:00-00:14:44"]))
+
+
+def test_unparseable_strings():
+    strings = ["2024-03-01T10:00:00Z", "2024-03-01T10:00:00Z", "yesterday", "nope"]
+    with pytest.raises(TimestampError, match=msg("Column 'timestamp'", "not an ISO 8601 timestamp",
+                                                 "'yesterday' at row 2", "(2 such values)",
+                                                 "Fix:")):
+        read_events(frame_with_times(strings))
+
+
+def test_blank_strings_are_missing():
+    strings = ["2024-03-01T10:00:00Z", "  ", "", "2024-03-01T10:01:00Z"]
+    with pytest.raises(NullValuesError, match=msg("2 missing or blank values (first at row 1)")):
+        read_events(frame_with_times(strings))
+    with pytest.warns(DroppedRowsWarning, match="null_timestamp: 2"):
+        out = read_events(frame_with_times(strings), dropna=True)
+    assert out.attrs["funnelkit_dropped"] == {"null_timestamp": 2}
+
+
+@pytest.mark.parametrize(
+    "unit, values",
+    [
+        ("s", [1709287200, 1709287201]),
+        ("ms", [1709287200000, 1709287201000]),
+        ("us", [1709287200000000, 1709287201000000]),
+        ("ns", [1709287200000000000, 1709287201000000000]),
+    ],
+)
+def test_epoch_numbers(unit, values):
+    expected_times = utc("2024-03-01 10:00:00", "2024-03-01 10:00:01")
+    for conv in (lambda v: v, lambda v: np.asarray(v, dtype="int32") if unit == "s" else v,
+                 lambda v: pd.array(v, dtype="Int64"), lambda v: [str(x) for x in v]):
+        out = read_events(frame_with_times(conv(values)), time_unit=unit)
+        assert times_of(out) == expected_times
+
+
+def test_epoch_floats_keep_fractions():
+    out = read_events(frame_with_times([1709287200.25, 1709287200.5]), time_unit="s")
+    assert times_of(out) == utc("2024-03-01 10:00:00.25", "2024-03-01 10:00:00.5")
+
+
+def test_epoch_nullable_ns_is_exact_through_arrow():
+    ns = [1709287200123456789, None]
+    table = pa.table({USER: [1, 2], TIME: pa.array(ns, pa.int64()), EVENT: ["a", "b"]})
+    with pytest.warns(DroppedRowsWarning):
+        out = read_events(table, time_unit="ns", dropna=True)
+    assert out[TIME].iloc[0].value == 1709287200123456789
+
+
+@pytest.mark.parametrize(
+    "value, digits, unit, word",
+    [
+        (1709287200, 10, "s", "seconds"),
+        (1709287200000, 13, "ms", "milliseconds"),
+        (1709287200000000, 16, "us", "microseconds"),
+        (1709287200000000000, 19, "ns", "nanoseconds"),
+    ],
+)
+def test_epoch_without_unit_is_ambiguous(value, digits, unit, word):
+    with pytest.raises(TimestampError, match=msg("Column 'timestamp' holds numbers",
+                                                 f"{value} at row 0",
+                                                 "unit is ambiguous", f"{digits} digits look like "
+                                                 f"{word}", "2024-03-01 10:00:00",
+                                                 f"Fix: pass time_unit='{unit}'")):
+        read_events(frame_with_times([value, value]))
+
+
+def test_epoch_out_of_range():
+    with pytest.raises(TimestampError, match=msg("Column 'timestamp' has an epoch value outside",
+                                                 "time_unit='s'", "10000000000000 at row 1",
+                                                 "Fix: check time_unit=")):
+        read_events(frame_with_times([1709287200, 10**13]), time_unit="s")
+    with pytest.raises(TimestampError, match="outside"):
+        read_events(frame_with_times([1709287200.0, 1e300]), time_unit="s")
+    huge = ["1709287200123456789", "99999999999999999999"]
+    for values in (huge, pd.Series([int(v) for v in huge], dtype=object)):
+        with pytest.raises(TimestampError, match=msg("outside", "99999999999999999999",
+                                                     "at row 1")):
+            read_events(frame_with_times(values), time_unit="ns")
+
+
+def test_time_unit_with_datetimes_is_refused():
+    with pytest.raises(ParameterError, match=msg("`time_unit`='ms' applies only to epoch numbers",
+                                                 "column 'timestamp' holds", "Fix: leave out")):
+        read_events(frame_with_times(utc("2024-03-01")), time_unit="ms")
+    with pytest.raises(ParameterError, match="date-time strings"):
+        read_events(frame_with_times(["2024-03-01T00:00Z"]), time_unit="ms")
+
+
+@pytest.mark.parametrize("unit", ["s", "ms", "us", "ns"])
+def test_datetime64_resolutions_same_instants(unit):
+    naive = pd.Series(pd.to_datetime(["2024-03-01 10:00:00", "2024-10-27 03:00:01"]))
+    naive = naive.dt.as_unit(unit)
+    out = read_events(frame_with_times(naive), tz="Europe/Madrid")
+    assert times_of(out) == utc("2024-03-01 09:00:00", "2024-10-27 02:00:01")
+    aware = naive.dt.tz_localize("UTC")
+    assert times_of(read_events(frame_with_times(aware))) == utc("2024-03-01 10:00:00",
+                                                                 "2024-10-27 03:00:01")
+
+
+def test_numpy_datetime64_arrays_of_other_resolutions():
+    arr = np.array(["2024-03-01T10:00:00", "2024-03-01T10:00:01"], dtype="datetime64[s]")
+    out = read_events(frame_with_times(arr), tz="UTC")
+    assert times_of(out) == utc("2024-03-01 10:00:00", "2024-03-01 10:00:01")
+
+
+def test_out_of_ns_range_datetimes():
+    far = pd.Series(np.array(["2024-03-01", "3000-01-01"], dtype="datetime64[s]"))
+    with pytest.raises(TimestampError, match=msg("Column 'timestamp' has a timestamp outside",
+                                                 "'3000-01-01 00:00:00' at row 1", "Fix:")):
+        read_events(frame_with_times(far), tz="UTC")
+    with pytest.raises(TimestampError, match=msg("outside", "'9999-12-31T00:00:00Z' at row 1",
+                                                 "Fix:")):
+        read_events(frame_with_times(["2024-03-01T00:00:00Z", "9999-12-31T00:00:00Z"]))
+
+
+def test_object_datetimes():
+    aware = pd.Series([dt.datetime(2024, 3, 1, 10, tzinfo=zoneinfo.ZoneInfo("Europe/Madrid")),
+                       dt.datetime(2024, 3, 1, 9, tzinfo=dt.timezone.utc)], dtype=object)
+    assert times_of(read_events(frame_with_times(aware))) == utc("2024-03-01 09:00",
+                                                                  "2024-03-01 09:00")
+    naive = pd.Series([dt.datetime(2024, 3, 1, 10), dt.date(2024, 3, 2)], dtype=object)
+    assert times_of(read_events(frame_with_times(naive), tz="UTC")) == utc("2024-03-01 10:00",
+                                                                           "2024-03-02")
+    mixed = pd.Series([dt.datetime(2024, 3, 1, 10),
+                       dt.datetime(2024, 3, 1, 9, tzinfo=dt.timezone.utc)], dtype=object)
+    with pytest.raises(TimezoneError, match=msg("mixes timestamps with a UTC offset", "row 1",
+                                                "without one", "row 0")):
+        read_events(frame_with_times(mixed), tz="UTC")
+
+
+def test_arrow_timestamps_and_dates():
+    table = pa.table({USER: [1, 2], EVENT: ["a", "b"],
+                      TIME: pa.array([1709287200, 1709287260], pa.timestamp("s", tz="Asia/Tokyo"))})
+    assert times_of(read_events(table)) == utc("2024-03-01 10:00", "2024-03-01 10:01")
+    table = pa.table({USER: [1, 2], EVENT: ["a", "b"],
+                      TIME: pa.array([dt.date(2024, 3, 1), dt.date(2024, 3, 2)], pa.date32())})
+    assert times_of(read_events(table, tz="UTC")) == utc("2024-03-01", "2024-03-02")
+
+
+@pytest.mark.parametrize(
+    "values, reason",
+    [
+        ([True, False], "holds booleans"),
+        (pd.to_timedelta(["1h", "2h"]), "has dtype timedelta64"),
+        (pd.period_range("2024-01", periods=2, freq="M"), "has dtype period[M]"),
+    ],
+)
+def test_bad_timestamp_types(values, reason):
+    with pytest.raises(ColumnTypeError, match=msg("Column 'timestamp' (timestamps)", reason,
+                                                  "Fix:")):
+        read_events(frame_with_times(values))
+
+
+# --------------------------------------------------------------------------------------
+# dropna across sources
+# --------------------------------------------------------------------------------------
+
+
+def test_dropna_from_parquet(tmp_path):
+    src = pd.DataFrame({USER: pd.array([1, None, 3, 4], dtype="Int64"),
+                        TIME: pd.to_datetime(["2024-03-01", "2024-03-02", None, "2024-03-04"],
+                                             utc=True),
+                        EVENT: ["a", "b", "c", None]})
+    src.to_parquet(tmp_path / "e.parquet")
+    with pytest.warns(DroppedRowsWarning, match=msg("dropped 3 of 4 rows", "null_user_id: 1",
+                                                    "null_timestamp: 1", "null_event: 1")):
+        out = read_events(tmp_path / "e.parquet", dropna=True)
+    assert out.attrs["funnelkit_dropped"] == {"null_user_id": 1, "null_timestamp": 1,
+                                              "null_event": 1}
+    assert out[USER].tolist() == [1] and out[USER].dtype == np.int64
+
+
+# --------------------------------------------------------------------------------------
+# hypothesis: every source gives the same normalized frame
+# --------------------------------------------------------------------------------------
+
+ZONES = ["UTC", "Europe/Madrid", "America/New_York", "Asia/Kolkata"]
+TEXT = st.text(alphabet="abcXYZ _-,'\"é€0123456789", min_size=1, max_size=6)
+
+
+@st.composite
+def event_logs(draw):
+    n = draw(st.integers(1, 12))
+    if draw(st.booleans()):
+        users = draw(st.lists(st.integers(-(2**62), 2**62), min_size=n, max_size=n))
+    else:
+        users = ["u" + s for s in draw(st.lists(TEXT, min_size=n, max_size=n))]
+    lo, hi = 0, 2**62  # ns since 1970 (before, some zones have offsets in seconds)
+    ns = draw(st.lists(st.integers(lo, hi), min_size=n, max_size=n))
+    unit = draw(st.sampled_from(["s", "ms", "us", "ns"]))
+    zone = draw(st.sampled_from(ZONES))
+    ts = (pd.Series(pd.to_datetime(ns, unit="ns", utc=True)).dt.floor(
+        {"s": "s", "ms": "ms", "us": "us", "ns": "ns"}[unit]).dt.as_unit(unit)
+          .dt.tz_convert(zone))
+    events = draw(st.lists(TEXT, min_size=n, max_size=n))
+    floats = draw(st.lists(st.one_of(st.none(), st.floats(allow_nan=False, allow_infinity=False,
+                                                          width=64)), min_size=n, max_size=n))
+    words = draw(st.lists(st.one_of(st.none(), TEXT.map(lambda s: "p" + s)), min_size=n,
+                          max_size=n))
+    words[0] = words[0] or "p"  # an all-missing text column reads back from CSV as float
+    ints = draw(st.lists(st.integers(-(2**40), 2**40), min_size=n, max_size=n))
+    return pd.DataFrame({"uid": users, "ts": ts, "name": events,
+                         "f": pd.array([np.nan if v is None else v for v in floats],
+                                       dtype="float64"),
+                         "w": pd.Series(words, dtype=STR_DTYPE if STR_DTYPE != object else object),
+                         "i": np.asarray(ints, dtype=np.int64)})
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(event_logs())
+def test_round_trip_through_every_source(tmp_path_factory, frame):
+    d = tmp_path_factory.mktemp("rt")
+    ref = read_events(frame, **MAP)
+    assert normalized_dtypes_ok(ref)
+    assert ref[USER].astype(str).tolist() == [str(u) for u in frame["uid"]]
+    assert list(ref[TIME]) == list(frame["ts"].dt.tz_convert("UTC"))
+    assert ref[EVENT].astype(str).tolist() == frame["name"].tolist()
+    # parquet file and directory
+    frame.to_parquet(d / "e.parquet")
+    assert_same(read_events(d / "e.parquet", **MAP), ref)
+    (d / "dir").mkdir()
+    frame.iloc[: len(frame) // 2].to_parquet(d / "dir" / "a.parquet")
+    frame.iloc[len(frame) // 2:].to_parquet(d / "dir" / "b.parquet")
+    assert_same(read_events(d / "dir", **MAP), ref)
+    # CSV (timestamps written with their offsets)
+    frame.to_csv(d / "e.csv", index=False)
+    assert_same(read_events(d / "e.csv", **MAP), ref)
+    # Arrow
+    assert_same(read_events(pa.Table.from_pandas(frame), **MAP), ref)
+    # already normalized: unchanged by a second pass
+    assert_same(read_events(ref), ref)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.tuples(st.integers(0, 5), st.integers(-9 * 10**9, 9 * 10**9),
+                          st.sampled_from("abc")),
+                min_size=1, max_size=20),
+       st.sampled_from(["s", "ms", "us", "ns"]))
+def test_epoch_property_matches_reference(rows, unit):
+    users, values, events = map(list, zip(*rows))
+    out = read_events(pd.DataFrame({USER: users, TIME: values, EVENT: events}), time_unit=unit)
+    factor = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}[unit]
+    assert [t.value for t in out[TIME]] == [v * factor for v in values]
+    assert out[USER].tolist() == users
+    assert out[EVENT].astype(str).tolist() == events

@@ -1,0 +1,196 @@
+"""Tests for funnelkit.trends: hand-made logs with known per-period conversion."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import funnelkit as fk
+from funnelkit.errors import ParameterError
+from funnelkit.trends import TREND_COLUMNS, trend_table
+
+T0 = pd.Timestamp("2024-01-01", tz="UTC")  # a Monday
+
+
+def log(rows, **props):
+    """rows: (user, hours after T0, event)."""
+    df = pd.DataFrame(
+        {
+            "user_id": [r[0] for r in rows],
+            "timestamp": (T0 + pd.to_timedelta([r[1] for r in rows], unit="h")).as_unit("ns"),
+            "event": pd.Categorical([r[2] for r in rows]),
+        }
+    )
+    for k, v in props.items():
+        df[k] = v
+    return df
+
+
+def day_rows(day, n_enter, n_buy, uid0, hour=10):
+    rows = []
+    for i in range(n_enter):
+        u = uid0 + i
+        rows.append((u, 24 * day + hour, "landing"))
+        if i < n_buy:
+            rows.append((u, 24 * day + hour + 1, "purchase"))
+    return rows
+
+
+@pytest.fixture(scope="module")
+def three_days():
+    # day 0: 4 enter, 2 buy; day 1: 2 enter, 0 buy; day 3: 1 enters and buys (day 2 empty);
+    # the data ends on day 5 at 12:00.
+    rows = day_rows(0, 4, 2, 1) + day_rows(1, 2, 0, 10) + day_rows(3, 1, 1, 20) + [(99, 24 * 5 + 12, "page_view")]
+    return log(rows)
+
+
+def test_counts_and_rates_per_day(three_days):
+    t = trend_table(three_days, ["landing", "purchase"], window="1D")
+    assert list(t.columns) == list(TREND_COLUMNS)
+    buy = t[t["step"] == "purchase"].reset_index(drop=True)
+    assert buy["period"].tolist() == [T0 + pd.Timedelta(days=d) for d in range(4)]
+    assert buy["entered"].tolist() == [4, 2, 0, 1]
+    assert buy["units"].tolist() == [2, 0, 0, 1]
+    assert buy["conversion_rate"].tolist()[:2] == [0.5, 0.0]
+    assert np.isnan(buy["conversion_rate"].iloc[2])  # a period without entries is kept, rate undefined
+    assert buy["conversion_rate"].iloc[3] == 1.0
+    assert buy["units_previous"].tolist() == [4, 2, 0, 1]
+    land = t[t["step"] == "landing"]
+    assert land["conversion_rate"].dropna().eq(1.0).all()
+    assert (buy["period_end"] - buy["period"]).eq(pd.Timedelta("1D")).all()
+
+
+def test_entered_sums_to_funnel_total(three_days):
+    t = trend_table(three_days, ["landing", "purchase"], window="1D")
+    res = fk.funnel(three_days, ["landing", "purchase"], window="1D")
+    for step, n in zip(res.steps, res.table["units"]):
+        assert t.loc[t["step"] == step, "units"].sum() == n
+
+
+def test_incomplete_window_flag(three_days):
+    # data end = day 5 12:00; a day is complete when its end + window <= data end
+    t = trend_table(three_days, ["landing", "purchase"], window="1D")
+    comp = t.drop_duplicates("period")["complete"].tolist()
+    assert comp == [True, True, True, True]  # day 3 ends day 4 00:00, + 1D = day 5 00:00 <= day 5 12:00
+    t = trend_table(three_days, ["landing", "purchase"], window="2D")
+    comp = t.drop_duplicates("period")["complete"].tolist()
+    assert comp == [True, True, True, False]  # day 3 + 2D = day 6 > day 5 12:00
+
+
+def test_complete_edge_is_inclusive():
+    rows = day_rows(0, 2, 1, 1) + [(50, 48, "page_view")]  # data ends exactly at day 2 00:00
+    t = trend_table(log(rows), ["landing", "purchase"], window="1D")
+    assert bool(t["complete"].iloc[0]) is True
+    t = trend_table(log(rows), ["landing", "purchase"], window="25h")
+    assert bool(t["complete"].iloc[0]) is False
+
+
+def test_window_from_previous_uses_whole_horizon():
+    rows = day_rows(0, 2, 1, 1) + [(1, 20, "review"), (50, 24 * 3 + 12, "page_view")]  # end day 3 12:00
+    ev = log(rows)
+    steps = ["landing", "purchase", "review"]
+    entry = trend_table(ev, steps, window="2D")
+    prev = trend_table(ev, steps, window="2D", window_from="previous")
+    assert bool(entry["complete"].iloc[0]) is True  # day 1 00:00 + 2D <= day 3 12:00
+    assert bool(prev["complete"].iloc[0]) is False  # + 2 * 2D > day 3 12:00
+
+
+def test_weekly_periods_start_on_monday():
+    rows = day_rows(0, 1, 1, 1) + day_rows(6, 1, 0, 5) + day_rows(7, 2, 2, 10) + [(99, 24 * 30, "page_view")]
+    t = trend_table(log(rows), ["landing", "purchase"], window="1D", freq="W")
+    buy = t[t["step"] == "purchase"]
+    assert buy["period"].tolist() == [T0, T0 + pd.Timedelta(days=7)]
+    assert buy["entered"].tolist() == [2, 2]
+    assert buy["units"].tolist() == [1, 2]
+
+
+def test_time_zone_cuts_local_days():
+    # 23:30 UTC on Jan 1 is 00:30 on Jan 2 in Madrid
+    rows = [(1, 23.5, "landing"), (2, 10, "landing"), (99, 24 * 10, "page_view")]
+    utc = trend_table(log(rows), ["landing"], window="1D")
+    assert utc["entered"].tolist() == [2]
+    mad = trend_table(log(rows), ["landing"], window="1D", tz="Europe/Madrid")
+    assert mad["entered"].tolist() == [1, 1]
+    assert str(mad["period"].iloc[1].tz) == "Europe/Madrid"
+    assert mad["period"].iloc[1] == pd.Timestamp("2024-01-02", tz="Europe/Madrid")
+
+
+def _incident_log(days=12, n=200, base=0.5, bad_day=5, bad=0.1):
+    rows = []
+    uid = 1
+    for d in range(days):
+        k = int(n * (bad if d == bad_day else base))
+        rows += day_rows(d, n, k, uid)
+        uid += n
+    rows.append((10**7, 24 * (days + 3), "page_view"))
+    return log(rows)
+
+
+def test_shift_flags_the_incident_only():
+    t = trend_table(_incident_log(), ["landing", "purchase"], window="1D")
+    flagged = t[t["shift"]]
+    assert flagged["step"].tolist() == ["purchase"]
+    assert flagged["period"].tolist() == [T0 + pd.Timedelta(days=5)]
+    row = flagged.iloc[0]
+    assert row["step_conversion_rate"] == pytest.approx(0.1)
+    assert row["expected_step_rate"] == pytest.approx(0.5)  # leave-one-out: the other days
+    assert row["z"] < -10
+    # step 1 is never tested
+    assert t.loc[t["step"] == "landing", "p_value"].isna().all()
+
+
+def test_shift_not_tested_on_incomplete_or_small_periods():
+    ev = _incident_log(days=6, bad_day=5)
+    # the data ends on day 9: with a 9-day window no day is complete
+    t = trend_table(ev, ["landing", "purchase"], window="9D")
+    assert not t["complete"].any()
+    assert t["p_value"].isna().all() and not t["shift"].any()
+    t = trend_table(_incident_log(), ["landing", "purchase"], window="1D", min_units=500)
+    assert t["p_value"].isna().all() and not t["shift"].any()
+
+
+def test_row_order_does_not_matter():
+    ev = _incident_log(days=5)
+    a = trend_table(ev, ["landing", "purchase"], window="1D")
+    b = trend_table(ev.sample(frac=1, random_state=3).reset_index(drop=True), ["landing", "purchase"], window="1D")
+    pd.testing.assert_frame_equal(a, b)
+
+
+def test_labels_follow_journey_language():
+    ev = log(day_rows(0, 3, 1, 1) + [(99, 48, "page_view")])
+    j = fk.Journey({"discovery": "landing", "purchase": "purchase"},
+                   labels={"discovery": ("Discovery", "Descubrimiento"), "purchase": ("Purchase", "Compra")})
+    t = trend_table(ev, j, window="1D", lang="es")
+    assert t["label"].tolist() == ["Descubrimiento", "Compra"]
+
+
+def test_the_sample_incident_shows_itself():
+    ev = fk.load_sample("shop")
+    from funnelkit.datasets._journeys import shop_journey
+
+    t = trend_table(ev, shop_journey(), freq="D", window="7D")
+    flagged = t[t["shift"]]
+    assert set(flagged["step"]) == {"purchase"}
+    days = sorted(p.strftime("%Y-%m-%d") for p in flagged["period"])
+    assert days == ["2026-03-20", "2026-03-21", "2026-03-22"]
+    # the last 7 days (plus the day the data ends) are incomplete
+    per = t.drop_duplicates("period")
+    assert (~per["complete"]).sum() == 8
+    assert per["complete"].iloc[: len(per) - 8].all()
+
+
+@pytest.mark.parametrize(
+    "kw, match",
+    [
+        (dict(freq="2D"), "multiple"),
+        (dict(freq="fortnight"), "period length"),
+        (dict(alpha=0), "alpha"),
+        (dict(min_units=0), "min_units"),
+        (dict(by="channel"), "by="),
+        (dict(tz="Mars/Olympus"), "time zone"),
+    ],
+)
+def test_parameter_errors(three_days, kw, match):
+    with pytest.raises(ParameterError, match=match):
+        trend_table(three_days, ["landing", "purchase"], window="1D", **kw)
