@@ -92,13 +92,8 @@ def _load(args: argparse.Namespace, source: str | None) -> Any:
 
     if source is None:
         return fk.load_sample("shop")
-    path = Path(source)
-    if not path.exists():
-        from .errors import EventLogError
-
-        raise EventLogError(f"Input {source!r} does not exist. Give a Parquet file/directory or a CSV file.")
     return fk.read_events(
-        path,
+        Path(source),
         user_col=args.user_col,
         time_col=args.time_col,
         event_col=args.event_col,
@@ -216,6 +211,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         print(f"funnelkit: error: {msg}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # e.g. `funnelkit funnel | head`
+        import os
+
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:  # pragma: no cover
         return 130
 
