@@ -269,14 +269,61 @@ def experiment(
                  choices=("wilson", "wald", "agresti_coull", "clopper_pearson", "jeffreys"))
     if not (isinstance(target_lift, (int, float)) and target_lift > 0):
         raise ParameterError(f"`target_lift`={target_lift!r} must be a positive relative lift, e.g. 0.1 for +10%.")
+    options = dict(window=window, mode=mode, window_from=window_from, weights=weights, alpha=alpha,
+                   alternative=alternative, correction=correction, test=test, ci_method=ci_method,
+                   sequential=sequential, n_star=n_star, bayes=bayes, target_lift=target_lift,
+                   power_target=power_target, min_users=min_users, exclude=exclude, start=start, end=end,
+                   lang=lang)
+    from . import _engines
+
+    if _engines.is_large_source(events):  # Parquet too large for memory, or a Dask DataFrame
+        return _engines.dispatch_experiment(events, journey_or_steps, variant_col=variant_col,
+                                            control=control, **options)
     frame = _schema.ensure_events(events)
     _schema.require_columns(frame, [variant_col], purpose="the experiment (variant_col)")
-
-    # exposure: the variant of each user ------------------------------------------------
     res_all = funnel(frame, journey_or_steps, window=window, mode=mode, window_from=window_from,
                      unit="user", exclude=exclude, start=start, end=end, lang=lang)
+    user_var, multi, n_without = _user_variants(frame, variant_col, res_all.units.index)
+    return _experiment_from_funnel(res_all, user_var, multi, n_without, variant_col=variant_col,
+                                   control=control, **options)
+
+
+def _experiment_from_funnel(
+    res_all: FunnelResult,
+    user_var: pd.Series,
+    multi: int,
+    n_without: int,
+    *,
+    variant_col: str,
+    control: Any,
+    window: Any,
+    mode: str,
+    window_from: str,
+    weights: Any,
+    alpha: float,
+    alternative: str,
+    correction: str,
+    test: str,
+    ci_method: str,
+    sequential: bool,
+    n_star: float,
+    bayes: bool,
+    target_lift: float,
+    power_target: float,
+    min_users: int,
+    exclude: Any,
+    start: Any,
+    end: Any,
+    lang: Any,
+) -> ExperimentResult:
+    """The experiment from the funnel of all users and each user's variant.
+
+    Shared by the in-memory path and the partitioned engines (which build ``res_all``
+    and ``user_var`` part by part). Parameters are those of :func:`experiment`,
+    already validated.
+    """
+    alpha_f = float(alpha)
     units = res_all.units
-    user_var, multi, n_without = _user_variants(frame, variant_col, units.index)
     present = sorted(pd.unique(user_var[user_var.notna()]).tolist(), key=str)
     if not any(_same(v, control) for v in present):
         from .stages import _suggest

@@ -236,6 +236,14 @@ def funnel(
     1  product_view      2         0.666667        1
     2      purchase      1         0.333333        1
     """
+    from . import _engines
+
+    if _engines.is_large_source(events):  # Parquet too large for memory, or a Dask DataFrame
+        return _engines.dispatch_funnel(
+            events, journey_or_steps, window=window, mode=mode, window_from=window_from, unit=unit, by=by,
+            attribution=attribution, max_groups=max_groups, exclude=exclude, start=start, end=end, lang=lang,
+            session_col=session_col,
+        )
     mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))  # type: ignore[assignment]
     window_from = check_choice(window_from, name="window_from", choices=("entry", "previous"))  # type: ignore[assignment]
     unit = check_choice(unit, name="unit", choices=("user", "session"))  # type: ignore[assignment]
