@@ -37,6 +37,7 @@ from .errors import ParameterError
 from .trends import trend_table
 
 __all__ = [
+    "JOURNEY_MAP_COLUMNS",
     "PALETTE",
     "breakdown",
     "conversion_trend",
@@ -326,9 +327,20 @@ def _fit_yticklabels(ax: Any, labels: Sequence[str], width: int = 22) -> None:
 
 
 def _percent_axis(axis: Any, lang: str, digits: int = 0) -> None:
+    """Percent tick labels with as many decimals as the ticks need (2.5% is not shown as 2%)."""
     from matplotlib.ticker import FuncFormatter
 
-    axis.set_major_formatter(FuncFormatter(lambda v, _pos: _pct(v, lang, digits)))
+    def fmt(v: float, _pos: Any) -> str:
+        d = digits
+        try:
+            locs = np.asarray(axis.get_majorticklocs(), dtype=float) * 100
+        except Exception:  # pragma: no cover
+            locs = np.array([v * 100])
+        while d < 3 and np.any(np.abs(locs * 10**d - np.round(locs * 10**d)) > 1e-6):
+            d += 1
+        return _pct(v, lang, d)
+
+    axis.set_major_formatter(FuncFormatter(fmt))
 
 
 def _count_axis(axis: Any, lang: str) -> None:
@@ -748,7 +760,7 @@ def time_hist(
             lab += "; " + tx["zero"].format(n=_num(zeros, lang))
         ax.hist(data, bins=edges, histtype="stepfilled" if single else "step", alpha=0.85 if single else 1.0,
                 color=c, edgecolor=c, linewidth=1.6, label=_mt(lab), zorder=2)
-        if pd.notna(med) and pd.Timedelta(med).total_seconds() > (0 if not log else 0):
+        if pd.notna(med) and (pd.Timedelta(med).total_seconds() > 0 or not log):
             ax.axvline(pd.Timedelta(med).total_seconds(), color=_INK if single else c, ls="--", lw=1.2, zorder=3)
     if log:
         ax.set_xscale("log")

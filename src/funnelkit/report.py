@@ -131,6 +131,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "bl_up": "Variant {v}: significant increase at {stages}.",
         "bl_down": "Variant {v}: significant decrease at {stages}.",
         "bl_none": "Variant {v}: no significant difference at any stage.",
+        "bl_few": "Variant {v}: too few users to conclude yet.",
+        "n_errors": "{n} errors",
+        "n_warnings": "{n} warnings",
         "figures": "Figures",
         "fig_variants": "Conversion by variant",
         "fig_variants_alt": "Bar chart of the share of exposed users reaching each stage ({stages}) for each "
@@ -315,6 +318,9 @@ _TEXT: dict[str, dict[str, str]] = {
         "bl_up": "Variante {v}: aumento significativo en {stages}.",
         "bl_down": "Variante {v}: descenso significativo en {stages}.",
         "bl_none": "Variante {v}: ninguna diferencia significativa en ninguna etapa.",
+        "bl_few": "Variante {v}: todavía hay muy pocos usuarios para concluir.",
+        "n_errors": "{n} errores",
+        "n_warnings": "{n} avisos",
         "figures": "Gráficos",
         "fig_variants": "Conversión por variante",
         "fig_variants_alt": "Gráfico de barras del porcentaje de usuarios expuestos que alcanzan cada etapa "
@@ -438,7 +444,7 @@ table{border-collapse:collapse;font-size:.86rem;width:100%;background:#fff}
 th,td{padding:.38rem .55rem;border-bottom:1px solid var(--line);text-align:right;vertical-align:top}
 td{white-space:nowrap}
 th{background:var(--soft);font-weight:600;position:sticky;top:0;vertical-align:bottom;font-size:.8rem;line-height:1.25}
-td.t,th.t{text-align:left;white-space:normal}
+td.t,th.t{text-align:left;white-space:normal;overflow-wrap:break-word}
 td.w{white-space:normal;min-width:7.5rem}td.w .pill{white-space:normal}
 tr.grp td{border-top:2px solid #cfcfcf}
 tr:last-child td{border-bottom:none}
@@ -950,6 +956,7 @@ def _health_messages(exp: Any, lang: str) -> list[tuple[str, str]]:
     d = exp.diagnostics
     params = exp.params
     suspicious_done = False
+    done: set[str] = set()
     for r in h.itertuples():
         c = str(r.check)
         msg = None
@@ -964,11 +971,15 @@ def _health_messages(exp: Any, lang: str) -> list[tuple[str, str]]:
             msg = (f"{_num(d.get('users_without_variant', 0), lang)} usuarios no tienen valor en "
                    f"{params.get('variant_col')!r} y no forman parte del experimento.")
         elif c == "too_few_users":
+            if c in done:
+                continue
+            done.add(c)
             small = exp.exposure[exp.exposure["users"] < params.get("min_users", 100)]
-            msg = "; ".join(f"La variante {v!r} solo tiene {_num(n, lang)} usuarios (< {params.get('min_users')}): "
-                            "demasiado pocos para concluir" for v, n in zip(small["variant"], small["users"])) + "."
-            if small.empty:
-                msg = None
+            for v, n in zip(small["variant"].astype(str), small["users"]):
+                out.append((str(r.severity), f"La variante {v!r} solo tiene {_num(n, lang)} usuarios "
+                            f"(< {params.get('min_users')}): demasiado pocos para concluir."))
+            if len(small):
+                continue
         elif c == "single_variant":
             msg = f"Solo una variante ({exp.control!r}) tiene usuarios: no hay nada que comparar."
         elif c == "zero_control":
@@ -1014,7 +1025,7 @@ def _conclusions(exp: Any, lang: str, tx: dict[str, str], labels: list[str]) -> 
     pw = power.set_index(["variant", "step"]) if len(power) else None
     sentences, bottom = [], []
     for v in [x for x in exp.variants if str(x) != control]:
-        ups, downs = [], []
+        ups, downs, few = [], [], 0
         for r in t[vcol == str(v)].itertuples():
             c = ctrl.loc[r.step]
             stage = lab.get(r.step, r.label)
@@ -1025,6 +1036,7 @@ def _conclusions(exp: Any, lang: str, tx: dict[str, str], labels: list[str]) -> 
                        ctb=_chance(r.chance_to_beat_control, lang))
             if r.verdict == "too few users to conclude":
                 s = tx["c_few"].format(n=exp.params.get("min_users", 100), **fmt)
+                few += 1
             elif r.verdict in ("significant increase", "significant decrease"):
                 s = tx["c_up" if r.verdict == "significant increase" else "c_down"].format(**fmt)
                 (ups if r.verdict == "significant increase" else downs).append(stage)
@@ -1045,7 +1057,9 @@ def _conclusions(exp: Any, lang: str, tx: dict[str, str], labels: list[str]) -> 
             bottom.append(tx["bl_up"].format(v=v, stages=", ".join(ups)))
         if downs:
             bottom.append(tx["bl_down"].format(v=v, stages=", ".join(downs)))
-        if not ups and not downs:
+        if few:
+            bottom.append(tx["bl_few"].format(v=v))
+        elif not ups and not downs:
             bottom.append(tx["bl_none"].format(v=v))
     return sentences, bottom
 
@@ -1145,7 +1159,9 @@ def experiment_report(
         (tx["window"], _esc(_window_text(p["window"], tx, lang)), ""),
         ("SRM", ("✓ p = " if srm_ok else "✗ p = ") + _pval(getattr(srm, "p_value", np.nan), lang),
          "ok" if srm_ok else "error"),
-        (tx["health"], "✓" if not (n_err or n_warn) else f"{n_err} ✗ · {n_warn} !",
+        (tx["health"], "✓" if not (n_err or n_warn) else " · ".join(
+            x for x in (tx["n_errors"].format(n=n_err) if n_err else "",
+                        tx["n_warnings"].format(n=n_warn) if n_warn else "") if x),
          "ok" if not (n_err or n_warn) else ("error" if n_err else "warning")),
     ]))
     parts.append(f"<h3>{_esc(tx['bottom_line'])}</h3><ul class='conc'>"
