@@ -217,5 +217,8 @@ def test_bundled_sample_finds_the_planted_lift():
     assert not exp.srm.flagged
     # downstream steps differ only because more users purchased: the sentence says so
     text = exp.conclusions("en")
-    assert any("earlier steps" in s and "Use" in s for s in text)
-    assert any("Consideración → Compra" in s for s in exp.conclusions("es"))
+    assert len(text) == 5
+    assert "raises" in text[2] and "Purchase" in text[2] and "earlier steps" not in text[2]
+    assert "earlier steps" in text[3] and "Use" in text[3]
+    es = exp.conclusions("es")
+    assert "aumenta" in es[2] and "Compra" in es[2] and "etapas anteriores" in es[3]

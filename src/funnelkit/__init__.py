@@ -8,7 +8,7 @@ compute drop-off, time between stages and A/B significance.
 >>> res = fk.funnel(events, fk.datasets.shop_journey(), window="7D")  # doctest: +SKIP
 """
 
-from . import datasets, errors, stats
+from . import datasets, errors, plotting, report, stats, trends
 from .datasets import load_sample
 from .experiment import ExperimentResult, experiment
 from .funnel import FunnelResult, funnel
@@ -32,10 +32,13 @@ __all__ = [
     "experiment",
     "funnel",
     "load_sample",
+    "plotting",
     "read_events",
     "repeat",
+    "report",
     "session_summary",
     "sessionize",
     "stats",
     "time_between",
+    "trends",
 ]

@@ -58,6 +58,7 @@ import pandas as pd
 
 from . import _schema
 from . import io as _io
+from ._progress import _Bar, _human, _progress_enabled
 from ._params import check_choice, parse_duration
 from ._prepare import Prepared, prepare, resolve_steps
 from ._schema import EVENT, TIME, USER
@@ -375,83 +376,6 @@ def _part_of(s: pd.Series, n_parts: int) -> np.ndarray:
     if n_parts == 1:
         return np.zeros(len(s), dtype=np.int64)
     return (_hash_values(s) % np.uint64(n_parts)).astype(np.int64)
-
-
-# ======================================================================================
-# progress bar
-# ======================================================================================
-
-
-def _progress_enabled(progress: Any) -> bool:
-    if progress is None or progress is False:
-        return False
-    if progress is True:
-        try:
-            return bool(sys.stderr.isatty())
-        except Exception:  # pragma: no cover
-            return False
-    if progress in ("force", "always"):
-        return True
-    raise ParameterError(
-        f"`progress`={progress!r}: use True (a bar on stderr when it is a terminal), False, or 'force'."
-    )
-
-
-class _Bar:
-    """tqdm when installed, else a small text bar; on stderr; a no-op when disabled."""
-
-    def __init__(self, total: int, desc: str, unit: str, enabled: bool) -> None:
-        self.enabled, self.total, self.desc, self.unit = enabled, max(int(total), 0), desc, unit
-        self.n, self._t0, self._last, self._tqdm = 0, time.monotonic(), 0.0, None
-        if not enabled:
-            return
-        try:
-            from tqdm import tqdm
-
-            self._tqdm = tqdm(total=self.total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
-                              dynamic_ncols=True, leave=True)
-        except ImportError:
-            self._draw(force=True)
-
-    def update(self, n: int) -> None:
-        if not self.enabled:
-            return
-        self.n += int(n)
-        if self._tqdm is not None:
-            self._tqdm.update(int(n))
-        else:
-            self._draw()
-
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < 0.2 and self.n < self.total:
-            return
-        self._last = now
-        frac = min(self.n / self.total, 1.0) if self.total else 1.0
-        width = 24
-        bar = "#" * int(frac * width) + "." * (width - int(frac * width))
-        el = now - self._t0
-        sys.stderr.write(f"\r{self.desc}: [{bar}] {frac:4.0%} {_human(self.n)}/{_human(self.total)} "
-                         f"{self.unit} {el:5.1f}s")
-        sys.stderr.flush()
-
-    def close(self) -> None:
-        if not self.enabled:
-            return
-        if self._tqdm is not None:
-            self._tqdm.close()
-        else:
-            self._draw(force=True)
-            sys.stderr.write("\n")
-            sys.stderr.flush()
-        self.enabled = False
-
-
-def _human(n: float) -> str:
-    for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
-        if abs(n) >= div:
-            return f"{n / div:.1f}{suf}"
-    return str(int(n))
 
 
 # ======================================================================================

@@ -62,8 +62,6 @@ _MAX_STEPS = 64
 # The fast path of `_window_end` packs (unit, relative time) into one int64 key and
 # needs the sum of the per-unit time spans to stay below this bound.
 _KEY_LIMIT = 2**62
-# Block size of the range-maximum structure (`_range_max`).
-_BLOCK = 16
 
 Anchor = Literal["entry", "previous"]
 Exclusion = tuple[int, int, int]
@@ -331,16 +329,16 @@ def _window_end(
     inside each unit, ``O(log max unit size)`` rounds.
     """
     bstart, bend = blocks
-    lengths = bend - bstart
-    last = np.repeat(bend - 1, lengths)
+    if window is not None:
+        keys = _window_keys(t, window, blocks)
+        if keys is not None:
+            key, limit = keys
+            return np.searchsorted(key, limit if query is None else limit[query], side="right") - 1
+    last = np.repeat(bend - 1, bend - bstart)  # the unit's last position
     if query is not None:
         last = last[query]
     if window is None:
         return last
-    keys = _window_keys(t, window, blocks)
-    if keys is not None:
-        key, limit = keys
-        return np.searchsorted(key, limit if query is None else limit[query], side="right") - 1
     lo = np.arange(t.size, dtype=np.int64) if query is None else query.astype(np.int64)
     hi = last
     limit = _sat_add(t[lo], window)
@@ -380,49 +378,6 @@ def _sparse_max(key: np.ndarray, lo: np.ndarray, last: np.ndarray) -> np.ndarray
     return out
 
 
-def _range_max(key: np.ndarray, lo: np.ndarray, last: np.ndarray) -> np.ndarray:
-    """``max(key[lo:last+1])`` per query (``lo <= last``), ``O(m + queries)`` work.
-
-    Block decomposition (blocks of ``_BLOCK`` entries): a query spanning blocks is the
-    max of a suffix of its first block, a prefix of its last block (running maxima
-    within blocks) and the whole blocks in between (sparse table over block maxima);
-    a query inside one block uses a sparse table of at most ``log2(_BLOCK)`` levels.
-    So long ranges (bots, ``window=None``) cost no more than short ones.
-    """
-    out = np.empty(lo.size, dtype=np.int64)
-    if lo.size == 0:
-        return out
-    bsz = _BLOCK
-    m = key.size
-    nb = -(-m // bsz)
-    padded = np.full(nb * bsz, np.iinfo(np.int64).min, dtype=np.int64)
-    padded[:m] = key
-    blocks = padded.reshape(nb, bsz)
-    prefix = np.maximum.accumulate(blocks, axis=1).ravel()  # max from block start to i
-    suffix = np.maximum.accumulate(blocks[:, ::-1], axis=1)[:, ::-1].ravel()  # i to block end
-    b_lo, b_last = lo // bsz, last // bsz
-    cross = np.flatnonzero(b_lo < b_last)
-    if cross.size:
-        c_lo, c_last = lo[cross], last[cross]
-        res = np.maximum(suffix[c_lo], prefix[c_last])
-        inner = np.flatnonzero(b_last[cross] - b_lo[cross] > 1)
-        if inner.size:
-            block_max = prefix[bsz - 1 :: bsz]
-            res[inner] = np.maximum(
-                res[inner], _sparse_max(block_max, b_lo[cross][inner] + 1, b_last[cross][inner] - 1)
-            )
-        out[cross] = res
-    same = np.flatnonzero(b_lo == b_last)
-    if same.size:
-        s_lo, s_last = lo[same], last[same]
-        res = np.where(s_lo % bsz == 0, prefix[s_last], suffix[s_lo])  # aligned cases
-        inside = np.flatnonzero((s_lo % bsz != 0) & (s_last % bsz != bsz - 1))
-        if inside.size:
-            res[inside] = _sparse_max(key, s_lo[inside], s_last[inside])
-        out[same] = res
-    return out
-
-
 def _range_argmax(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarray:
     """Leftmost position of the maximum of ``vals[lo:hi]`` for each query (``lo < hi``).
 
@@ -432,7 +387,7 @@ def _range_argmax(vals: np.ndarray, lo: np.ndarray, hi: np.ndarray) -> np.ndarra
     m = vals.size
     key = vals.astype(np.int64) * m
     key += np.arange(m - 1, -1, -1, dtype=np.int64)
-    best = _range_max(key, lo, hi - 1)
+    best = _sparse_max(key, lo, hi - 1)
     return m - 1 - best % m
 
 
@@ -689,7 +644,8 @@ def ordered_funnel(
     excl = _make_exclusions(rules, wu, wt, wc)
     su = wu[starts]
 
-    if window_from == "entry":
+    if window_from == "entry" or window is None:
+        # Greedy chains (without a window, both anchors impose nothing: same thing).
 
         def successor(
             j: int, state: np.ndarray, pos: np.ndarray, d0: np.ndarray | None
@@ -711,7 +667,7 @@ def ordered_funnel(
         # step j (counting it), best_j[i] = index in step_lists[j+1] of the leftmost
         # successor achieving it (-1: none). For j = 0 only the starts are evaluated.
         blocks = _blocks(wu)
-        keys = None if window is None else _window_keys(wt, window, blocks)
+        keys = _window_keys(wt, window, blocks)  # None: keys would overflow, use positions
         dl = _window_end(wt, window, blocks) if keys is None else None
         best: list[np.ndarray] = [np.empty(0, dtype=np.int64)] * max(k - 1, 0)
         depth_next = np.ones(step_lists[k - 1].size, dtype=np.int16)
@@ -887,18 +843,15 @@ def any_order_funnel(
     ends = _window_end(wt, window, _blocks(wu), None if cs is None else starts)
     nw = orig.size
     cdt = np.int32 if nw < 2**31 else np.int64
-
-    def before(sym: int) -> np.ndarray:
-        """``before[p]``: number of ``sym`` events at working positions ``< p`` (length nw+1)."""
-        out = np.zeros(nw + 1, dtype=cdt)
-        np.cumsum(wc == sym, out=out[1:])
-        return out
-
-    fill = np.zeros(starts.size, dtype=np.int16)
+    after_end = ends + 1
+    cum = np.zeros(nw + 1, dtype=cdt)  # cum[p]: events of the symbol before position p
+    fill = np.zeros(starts.size, dtype=cdt)
     for sym, m in zip(syms.tolist(), mult.tolist()):
-        cum = before(sym)
-        cnt = cum[ends + 1] - cum[starts]  # events of sym inside each window
-        fill += np.minimum(cnt, m).astype(np.int16)
+        np.cumsum(wc == sym, out=cum[1:])
+        cnt = cum[after_end]
+        cnt -= cum[:-1] if cs is None else cum[starts]  # events of sym inside each window
+        fill += np.minimum(cnt, m, out=cnt)  # a symbol fills at most its m steps
+    fill = fill.astype(np.int16)
     level, excluded, n_att, first = _per_unit(su, fill, None, n_units)
 
     # Reported windows: take the first m events of each symbol, then sort by position.

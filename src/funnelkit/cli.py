@@ -1,6 +1,7 @@
 """The ``funnelkit`` command line: the main jobs of the library from a shell.
 
-``funnelkit report``      an HTML report of the funnel (bundled sample by default)
+``funnelkit report``      the HTML experiment report (or funnel report without --variant-col);
+                          the bundled sample by default
 ``funnelkit funnel``      the funnel table in the terminal (or CSV / HTML)
 ``funnelkit sessionize``  add session ids to an event file
 
@@ -63,6 +64,17 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_args(rep)
     _add_funnel_args(rep)
     rep.add_argument("--out", default="report.html", help="output HTML file (default: report.html)")
+    rep.add_argument(
+        "--variant-col",
+        default=None,
+        help="column with the A/B variant: writes the experiment report (default for the sample: variant)",
+    )
+    rep.add_argument("--control", default=None, help="the control variant (default for the sample: A)")
+    rep.add_argument("--alpha", type=float, default=0.05, help="significance level (default: 0.05)")
+    rep.add_argument("--correction", default="holm", choices=["holm", "bh", "none"])
+    rep.add_argument("--sequential", action="store_true", help="always-valid p-values (safe for daily looks)")
+    rep.add_argument("--touchpoint", default=None, help="property for the journey map (default: channel if present)")
+    rep.add_argument("--no-progress", action="store_true", help="no progress messages on stderr")
     rep.set_defaults(func=_cmd_report)
 
     fun = sub.add_parser("funnel", help="print the funnel table")
@@ -144,8 +156,35 @@ def _funnel(args: argparse.Namespace):
 
 
 def _cmd_report(args: argparse.Namespace) -> int:
-    res = _funnel(args)
-    out = res.report(args.out, lang=args.lang)
+    import funnelkit as fk
+
+    from ._progress import Steps
+
+    sample = args.events is None
+    variant_col = args.variant_col or ("variant" if sample else None)
+    control = args.control if args.control is not None else ("A" if sample else None)
+    if variant_col is not None and control is None:
+        from .errors import ParameterError
+
+        raise ParameterError("--variant-col needs --control (the control variant's value, e.g. --control A)")
+    steps = Steps(3, enabled=not args.no_progress and sys.stderr.isatty())
+    steps("reading the bundled sample" if sample else f"reading {args.events}")
+    events = _load(args, args.events)
+    journey = _steps(args, sample=sample)
+    touchpoint = args.touchpoint or ("channel" if "channel" in events.columns else None)
+    common = dict(window=_window(args.window), mode=args.mode, window_from=args.window_from, lang=args.lang)
+    if variant_col is not None:
+        steps("comparing the variants")
+        exp = fk.experiment(events, journey, variant_col=variant_col, control=control, alpha=args.alpha,
+                            correction=args.correction, sequential=args.sequential, **common)
+        steps("writing the report")
+        out = exp.report(args.out, lang=args.lang or "en", events=events, touchpoint=touchpoint or "channel")
+    else:
+        steps("computing the funnel")
+        res = fk.funnel(events, journey, unit=args.unit, by=args.by, **common)
+        steps("writing the report")
+        out = res.report(args.out, lang=args.lang, events=events, touchpoint=touchpoint)
+    steps.done()
     print(f"funnelkit: wrote {out}", file=sys.stderr)
     return 0
 

@@ -120,18 +120,10 @@ class ExperimentResult:
         return self.table.loc[self.table["variant"] != self.control, cols].reset_index(drop=True)
 
     def conclusions(self, lang: Literal["en", "es"] = "en") -> list[str]:
-        """One plain-language sentence per (treatment variant, step)."""
-        from ._text import conclusion
+        """One plain-language sentence per (treatment variant, step), in English or Spanish."""
+        from .report import experiment_conclusions
 
-        out = []
-        for _, row in self.table[self.table["variant"] != self.control].iterrows():
-            i = list(self.steps).index(row["step"])
-            labels = self._labels(lang)
-            ctrl = self.table[(self.table["variant"] == self.table["variant"].iloc[0]) & (self.table["step"] == row["step"])].iloc[0]
-            out.append(conclusion(row, control=self.control, alpha=self.params["alpha"], lang=lang,
-                                  label=labels[i], prev_label=labels[i - 1] if i else None,
-                                  control_rate=float(ctrl["rate"]), control_step_rate=float(ctrl["step_rate"])))
-        return out
+        return experiment_conclusions(self, lang)
 
     def _labels(self, lang: str) -> tuple[str, ...]:
         try:
@@ -421,7 +413,9 @@ def _experiment_from_funnel(
                            message=f"Control has no converters at step(s) {', '.join(zero)}: the relative lift is undefined there."))
     for i in comp_idx:
         r = table.loc[i]
-        if pd.notna(r["rel_lift"]) and abs(r["rel_lift"]) > SUSPICIOUS_LIFT and pd.notna(r["p_adjusted"]) and r["p_adjusted"] < alpha_f:
+        small_arm = n_users[variants.index(r["variant"])] < min_users or n_users[0] < min_users
+        if (not small_arm and pd.notna(r["rel_lift"]) and abs(r["rel_lift"]) > SUSPICIOUS_LIFT
+                and pd.notna(r["p_adjusted"]) and r["p_adjusted"] < alpha_f):
             health.append(dict(severity="warning", check="suspicious_lift",
                                message=f"Variant {r['variant']!r} changes {r['step']} by {r['rel_lift']:+.0%}: "
                                        "lifts this large are rare; check tracking and assignment before celebrating."))

@@ -582,6 +582,7 @@ def result_from_units(
         "attempts": int(ua.n_attempts.sum()),
         "rows_dropped_on_read": dict(ua.dropped),
         "zero_durations": _zero_durations(level, step_time, names),
+        "data_end": pd.Timestamp(int(data_end), unit="ns", tz="UTC"),
     }
     return FunnelResult(
         table=table,

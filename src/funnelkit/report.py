@@ -123,6 +123,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "c_none": "Variant {v} shows no significant difference on {stage}: {rt} versus {rc} in control {c} "
         "({d} points, {conf} CI {lo} to {hi}; adjusted p {p}).",
         "c_mde": " With these users per arm the test detects differences of about {m} points or more.",
+        "c_inherited": " From {prev} the step rate is similar ({srt} versus {src}): the difference comes mostly "
+                       "from earlier steps.",
         "c_all": "Every exposed user of both arms reaches {stage} ({v} and control {c}): nothing to compare.",
         "c_same": "Variant {v} and control {c} have exactly the same rate at {stage} ({rt}): nothing to test.",
         "c_untestable": "{stage} cannot be compared between variant {v} ({rt}) and control {c} ({rc}).",
@@ -307,6 +309,8 @@ _TEXT: dict[str, dict[str, str]] = {
         "c_none": "La variante {v} no muestra una diferencia significativa en {stage}: {rt} frente a {rc} en el "
         "control {c} ({d} puntos, IC {conf} de {lo} a {hi}; p ajustado {p}).",
         "c_mde": " Con estos usuarios por grupo, la prueba detecta diferencias a partir de unos {m} puntos.",
+        "c_inherited": " Desde {prev} la tasa de paso es parecida ({srt} frente a {src}): la diferencia viene "
+                       "sobre todo de etapas anteriores.",
         "c_all": "Todos los usuarios expuestos de ambos grupos alcanzan {stage} ({v} y control {c}): no hay "
         "nada que comparar.",
         "c_same": "La variante {v} y el control {c} tienen exactamente la misma tasa en {stage} ({rt}): no hay "
@@ -1012,6 +1016,22 @@ def _verdict_class(v: str) -> str:
     return {"significant increase": "up", "significant decrease": "down", "control": "ctrl"}.get(v, "none")
 
 
+def _inherited(rate: float, control_rate: float, step_rate: float, control_step_rate: float) -> bool:
+    """True when the conditional step rate changed by less than half as much (relatively) as
+    the rate itself: the difference at this step was made at earlier steps (descriptive only,
+    conditional rates are never tested)."""
+    vals = (rate, control_rate, step_rate, control_step_rate)
+    if not all(pd.notna(x) and x > 0 for x in vals):
+        return False
+    return abs(step_rate / control_step_rate - 1) < 0.5 * abs(rate / control_rate - 1)
+
+
+def experiment_conclusions(exp: Any, lang: str = "en") -> list[str]:
+    """One plain-language sentence per (treatment variant, step) of an ExperimentResult."""
+    lang = _check_lang(lang)
+    return _conclusions(exp, lang, _TEXT[lang], _labels(exp, lang))[0]
+
+
 def _conclusions(exp: Any, lang: str, tx: dict[str, str], labels: list[str]) -> tuple[list[str], list[str]]:
     """Plain-language sentences per (treatment variant, step) and the bottom lines, from the table."""
     t = exp.table
@@ -1039,6 +1059,10 @@ def _conclusions(exp: Any, lang: str, tx: dict[str, str], labels: list[str]) -> 
                 few += 1
             elif r.verdict in ("significant increase", "significant decrease"):
                 s = tx["c_up" if r.verdict == "significant increase" else "c_down"].format(**fmt)
+                i = list(exp.steps).index(r.step)
+                if i and _inherited(r.rate, c["rate"], r.step_rate, c["step_rate"]):
+                    s += tx["c_inherited"].format(prev=lab.get(exp.steps[i - 1]), srt=_pct(r.step_rate, lang),
+                                                  src=_pct(c["step_rate"], lang))
                 (ups if r.verdict == "significant increase" else downs).append(stage)
             elif r.verdict == "no significant difference":
                 s = tx["c_none"].format(**fmt)

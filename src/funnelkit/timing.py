@@ -43,6 +43,7 @@ class TimeBetweenResult:
     steps: tuple[str, ...]
     labels: tuple[str, ...]
     unit_name: str
+    journey: Any = None
 
     def to_frame(self) -> pd.DataFrame:
         """The per-transition table (a copy)."""
@@ -225,4 +226,5 @@ def time_between(
         steps=tuple(names),
         labels=tuple(res.labels),
         unit_name=units.index.name or "unit",
+        journey=res.journey,
     )
