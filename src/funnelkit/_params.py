@@ -50,6 +50,16 @@ def parse_duration(
         td = pd.Timedelta(value)
     elif isinstance(value, str):
         try:
+            float(value.strip())
+        except ValueError:
+            pass
+        else:  # "3600" would silently mean 3600 nanoseconds to pandas
+            raise ParameterError(
+                f"`{name}`={value!r} is a bare number, so its unit is ambiguous. "
+                f"Give a duration with a unit, e.g. '{value.strip()}s', '{value.strip()}min' or "
+                f"'{value.strip()}D'."
+            )
+        try:
             td = pd.Timedelta(value.strip())
         except (ValueError, TypeError):
             raise ParameterError(

@@ -248,6 +248,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.debug:
             raise
         msg = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        if "user_col=" in msg or "time_col=" in msg or "event_col=" in msg:
+            msg += " On the command line: --user-col, --time-col, --event-col."
         print(f"funnelkit: error: {msg}", file=sys.stderr)
         return 2
     except BrokenPipeError:  # e.g. `funnelkit funnel | head`
