@@ -328,3 +328,22 @@ def test_funnel_equals_reference(rows, window_s, mode, steps):
     # the table from the levels, counted by hand
     lv = list(ref.level)
     assert res.table["units"].tolist() == [sum(1 for x in lv if x >= k) for k in range(1, K + 1)]
+
+
+def test_a_parquet_path_reads_only_needed_columns_and_gives_the_same_result(tmp_path, monkeypatch):
+    ev = fk.datasets.make_shop(n_users=500, seed=4)
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path)
+    seen = {}
+    real = fk.io.read_events
+
+    def spy(source, **kw):
+        seen["columns"] = kw.get("columns")
+        return real(source, **kw)
+
+    monkeypatch.setattr(fk.io, "read_events", spy)
+    got = fk.funnel(path, fk.datasets.shop_journey(), window="7D", by="channel")
+    assert seen["columns"] == ["channel"]
+    want = fk.funnel(ev, fk.datasets.shop_journey(), window="7D", by="channel")
+    pd.testing.assert_frame_equal(got.table, want.table)
+    pd.testing.assert_frame_equal(got.breakdown, want.breakdown)

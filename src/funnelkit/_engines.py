@@ -60,7 +60,7 @@ from . import _schema
 from . import io as _io
 from ._progress import _Bar, _human, _progress_enabled
 from ._params import check_choice, parse_duration
-from ._prepare import Prepared, prepare, resolve_steps
+from ._prepare import needed_columns, Prepared, prepare, resolve_steps
 from ._schema import EVENT, TIME, USER
 from .errors import (
     DroppedRowsWarning,
@@ -187,23 +187,8 @@ def _funnel_params(kwargs: dict[str, Any], *, caller: str = "funnel_chunked") ->
 
 def _needed_props(job: _Job) -> list[Any]:
     """Property columns the computation reads: by, session, variant and where= columns."""
-    spec = resolve_steps(job.journey_or_steps, lang=job.lang)
-    cols: list[Any] = []
-
-    def add(c: Any) -> None:
-        if c is not None and c not in cols and c not in _schema.REQUIRED:
-            cols.append(c)
-
-    add(job.params["by"])
-    if job.params["unit"] == "session":
-        add(job.session_col)
-    add(job.variant_col)
-    for st in spec.journey._all_stages():
-        for r in st.rules:
-            base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
-            for c, _ in base.where:
-                add(c)
-    return cols
+    return needed_columns(job.journey_or_steps, by=job.params["by"], unit=job.params["unit"],
+                          session_col=job.session_col, variant_col=job.variant_col, lang=job.lang)
 
 
 def _check_columns(job: _Job, available: Sequence[Any]) -> None:

@@ -24,7 +24,7 @@ from . import _schema
 from .errors import JourneyError, MissingColumnError, ParameterError, UnknownStageError
 from .stages import AfterRule, Journey, RepeatRule, Rule, _RowsView, _suggest
 
-__all__ = ["Prepared", "prepare", "resolve_steps", "StepSpec"]
+__all__ = ["Prepared", "prepare", "resolve_steps", "StepSpec", "needed_columns", "read_if_path"]
 
 
 @dataclass(frozen=True)
@@ -78,6 +78,50 @@ def resolve_steps(journey_or_steps: Any, *, lang: str | None = None) -> StepSpec
         seen[k] = seen.get(k, 0) + 1
         names.append(k if seen[k] == 1 else f"{k} ({seen[k]})")
     return StepSpec(j, steps, tuple(names), tuple(names))
+
+
+def needed_columns(
+    journey_or_steps: Any,
+    *,
+    by: str | None = None,
+    unit: str = "user",
+    session_col: str = "session_id",
+    variant_col: str | None = None,
+    lang: str | None = None,
+) -> list[Any]:
+    """Property columns a computation reads besides user, time and event.
+
+    The ``by=`` column, the session column (``unit="session"``), the variant column and
+    every column a journey rule's ``where=`` condition looks at.
+    """
+    spec = resolve_steps(journey_or_steps, lang=lang)
+    cols: list[Any] = []
+
+    def add(c: Any) -> None:
+        if c is not None and c not in cols and c not in _schema.REQUIRED:
+            cols.append(c)
+
+    add(by)
+    if unit == "session":
+        add(session_col)
+    add(variant_col)
+    for st in spec.journey._all_stages():
+        for r in st.rules:
+            base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
+            for c, _ in base.where:
+                add(c)
+    return cols
+
+
+def read_if_path(events: Any, journey_or_steps: Any, **needed: Any) -> Any:
+    """Read a file path with only the columns the computation needs; other inputs unchanged."""
+    import os
+
+    if isinstance(events, (str, os.PathLike)):
+        from .io import read_events
+
+        return read_events(events, columns=needed_columns(journey_or_steps, **needed))
+    return events
 
 
 @dataclass
@@ -137,6 +181,33 @@ def _time_ns(frame: pd.DataFrame) -> np.ndarray:
     ts = frame[_schema.TIME]
     arr = ts.to_numpy(dtype="datetime64[ns]") if ts.dt.tz is None else ts.dt.tz_convert("UTC").dt.tz_localize(None).to_numpy(dtype="datetime64[ns]")
     return arr.view(np.int64)
+
+
+def _sort_order(u: np.ndarray, t: np.ndarray, pos: np.ndarray, *, n_units: int, n_pos: int) -> np.ndarray:
+    """Permutation sorting rows by (unit, time, step position), input order breaking ties.
+
+    When the three fit in 63 bits (unit code, time since the first event divided by the
+    times' common granularity, position) one stable argsort of a packed int64 key does
+    it -- about 1.5x faster than ``np.lexsort`` of three keys; otherwise lexsort.
+    """
+    n = len(u)
+    if n == 0:
+        return np.zeros(0, dtype=np.int64)
+    t0 = int(t.min())
+    span = int(t.max()) - t0
+    if span < 2**63:
+        trel = t - t0
+        g = int(np.gcd.reduce(trel)) or 1
+        bits_t = (span // g).bit_length()
+        bits_u = max(n_units - 1, 0).bit_length()
+        bits_p = max(n_pos - 1, 0).bit_length()
+        if bits_u + bits_t + bits_p <= 63:
+            key = trel // g if g > 1 else trel
+            key <<= bits_p
+            key |= pos
+            key |= u.astype(np.int64, copy=False) << (bits_t + bits_p)
+            return np.argsort(key, kind="stable")
+    return np.lexsort((pos, t, u))
 
 
 def _step_index(value: Any, names: Sequence[str], what: str) -> int:
@@ -262,7 +333,7 @@ def prepare(
             base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
             cat_pos[base._match_names(categories)] = k
     pos = cat_pos[ev_codes[rows]]
-    order = np.lexsort((pos, t, u))
+    order = _sort_order(u, t, pos, n_units=len(unit_ids), n_pos=K + 1)
     rows, u, t = rows[order], u[order], t[order]
     stage_code = journey._assign(_RowsView(frame, rows), ev_codes[rows], categories, u, check=False)
     if any(not isinstance(r, Rule) for st in stages_all for r in st.rules):

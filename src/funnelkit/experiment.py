@@ -271,6 +271,9 @@ def experiment(
     if _engines.is_large_source(events):  # Parquet too large for memory, or a Dask DataFrame
         return _engines.dispatch_experiment(events, journey_or_steps, variant_col=variant_col,
                                             control=control, **options)
+    from ._prepare import read_if_path
+
+    events = read_if_path(events, journey_or_steps, variant_col=variant_col, lang=lang)
     frame = _schema.ensure_events(events)
     _schema.require_columns(frame, [variant_col], purpose="the experiment (variant_col)")
     res_all = funnel(frame, journey_or_steps, window=window, mode=mode, window_from=window_from,

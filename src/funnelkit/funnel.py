@@ -17,7 +17,7 @@ import pandas as pd
 
 from . import _kernels
 from ._params import check_choice, parse_duration
-from ._prepare import Prepared, prepare
+from ._prepare import Prepared, prepare, read_if_path
 from .errors import ParameterError
 
 __all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]  # UnitArrays & co. are for engines
@@ -254,6 +254,7 @@ def funnel(
         raise ParameterError("`exclude=` needs an order of steps; it cannot be used with mode='any_order'.")
     if lang is not None:
         check_choice(lang, name="lang", choices=("en", "es"))
+    events = read_if_path(events, journey_or_steps, by=by, unit=unit, session_col=session_col, lang=lang)
     prep = prepare(
         events,
         journey_or_steps,
