@@ -15,6 +15,7 @@ from __future__ import annotations
 import importlib
 import json
 import os
+import resource
 import sys
 import time
 import traceback
@@ -64,15 +65,19 @@ def main() -> None:
         _emit({"ok": True, "result": out, "version": mod.version()})
         return
     fn = getattr(mod, job["task"])
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0, cpu0 = time.perf_counter(), time.process_time()
     result = fn(job["path"], **job["args"])
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
     _emit(
         {
             "ok": True,
             "result": result,
             "wall_s": wall,
             "cpu_s": cpu,
+            "sys_s": ru1.ru_stime - ru0.ru_stime,
+            "minor_faults": ru1.ru_minflt - ru0.ru_minflt,
             "import_s": import_s,
             "rss_import_mb": rss_import,
             "hwm_mb": _status_mb("VmHWM"),

@@ -6,13 +6,15 @@
 
 Three views, each of one run in this process:
 
-1. phases, untraced: ``read_events``, ``_prepare.prepare``, the kernel call
+1. phases, untraced, first call (cold, as in run.py's fresh processes) then second
+   call (warm): ``read_events``, ``_prepare.prepare``, the kernel call
    (``funnel._run_kernel``) and ``funnel._build_result``, the pieces of
-   ``funnelkit.funnel``; wall seconds, and for memory the RSS before, the peak
-   during (Linux ``/proc/self/clear_refs`` resets the high-water mark between
+   ``funnelkit.funnel``; wall and CPU seconds, and for memory the RSS before, the
+   peak during (Linux ``/proc/self/clear_refs`` resets the high-water mark between
    phases) and the RSS after;
 2. lines: a ``sys.settrace`` line tracer on funnelkit's own source files; for each
-   line, the inclusive time (callees included) and the peak RSS above the RSS when
+   line, the inclusive CPU time (callees included; CPU time, not wall, so that other
+   processes competing for the cores do not inflate it) and the peak RSS above the RSS when
    the line started. Tracing adds overhead per Python line, little next to numpy
    calls on millions of rows, but the totals are a little above view 1;
 3. optionally cProfile totals, where numpy's C functions (``lexsort``,
@@ -29,6 +31,7 @@ import cProfile
 import io
 import os
 import pstats
+import resource
 import sys
 import time
 from collections import defaultdict
@@ -68,22 +71,25 @@ def _reset_peak() -> bool:
 def phase(name: str, fn: Callable[[], Any], rows: list) -> Any:
     rss0, _ = _status()
     _reset_peak()
-    t0 = time.perf_counter()
+    ru0 = resource.getrusage(resource.RUSAGE_SELF)
+    t0, c0 = time.perf_counter(), time.process_time()
     out = fn()
-    dt = time.perf_counter() - t0
+    dt, dc = time.perf_counter() - t0, time.process_time() - c0
+    ru1 = resource.getrusage(resource.RUSAGE_SELF)
     rss1, hwm = _status()
-    rows.append((name, dt, rss0, hwm, rss1))
+    rows.append((name, dt, dc, rss0, hwm, rss1, ru1.ru_stime - ru0.ru_stime, ru1.ru_minflt - ru0.ru_minflt))
     return out
 
 
 def print_phases(rows: list, n: int) -> None:
     total = sum(r[1] for r in rows)
-    print(f"{'phase':<44} {'s':>7} {'share':>6} {'ns/ev':>7} {'RSS before':>11} {'peak':>8} "
-          f"{'peak-before':>12} {'RSS after':>10}")
-    for name, dt, rss0, hwm, rss1 in rows:
-        print(f"{name:<44} {dt:7.2f} {dt / total:6.1%} {dt / n * 1e9:7.0f} {rss0:9.0f}MB {hwm:6.0f}MB "
-              f"{hwm - rss0:10.0f}MB {rss1:8.0f}MB")
-    print(f"{'total':<44} {total:7.2f}")
+    ctotal = sum(r[2] for r in rows)
+    print(f"{'phase':<44} {'wall s':>7} {'CPU s':>6} {'(sys)':>6} {'CPU %':>6} {'CPU ns/ev':>9} "
+          f"{'page faults':>11} {'RSS before':>11} {'peak':>8} {'peak-before':>12} {'RSS after':>10}")
+    for name, dt, dc, rss0, hwm, rss1, sys_s, flt in rows:
+        print(f"{name:<44} {dt:7.2f} {dc:6.2f} {sys_s:6.2f} {dc / ctotal:6.1%} {dc / n * 1e9:9.0f} "
+              f"{flt:11,d} {rss0:9.0f}MB {hwm:6.0f}MB {hwm - rss0:10.0f}MB {rss1:8.0f}MB")
+    print(f"{'total':<44} {total:7.2f} {ctotal:6.2f}   (load average now {os.getloadavg()[0]:.1f})")
 
 
 # --------------------------------------------------------------------------- line tracer
@@ -122,13 +128,13 @@ class LineTracer:
         fid = id(frame)
         if event == "line":
             rss, _ = self._mem()
-            now = time.perf_counter()
+            now = time.process_time()
             if fid in self.open:
                 self._close(fid, now, rss)
-            self.open[fid] = [frame, frame.f_lineno, time.perf_counter(), rss, rss]
+            self.open[fid] = [frame, frame.f_lineno, time.process_time(), rss, rss]
         elif event == "return":
             rss, _ = self._mem()
-            now = time.perf_counter()
+            now = time.process_time()
             if fid in self.open:
                 self._close(fid, now, rss)
                 del self.open[fid]
@@ -148,7 +154,7 @@ class LineTracer:
 
     def report(self, top: int, n_rows: int) -> None:
         items = sorted(self.stats.items(), key=lambda kv: -kv[1][0])
-        print(f"{'file:line':<28} {'function':<30} {'s':>7} {'hits':>5} {'peak+MB':>8} {'net MB':>7}  source")
+        print(f"{'file:line':<28} {'function':<30} {'CPU s':>7} {'hits':>5} {'peak+MB':>8} {'net MB':>7}  source")
         for (fname, lineno), (t, hits, peak, net) in items[:top]:
             src = self._line(fname, lineno)
             short = os.path.relpath(fname, os.path.dirname(os.path.dirname(fname)))
@@ -180,6 +186,9 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--cprofile", action="store_true", help="also cProfile the whole call")
     ap.add_argument("--no-lines", action="store_true", help="skip the line tracer")
     ap.add_argument("--sessions", action="store_true", help="profile sessionize too")
+    ap.add_argument("--lines-first", action="store_true",
+                    help="trace lines on the first (cold) call, before the phases")
+    ap.add_argument("--no-window", action="store_true", help="also the phases with window=None")
     args = ap.parse_args(argv)
 
     size = parse_size(args.size)
@@ -200,11 +209,10 @@ def main(argv: list[str] | None = None) -> int:
     n = pq.ParquetFile(path).metadata.num_rows
     print(f"file: {path} ({n:,} rows)\n")
 
-    def pipeline(rows: list | None = None) -> Any:
-        rows = [] if rows is None else rows
+    def pipeline(rows: list, window: Any = WINDOW) -> Any:
         ev = phase("read_events(path)", lambda: fk.read_events(path), rows)
         prep = phase("_prepare.prepare(events, steps)", lambda: prepare(ev, STEPS, unit="user"), rows)
-        win = parse_duration(WINDOW, name="window", allow_none=True, allow_zero=True)
+        win = parse_duration(window, name="window", allow_none=True, allow_zero=True)
         kres = phase("kernel: funnel._run_kernel (ordered_funnel)",
                      lambda: fmod._run_kernel(prep, mode="ordered", window=win, window_from="entry",
                                               start=None, end=None), rows)
@@ -213,17 +221,49 @@ def main(argv: list[str] | None = None) -> int:
         res = phase("funnel._build_result", lambda: fmod._build_result(prep, kres, params=params), rows)
         return res
 
+    def trace_lines() -> None:
+        import funnelkit
+
+        print(f"\n== 2. lines of funnelkit's source, traced (top {args.top} by inclusive CPU time) ==")
+        tracer = LineTracer([os.path.dirname(funnelkit.__file__)])
+        t = time.perf_counter()
+        tracer.run(lambda: fk.funnel(fk.read_events(path), STEPS, window=WINDOW))
+        print(f"traced run: {time.perf_counter() - t:.2f} s wall")
+        tracer.report(args.top, n)
+        if args.sessions:
+            print("\n-- sessionize, traced --")
+            tracer = LineTracer([os.path.dirname(funnelkit.__file__)])
+            ev = fk.read_events(path)
+            tracer.run(lambda: fk.sessionize(ev, timeout=SESSION_TIMEOUT))
+            tracer.report(min(args.top, 20), n)
+            del ev
+
+    if args.lines_first:  # the traced call is this process's first (cold memory peaks)
+        trace_lines()
+
     # 1. phases ---------------------------------------------------------------------
-    print("== 1. phases of read_events + funnel(window='1D'), untraced ==")
-    rows: list = []
-    res = pipeline(rows)
-    print_phases(rows, n)
+    # The first call in a fresh process is what run.py measures (lazy imports inside
+    # read_events, memory pages faulted in for the first time); the second is warm.
+    res = None
+    for which in ("first call in this process (cold, as in run.py)", "second call (warm)"):
+        print(f"== 1. phases of read_events + funnel(window='1D'), untraced: {which} ==")
+        rows: list = []
+        res = pipeline(rows)
+        print_phases(rows, n)
+        print(f"peak RSS during this call: {max(r[4] for r in rows):.0f} MB\n")
     print("counts:", res.table["units"].tolist())
+    del res
     t = time.perf_counter()
     res2 = fk.funnel(fk.read_events(path), STEPS, window=WINDOW)
-    print(f"check: the public calls read_events + funnel together: {time.perf_counter() - t:.2f} s, "
-          f"same counts: {res2.table['units'].tolist() == res.table['units'].tolist()}")
-    del res, res2
+    print(f"check: the public calls read_events + funnel together (warm): {time.perf_counter() - t:.2f} s wall")
+    del res2
+    if args.no_window:
+        print("\n-- the same with window=None --")
+        rows = []
+        res = pipeline(rows, None)
+        print_phases(rows, n)
+        print("counts:", res.table["units"].tolist())
+        del res
     if args.sessions:
         rows = []
         ev = phase("read_events(path)", lambda: fk.read_events(path), rows)
@@ -234,23 +274,8 @@ def main(argv: list[str] | None = None) -> int:
         print_phases(rows, n)
         del ev, ev2
 
-    # 2. lines -----------------------------------------------------------------------
-    if not args.no_lines:
-        import funnelkit
-
-        print(f"\n== 2. lines of funnelkit's source, traced (top {args.top} by inclusive time) ==")
-        tracer = LineTracer([os.path.dirname(funnelkit.__file__)])
-        t = time.perf_counter()
-        tracer.run(lambda: fk.funnel(fk.read_events(path), STEPS, window=WINDOW))
-        print(f"traced run: {time.perf_counter() - t:.2f} s")
-        tracer.report(args.top, n)
-        if args.sessions:
-            print("\n-- sessionize, traced --")
-            tracer = LineTracer([os.path.dirname(funnelkit.__file__)])
-            ev = fk.read_events(path)
-            tracer.run(lambda: fk.sessionize(ev, timeout=SESSION_TIMEOUT))
-            tracer.report(min(args.top, 20), n)
-            del ev
+    if not args.no_lines and not args.lines_first:
+        trace_lines()
 
     # 3. cProfile --------------------------------------------------------------------
     if args.cprofile:

@@ -51,6 +51,7 @@ from spec import (  # noqa: E402
 
 WORKER = os.path.join(HERE, "_worker.py")
 MARK = "@@RESULT@@ "
+FUNNELKIT_SRC = ""  # --funnelkit-src: a directory holding the `funnelkit` package to measure
 
 
 # --------------------------------------------------------------------------- engines
@@ -109,6 +110,8 @@ class Run:
     result: Any = None
     wall_s: float = float("nan")
     cpu_s: float = float("nan")
+    sys_s: float = float("nan")  # kernel part of cpu_s (page faults of fresh memory, I/O)
+    minor_faults: float = float("nan")
     import_s: float = float("nan")
     rss_import_mb: float = float("nan")
     peak_rss_mb: float = float("nan")
@@ -123,6 +126,8 @@ def run_worker(job: dict, python: str, timeout: float) -> Run:
     """Run one job in a fresh interpreter; peak RSS and CPU of that process from wait4."""
     env = dict(os.environ)
     env["RETENTIONEERING_NO_TRACK"] = "1"
+    if FUNNELKIT_SRC:
+        env["PYTHONPATH"] = FUNNELKIT_SRC + os.pathsep + env.get("PYTHONPATH", "")
     env.setdefault("PYTHONHASHSEED", "0")
     load1 = os.getloadavg()[0]
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
@@ -157,6 +162,7 @@ def run_worker(job: dict, python: str, timeout: float) -> Run:
             version=payload.get("version", ""))
     if r.ok and "wall_s" in payload:
         r.wall_s, r.cpu_s = payload["wall_s"], payload["cpu_s"]
+        r.sys_s, r.minor_faults = payload.get("sys_s", float("nan")), payload.get("minor_faults", float("nan"))
         r.import_s, r.rss_import_mb = payload["import_s"], payload["rss_import_mb"]
     r.load1 = load1
     r.peak_rss_mb = ru.ru_maxrss / 1024  # KiB on Linux
@@ -219,6 +225,13 @@ def machine_info(py: dict[str, str]) -> dict[str, Any]:
                     mem = f"{int(line.split()[1]) / 2**20:.1f} GiB"
     except OSError:
         pass
+    if mem == "?":  # not Linux: psutil (in the bench extra) if present
+        try:
+            import psutil
+
+            mem = f"{psutil.virtual_memory().total / 2**30:.1f} GiB"
+        except ImportError:
+            pass
     info["ram"] = mem
     info["os"] = f"{platform.system()} {platform.release()} ({platform.machine()})"
     info["python"] = f"{platform.python_implementation()} {platform.python_version()}"
@@ -236,6 +249,18 @@ def machine_info(py: dict[str, str]) -> dict[str, Any]:
         rp = json.loads(subprocess.run([py["rete"], "-c", code], capture_output=True, text=True).stdout or "{}")
         info["packages"]["retentioneering"] = rp.get("retentioneering")
         info["rete_python"] = py["rete"]
+    code_src = (
+        "import funnelkit, hashlib, pathlib\n"
+        "root = pathlib.Path(funnelkit.__file__).parent\n"
+        "h = hashlib.sha256()\n"
+        "for p in sorted(root.rglob('*.py')): h.update(p.read_bytes())\n"
+        "print(str(root) + ' ' + h.hexdigest()[:12])\n"
+    )
+    env = dict(os.environ)
+    if FUNNELKIT_SRC:
+        env["PYTHONPATH"] = FUNNELKIT_SRC + os.pathsep + env.get("PYTHONPATH", "")
+    out = subprocess.run([py["default"], "-c", code_src], capture_output=True, text=True, env=env).stdout.split()
+    info["funnelkit_src"] = (out[0], out[1]) if len(out) == 2 else ("?", "?")
     info["env_notes"] = {k: os.environ[k] for k in ("OPENBLAS_CORETYPE", "OPENBLAS_L2_SIZE") if k in os.environ}
     return info
 
@@ -359,7 +384,7 @@ def render_task_table(title: str, rows: list[Row], ref_row: Row) -> tuple[list[s
     lines = [
         f"**{title}**",
         "",
-        "| engine | check | median s | min–max s | CPU s | peak RSS MB | RSS after import MB "
+        "| engine | check | median s | min–max s | CPU s (sys) | peak RSS MB | import s / RSS after MB "
         "| funnelkit/peer time | funnelkit/peer memory |",
         "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
@@ -376,14 +401,15 @@ def render_task_table(title: str, rows: list[Row], ref_row: Row) -> tuple[list[s
             lines.append(f"| {row.engine.label} | {st}: {reason} | — | — | — | — | — | — | — |")
             continue
         t, m = row.med("wall_s"), row.med("peak_rss_mb")
-        same = row is ref_row or row.engine.key == "fk_cols"
+        if len(row.good) < len(row.runs):  # some runs failed: say so next to the check
+            st += f" ({len(row.good)} of {len(row.runs)} runs ran)"
         lines.append(
             f"| {row.engine.label} | {st} | {fmt_s(t)} | {fmt_s(min(walls))}–{fmt_s(max(walls))} "
-            f"| {fmt_s(row.med('cpu_s'))} | {fmt_mb(m)} | {fmt_mb(row.med('rss_import_mb'))} "
+            f"| {fmt_s(row.med('cpu_s'))} ({fmt_s(row.med('sys_s'))}) | {fmt_mb(m)} "
+            f"| {fmt_s(row.med('import_s'))} / {fmt_mb(row.med('rss_import_mb'))} "
             f"| {'1 (ref)' if row is ref_row else fmt_ratio(fk_t, t)} "
             f"| {'1 (ref)' if row is ref_row else fmt_ratio(fk_m, m)} |"
         )
-        del same
         ans = row.answers[0]
         if is_counts and isinstance(ans, list):
             answers.append(f"| {row.engine.label} | " + " | ".join(f"{c:,}" for c in ans) + f" | {st} |")
@@ -412,6 +438,8 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
         f"{info['cores']} logical cores ({info['usable_cores']} usable)",
         f"- RAM: {info['ram']}; OS: {info['os']}",
         f"- Python: {info['python']} (`{sys.executable}`)",
+        f"- funnelkit measured: `{info['funnelkit_src'][0]}` (sha256 of its .py files: "
+        f"{info['funnelkit_src'][1]})",
         "- Packages: " + ", ".join(f"{k} {v}" for k, v in info["packages"].items() if v)
         + (("; not installed: " + ", ".join(k for k, v in info["packages"].items() if not v))
            if any(not v for v in info["packages"].values()) else ""),
@@ -454,10 +482,31 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
         + " → ".join(f"`{n}`" for n in STEP_NAMES) + ".",
         "",
         f"Each cell is the median of {args.repeat} run(s), each in a fresh interpreter, timed from "
-        "the Parquet path to the answer (reading included; imports excluded and shown apart as "
-        "the resident memory after them). Peak RSS is the whole process's (`os.wait4` "
+        "the Parquet path to the answer (reading included; imports excluded and shown apart: "
+        "their seconds and the resident memory after them). CPU s counts all threads (user + kernel; the kernel "
+        "part, mostly page faults on fresh memory, in brackets). Peak RSS is the whole process's (`os.wait4` "
         "ru_maxrss), imports included. Ratios are funnelkit / peer: above 1 means funnelkit is "
         "slower or bigger. Every answer is checked against funnelkit's before its time is shown.",
+        "",
+    ]
+    pk = info["packages"]
+    L += [
+        "## Peers",
+        "",
+        f"- ClickHouse: chdb {pk.get('chdb') or 'not installed'} (chdb-core {pk.get('chdb-core') or '—'}), "
+        "in process, `windowFunnel(86400000, 'strict_once')` on `toUnixTimestamp64Milli(timestamp)` "
+        "(it refuses DateTime64; DateTime would round to seconds), rows filtered to the funnel's "
+        "events in `WHERE`.",
+        f"- DuckDB {pk.get('duckdb') or 'not installed'}: an exact window funnel with one ASOF join "
+        "per step (`peers/duckdb_engine.py`); sessions with `lag()` and a running `sum()`.",
+        ("- retentioneering " + pk["retentioneering"] + ": `Eventstream(df).funnel_data(steps)` "
+         "after renaming events to their step; no window (its funnel has none), so it is compared "
+         "with funnelkit's `window=None` funnel. Installed with pip beside funnelkit: it changed "
+         "none of pandas/numpy/pyarrow (it added scikit-learn, gensim, posthog, mcp...). "
+         "Telemetry off (`RETENTIONEERING_NO_TRACK=1`).")
+        if pk.get("retentioneering") else
+        "- retentioneering: not installed here; its rows say SKIPPED with the import error "
+        "(see README.md for running it from a separate virtualenv).",
         "",
     ]
     for label in metas:
@@ -505,9 +554,38 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
             "One run each; answers only (the point is agreement, not speed).",
             "",
         ]
+        differ = []
         for task, rows in rows_by_task.items():
             _, answers = render_task_table(TASKS[task][0], rows, rows[0])
             L += [f"**{TASKS[task][0]}**"] + answers + [""]
+            ref = rows[0].answers[0] if rows[0].good else None
+            differ += [row.engine.key for row in rows[1:] if status_of(row, ref).startswith("MISMATCH")]
+        L += [
+            "How each engine orders events of one user that share a timestamp:",
+            "",
+            "* funnelkit: by step position in the funnel, then input row (DESIGN.md §4): a step-k "
+            "event can follow a step-(k−1) event at the same timestamp, whatever the row order;",
+            "* ClickHouse `windowFunnel`: it sorts each unit's (timestamp, condition index) pairs, "
+            "so ties go in step order too — the same as funnelkit;",
+            "* the DuckDB query: the next step is searched with `t >= previous step's t`, the same "
+            "again;",
+            "* retentioneering: `sort_values([user, timestamp, subindex])` keeps the input row order "
+            "of tied events, and a step must come at a strictly later position; a step-k row "
+            "written before the step-(k−1) row with the same timestamp does not convert.",
+            "",
+        ]
+        if "rete" in differ:
+            L += [
+                "So retentioneering differs on this file (its rows are shuffled): it counts fewer "
+                "users at the later steps (its answer depends on the row order of the file), while funnelkit, ClickHouse and DuckDB agree and do not "
+                "depend on the row order. This is a difference of semantics, not a bug of either "
+                "side; the main tables above have no such ties (make_shop has no two events of a "
+                "user at the same millisecond), so the timed comparisons are like for like. The "
+                "probe below shows it on one user.",
+                "",
+            ]
+        elif differ:
+            L += [f"Engines that differ here: {', '.join(differ)} (see the answers above).", ""]
     if probe:
         cases = _probe_cases()
         cols = [c for c in probe]
@@ -553,6 +631,50 @@ def _fmt_off(ms: int) -> str:
     return f"{ms}ms"
 
 
+# --------------------------------------------------------------------------- raw numbers
+
+LAST_RUN = os.path.join(DATA_DIR, "last_run.json")
+
+
+def _dump_rows(results: dict) -> dict:
+    return {label: {task: [{"engine": row.engine.key, "runs": [r.__dict__ for r in row.runs]}
+                           for row in rows] for task, rows in by_task.items()}
+            for label, by_task in results.items()}
+
+
+def _load_rows(raw: dict) -> dict:
+    out: dict = {}
+    for label, by_task in raw.items():
+        out[label] = {}
+        for task, rows in by_task.items():
+            engines = {e.key: e for e in TASKS[task][1]}
+            out[label][task] = [Row(task, engines[r["engine"]], [Run(**run) for run in r["runs"]])
+                                for r in rows]
+    return out
+
+
+def raw_path(out: str) -> str:
+    """Where the raw numbers of a report go: _data/last_run.json for RESULTS.md, else beside --out."""
+    if os.path.abspath(out) == os.path.join(HERE, "RESULTS.md"):
+        return LAST_RUN
+    return os.path.join(DATA_DIR, os.path.basename(out) + ".json")
+
+
+def report_only(args: argparse.Namespace) -> int:
+    """Rewrite RESULTS.md from the raw numbers of the last run (no measurement)."""
+    with open(raw_path(args.out)) as fh:
+        raw = json.load(fh)
+    args.repeat, args.seed = raw["repeat"], raw["seed"]
+    sys.argv[1:] = raw["argv"]
+    ties = None
+    if raw.get("ties"):
+        ties = {"label": raw["ties"]["label"], "rows": _load_rows({"t": raw["ties"]["rows"]})["t"]}
+    text = write_report(args.out, args, raw["machine"], raw["data"], _load_rows(raw["results"]), ties,
+                        raw["probe"], raw["started"], raw["elapsed"])
+    print(text)
+    return 0
+
+
 # --------------------------------------------------------------------------- main
 
 
@@ -570,9 +692,18 @@ def main(argv: list[str] | None = None) -> int:
                     help="interpreter with retentioneering (default: this one); e.g. "
                          "benchmarks/_venv_rete/bin/python when it clashes with this venv")
     ap.add_argument("--timeout", type=float, default=3600.0, help="seconds per run before it is killed")
+    ap.add_argument("--funnelkit-src", default="",
+                    help="measure the funnelkit package in this directory (e.g. a copy of another "
+                         "checkout's src/) instead of the installed one: compare two versions")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
+    ap.add_argument("--report-only", action="store_true",
+                    help=f"rewrite --out from the raw numbers of the last run ({os.path.relpath(LAST_RUN, HERE)})")
     args = ap.parse_args(argv)
+    if args.report_only:
+        return report_only(args)
 
+    global FUNNELKIT_SRC
+    FUNNELKIT_SRC = os.path.abspath(args.funnelkit_src) if args.funnelkit_src else ""
     started = _dt.datetime.now().strftime("%Y-%m-%d %H:%M")
     t_start = time.perf_counter()
     py = pythons(args)
@@ -643,18 +774,19 @@ def main(argv: list[str] | None = None) -> int:
 
     probe = None if args.no_probe else run_semantic_probe(py, args.timeout)
 
-    raw = {label: {task: [{"engine": row.engine.key, "label": row.engine.label,
-                           "runs": [r.__dict__ for r in row.runs]} for row in rows]
-                   for task, rows in by_task.items()} for label, by_task in results.items()}
+    elapsed = time.perf_counter() - t_start
     os.makedirs(DATA_DIR, exist_ok=True)
-    with open(os.path.join(DATA_DIR, "last_run.json"), "w") as fh:
-        json.dump({"machine": info, "data": metas, "results": raw, "probe": probe}, fh, indent=1, default=str)
+    with open(raw_path(args.out), "w") as fh:
+        json.dump({"argv": sys.argv[1:], "repeat": args.repeat, "seed": args.seed, "started": started,
+                   "elapsed": elapsed, "machine": info, "data": metas, "results": _dump_rows(results),
+                   "ties": None if tie_results is None else
+                   {"label": tie_results["label"], "rows": _dump_rows({"t": tie_results["rows"]})["t"]},
+                   "probe": probe}, fh, indent=1, default=str)
 
-    text = write_report(args.out, args, info, metas, results, tie_results, probe, started,
-                        time.perf_counter() - t_start)
+    text = write_report(args.out, args, info, metas, results, tie_results, probe, started, elapsed)
     print()
     print(text)
-    print(f"(written to {args.out}; raw numbers in {os.path.join(DATA_DIR, 'last_run.json')})")
+    print(f"(written to {args.out}; raw numbers in {raw_path(args.out)})")
     return 0
 
 
