@@ -173,6 +173,17 @@ def _unit_codes(frame: pd.DataFrame, unit: str, session_col: str) -> tuple[np.nd
         return remap[codes].astype(np.int64), pd.Index(cats[used], name=col), col
     if s.isna().any():
         raise ParameterError(f"Column {col!r} has null values; units must be defined for every event.")
+    if s.dtype.kind in "iu" and len(s):
+        v = s.to_numpy()
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * len(v) + 1024:
+            # dense integer ids (the usual case): a lookup table instead of hashing
+            off = (v - lo).astype(np.intp, copy=False)
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[off] = True
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            ids = (np.flatnonzero(present) + lo).astype(s.dtype, copy=False)
+            return rank[off], pd.Index(ids, name=col), col
     codes, uniques = pd.factorize(s, sort=True)
     return codes.astype(np.int64, copy=False), pd.Index(uniques, name=col), col
 
@@ -321,7 +332,7 @@ def prepare(
     if keep_all:  # strict funnels: every event matters
         rows = np.arange(len(frame), dtype=np.int64)
     else:
-        rows = np.flatnonzero(relevant_cat[ev_codes]).astype(np.int64)
+        rows = np.flatnonzero(relevant_cat[ev_codes]).astype(np.int64, copy=False)
     u = unit_code[rows]
     t = t_all[rows]
     # position of each category in the funnel (first step it can fill; others last) ------

@@ -11,7 +11,11 @@ from typing import Any, ClassVar
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from ._lazy import lazy_module
+
+# scipy.stats costs ~0.5 s to import: load it on first use, so `import funnelkit` stays light.
+special = lazy_module("scipy.special")
+stats = lazy_module("scipy.stats")
 
 from .errors import ParameterError, StatisticsWarning
 

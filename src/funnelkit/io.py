@@ -259,10 +259,17 @@ def _from_arrow_table(table: Any, **sel: Any) -> pd.DataFrame:
 
     src, props = _columns_of(table.schema, **sel)
     data: dict[Any, pd.Series] = {}
+    import pyarrow as pa
+
     for canonical in (USER, TIME, EVENT):
         col = table.column(src[canonical])
         if canonical != TIME and _is_text(col.type):
             col = pc.dictionary_encode(col)  # categorical without per-row Python strings
+        elif canonical == TIME and pa.types.is_timestamp(col.type) and col.type.unit != "ns":
+            try:  # to nanoseconds in Arrow: cheaper than in pandas; out-of-range values fail here
+                col = pc.cast(col, pa.timestamp("ns", tz=col.type.tz))
+            except (pa.ArrowInvalid, OverflowError):
+                pass  # keep the resolution: normalization reports the out-of-range value
         data[src[canonical]] = arrow_to_series(col)
     if props:
         rest = _strip_index_metadata(table.select(props)).to_pandas()
@@ -345,7 +352,19 @@ def _unreadable(path: Path, fmt: str, exc: Exception) -> ColumnTypeError:
 
 
 def _dictionary_columns(schema: Any, src: dict) -> list:
+    """Text user and event columns are read dictionary-encoded (no Python string per row);
+    properties keep their type, as with every other source."""
     return [src[c] for c in (USER, EVENT) if _is_text(schema.field(src[c]).type)]
+
+
+def _release_arrow_memory() -> None:
+    """Give the memory Arrow kept after a read back to the system (no effect on results)."""
+    try:
+        import pyarrow as pa
+
+        pa.default_memory_pool().release_unused()
+    except Exception:  # pragma: no cover - older pyarrow
+        pass
 
 
 def _read_parquet_file(path: Path, **sel: Any) -> pd.DataFrame:
@@ -361,7 +380,10 @@ def _read_parquet_file(path: Path, **sel: Any) -> pd.DataFrame:
                               read_dictionary=_dictionary_columns(schema, src))
     except Exception as exc:
         raise _unreadable(path, "Parquet", exc) from None
-    return _from_arrow_table(table, **sel)
+    out = _from_arrow_table(table, **sel)
+    del table
+    _release_arrow_memory()
+    return out
 
 
 def _parquet_files(root: Path) -> list[Path]:
@@ -416,7 +438,10 @@ def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
         table = dataset.to_table(columns=_needed(src, props))
     except Exception as exc:
         raise _unreadable(root, "a Parquet dataset", exc) from None
-    return _from_arrow_table(table, **sel)
+    out = _from_arrow_table(table, **sel)
+    del table
+    _release_arrow_memory()
+    return out
 
 
 def _read_csv(path: Path, *, sep: str, **sel: Any) -> pd.DataFrame:

@@ -40,7 +40,10 @@ from typing import Any, Literal, Union
 
 import numpy as np
 import pandas as pd
-from scipy import special, stats
+from ._lazy import lazy_module
+
+special = lazy_module("scipy.special")  # imported on first use (import funnelkit stays light)
+stats = lazy_module("scipy.stats")
 
 from ._params import check_choice
 from ._stats_core import (
