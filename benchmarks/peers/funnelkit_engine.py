@@ -29,7 +29,9 @@ def _read(path: str, columns: str) -> Any:
 
 
 def funnel(path: str, window_ms: int | None, columns: str = "all") -> list[int]:
-    events = _read(path, columns)
+    # columns="all": fk.funnel(path, ...) as a user writes it (funnelkit reads the columns it needs);
+    # columns="none": read_events(path, columns=[]) then funnel (the two steps apart).
+    events = path if columns == "all" else _read(path, columns)
     window = None if window_ms is None else (WINDOW if window_ms == 86_400_000 else f"{window_ms}ms")
     res = fk.funnel(events, STEPS, window=window, mode="ordered")
     return [int(x) for x in res.table["units"]]
