@@ -68,7 +68,8 @@ class Engine:
 
     @property
     def short(self) -> str:
-        return {"fk": "funnelkit", "fk_cols": "funnelkit (cols)", "ch": "ClickHouse", "duck": "DuckDB",
+        return {"fk": "funnelkit", "fk_cols": "funnelkit (cols)", "fk_ooc": "funnelkit (out-of-core)",
+                "ch": "ClickHouse", "duck": "DuckDB",
                 "rete": "retentioneering"}[self.key]
 
 
@@ -76,6 +77,8 @@ FUNNEL_1D = [
     Engine("fk", "funnelkit", "funnelkit_engine", "funnel", {"window_ms": WINDOW_MS}),
     Engine("fk_cols", "funnelkit, read_events(columns=[])", "funnelkit_engine", "funnel",
            {"window_ms": WINDOW_MS, "columns": "none"}),
+    Engine("fk_ooc", "funnelkit out-of-core (Parquet split by user hash, 1 GB budget)", "funnelkit_engine",
+           "funnel", {"window_ms": WINDOW_MS, "columns": "chunked"}),
     Engine("ch", "ClickHouse (chdb) windowFunnel", "chdb_engine", "funnel", {"window_ms": WINDOW_MS}),
     Engine("duck", "DuckDB SQL (ASOF joins)", "duckdb_engine", "funnel", {"window_ms": WINDOW_MS}),
 ]
@@ -685,7 +688,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--repeat", type=int, default=3, help="runs per engine and size (median reported)")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--tasks", default=",".join(TASKS), help=f"subset of {','.join(TASKS)}")
-    ap.add_argument("--engines", default="", help="only these engine keys (fk,fk_cols,ch,duck,rete)")
+    ap.add_argument("--engines", default="", help="only these engine keys (fk,fk_cols,fk_ooc,ch,duck,rete)")
     ap.add_argument("--no-ties", action="store_true", help="skip the floored-timestamps agreement check")
     ap.add_argument("--no-probe", action="store_true", help="skip the hand-made semantic probe")
     ap.add_argument("--rete-python", default=os.environ.get("FUNNELKIT_BENCH_RETE_PYTHON", ""),
