@@ -143,6 +143,14 @@ def test_srm_and_suspicious_lift_and_small_arms():
     assert exp.srm.flagged and "srm" in checks
     assert exp.srm.chi2 == pytest.approx(sps.chisquare([1000, 700]).statistic)
     assert "suspicious_lift" in checks
+    from funnelkit.experiment import HEALTH_COLUMNS
+
+    assert tuple(exp.health.columns) == HEALTH_COLUMNS
+    sus = exp.health[exp.health["check"] == "suspicious_lift"].set_index("step")
+    assert set(sus["variant"]) == {"B"}
+    t = exp.table.set_index(["variant", "step"])
+    for step, row in sus.iterrows():
+        assert row["value"] == pytest.approx(t.loc[("B", step), "rel_lift"])
     small = two_arms([20, 5, 1], [20, 8, 2])
     exp = fk.experiment(small, STEPS, variant_col="variant", control="A", window="1D")
     assert "too_few_users" in set(exp.health["check"])

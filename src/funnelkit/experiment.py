@@ -51,6 +51,10 @@ EXPERIMENT_COLUMNS: tuple[str, ...] = (
 
 SUSPICIOUS_LIFT = 0.5
 
+#: Columns of :attr:`ExperimentResult.health`: the check's structured fields (variant,
+#: step, value: a count, a p-value or a lift) and an English message built from them.
+HEALTH_COLUMNS: tuple[str, ...] = ("severity", "check", "variant", "step", "value", "message")
+
 
 @dataclass(frozen=True)
 class ExperimentResult:
@@ -69,8 +73,10 @@ class ExperimentResult:
     srm : stats.SRMResult
         Sample-ratio check of exposed users against the planned weights.
     health : DataFrame
-        One row per warning: ``severity`` ("error", "warning", "info"), ``check`` and
-        a plain-language ``message``. Empty when all is well.
+        One row per warning (:data:`HEALTH_COLUMNS`): ``severity`` ("error", "warning",
+        "info"), ``check`` (srm, multiple_exposure, no_variant, single_variant,
+        too_few_users, zero_control, suspicious_lift), the ``variant``/``step``/``value``
+        it concerns and a plain-language English ``message``. Empty when all is well.
     timing : DataFrame
         Time-to-convert per transition and variant compared with control
         (Mann–Whitney U): medians, sizes, ``u_statistic`` and ``p_value``.
@@ -338,10 +344,10 @@ def _experiment_from_funnel(
 
     health: list[dict[str, str]] = []
     if multi:
-        health.append(dict(severity="warning", check="multiple_exposure",
+        health.append(dict(severity="warning", check="multiple_exposure", value=multi,
                            message=f"{multi} users were seen in more than one variant; they are left out of every arm."))
     if n_without:
-        health.append(dict(severity="info", check="no_variant",
+        health.append(dict(severity="info", check="no_variant", value=n_without,
                            message=f"{n_without} users have no {variant_col!r} value and are not part of the experiment."))
     # counts per variant ---------------------------------------------------------------------
     n_users = np.array([(user_var == v).sum() for v in variants], dtype=np.int64)
@@ -349,16 +355,16 @@ def _experiment_from_funnel(
                      for v in variants], dtype=np.int64)
     srm = _srm(variants, n_users, weights)
     if srm.flagged:
-        health.append(dict(severity="error", check="srm",
+        health.append(dict(severity="error", check="srm", value=srm.p_value,
                            message=f"Sample-ratio mismatch: the split of users differs from the plan "
                                    f"(χ² = {srm.chi2:.2f}, p = {srm.p_value:.2g}). Results may be biased: "
                                    "check the assignment and tracking before trusting them."))
     if len(variants) < 2:
-        health.append(dict(severity="error", check="single_variant",
+        health.append(dict(severity="error", check="single_variant", variant=control_v,
                            message=f"Only one variant ({control_v!r}) has users: there is nothing to compare."))
     for v, n in zip(variants, n_users):
         if n < min_users:
-            health.append(dict(severity="warning", check="too_few_users",
+            health.append(dict(severity="warning", check="too_few_users", variant=v, value=int(n),
                                message=f"Variant {v!r} has only {int(n)} users (< {min_users}): too few to conclude."))
     # statistics ------------------------------------------------------------------------------
     rows = []
@@ -411,15 +417,18 @@ def _experiment_from_funnel(
         table.loc[comp_idx, "p_adjusted"] = stats.adjust_pvalues(table.loc[comp_idx, "p_value"].to_numpy(float),
                                                                  method=correction)
     if (conv[0] == 0).any() and len(variants) > 1:
-        zero = [steps[k] for k in range(K) if conv[0, k] == 0]
-        health.append(dict(severity="info", check="zero_control",
-                           message=f"Control has no converters at step(s) {', '.join(zero)}: the relative lift is undefined there."))
+        for k in range(K):
+            if conv[0, k] == 0:
+                health.append(dict(severity="info", check="zero_control", variant=control_v, step=steps[k],
+                                   message=f"Control has no converters at step {steps[k]}: the relative lift "
+                                           "is undefined there."))
     for i in comp_idx:
         r = table.loc[i]
         small_arm = n_users[variants.index(r["variant"])] < min_users or n_users[0] < min_users
         if (not small_arm and pd.notna(r["rel_lift"]) and abs(r["rel_lift"]) > SUSPICIOUS_LIFT
                 and pd.notna(r["p_adjusted"]) and r["p_adjusted"] < alpha_f):
-            health.append(dict(severity="warning", check="suspicious_lift",
+            health.append(dict(severity="warning", check="suspicious_lift", variant=r["variant"],
+                               step=r["step"], value=float(r["rel_lift"]),
                                message=f"Variant {r['variant']!r} changes {r['step']} by {r['rel_lift']:+.0%}: "
                                        "lifts this large are rare; check tracking and assignment before celebrating."))
     small = {v for v, n in zip(variants, n_users) if n < min_users}
@@ -438,7 +447,7 @@ def _experiment_from_funnel(
     exposure = pd.DataFrame({"variant": variants, "users": n_users,
                              "share": n_users / n_users.sum() if n_users.sum() else np.nan,
                              "planned_share": expected})
-    health_df = pd.DataFrame(health, columns=["severity", "check", "message"])
+    health_df = pd.DataFrame(health, columns=list(HEALTH_COLUMNS))
     return ExperimentResult(
         table=table,
         srm=srm,
