@@ -366,8 +366,13 @@ def test_journey_map_table(cells, res):
     fr = cells[cells["friction"]].sort_values("friction_rank")
     assert fr["friction_rank"].tolist() == [1, 2, 3]
     assert (fr["units_previous"] >= 30).all() and (fr["excess_dropoff_rate"] > 0).all()
-    # the ranked cells are the largest eligible excesses
-    elig = later[(later["units_previous"] >= 30) & (later["excess_dropoff_rate"] > 0)]
+    # excess_z: the excess in standard errors of the stage's drop-off rate
+    p0 = later["stage_dropoff_rate"]
+    z = later["excess_dropoff_rate"] / np.sqrt(p0 * (1 - p0) / later["units_previous"])
+    assert later["excess_z"].to_numpy() == pytest.approx(z.to_numpy(), nan_ok=True)
+    # the ranked cells are the largest eligible excesses (big enough and >= 2 standard errors)
+    elig = later[(later["units_previous"] >= 30) & (later["excess_dropoff_rate"] > 0) & (later["excess_z"] >= 2)]
+    assert (fr["excess_z"] >= 2).all()
     assert fr["excess_dropoff_rate"].tolist() == sorted(elig["excess_dropoff_rate"], reverse=True)[:3]
 
 
@@ -376,6 +381,12 @@ def test_journey_map_table_options(events):
     assert not none["friction"].any()
     big = plotting.journey_map_table(events, shop_journey(), min_units=10**6)
     assert not big["friction"].any()
+    strict = plotting.journey_map_table(events, shop_journey(), min_z=50)
+    assert not strict["friction"].any()
+    loose = plotting.journey_map_table(events, shop_journey(), min_z=0)
+    assert loose["friction"].sum() == 3
+    with pytest.raises(fk.errors.ParameterError, match="min_z"):
+        plotting.journey_map_table(events, shop_journey(), min_z=-1)
     es = plotting.journey_map_table(events, shop_journey(), lang="es")
     assert tuple(pd.unique(es["label"])) == ES
     with pytest.raises(ParameterError):

@@ -1149,6 +1149,7 @@ JOURNEY_MAP_COLUMNS: tuple[str, ...] = (
     "stage_dropoff_rate",
     "excess_dropoff_rate",
     "excess_dropoff",
+    "excess_z",
     "friction_rank",
     "friction",
 )
@@ -1161,6 +1162,7 @@ def journey_map_table(
     touchpoint: str = "channel",
     window: str | pd.Timedelta | None = "7D",
     min_units: int = 30,
+    min_z: float = 2.0,
     highlight: int = 3,
     lang: Lang | None = None,
     **funnel_kwargs: Any,
@@ -1181,6 +1183,10 @@ def journey_map_table(
     window : str, Timedelta or None, default "7D"
     min_units : int, default 30
         A cell can be a friction only when its previous stage has at least this many units.
+    min_z : float, default 2.0
+        ... and only when its excess drop-off is at least ``min_z`` standard errors above
+        the stage's (``excess_z``, a one-sample z against the stage's drop-off rate), so
+        that small cells' noise is not highlighted. 0 disables the guard.
     highlight : int, default 3
         How many frictions to rank.
     lang : {"en", "es"}, optional
@@ -1220,6 +1226,8 @@ def journey_map_table(
         raise ParameterError(f"`highlight`={highlight!r} must be a non-negative integer, e.g. 3.")
     if isinstance(min_units, bool) or not isinstance(min_units, (int, np.integer)) or min_units < 1:
         raise ParameterError(f"`min_units`={min_units!r} must be a positive integer, e.g. 30.")
+    if isinstance(min_z, bool) or not isinstance(min_z, (int, float)) or min_z < 0:
+        raise ParameterError(f"`min_z`={min_z!r} must be a non-negative number of standard errors, e.g. 2.")
     if "by" in funnel_kwargs:
         raise ParameterError("journey_map_table() takes `touchpoint=`, not `by=`.")
     res = funnel(events, journey, window=window, by=touchpoint, **funnel_kwargs)
@@ -1246,7 +1254,12 @@ def journey_map_table(
     ex = np.where(pos == 0, np.nan, ex)
     bd["excess_dropoff_rate"] = ex
     bd["excess_dropoff"] = prev * ex
-    eligible = (pos > 0) & (prev >= min_units) & np.nan_to_num(ex, nan=-1.0).__gt__(0)
+    p0 = bd["stage_dropoff_rate"].to_numpy(dtype=float)
+    with np.errstate(invalid="ignore", divide="ignore"):
+        z = ex / np.sqrt(p0 * (1 - p0) / np.maximum(prev, 1))
+    bd["excess_z"] = z
+    eligible = ((pos > 0) & (prev >= min_units) & (np.nan_to_num(ex, nan=-1.0) > 0)
+                & (np.nan_to_num(z, nan=0.0, posinf=np.inf) >= float(min_z)))
     rank = pd.array([pd.NA] * len(bd), dtype="Int64")
     if highlight and eligible.any():
         idx = np.flatnonzero(eligible)
@@ -1263,6 +1276,7 @@ def journey_map_table(
         "lang": lang,
         "highlight": int(highlight),
         "min_units": int(min_units),
+        "min_z": float(min_z),
         "window": res.params["window"],
         "total": res.table.copy(),
     }
@@ -1279,6 +1293,7 @@ def journey_map(
     lang: Lang | None = None,
     highlight: int = 3,
     min_units: int = 30,
+    min_z: float = 2.0,
     table: pd.DataFrame | None = None,
     note: bool = True,
     title: str | bool | None = None,
@@ -1304,6 +1319,8 @@ def journey_map(
     lang : {"en", "es"}, optional
     highlight : int, default 3
         Number of frictions boxed.
+    min_z : float, default 2.0
+        Significance guard for frictions (see :func:`journey_map_table`).
     min_units : int, default 30
         Minimum size of the previous stage for a friction.
     table : DataFrame, optional
@@ -1329,7 +1346,7 @@ def journey_map(
     from matplotlib.patches import Rectangle
 
     cells = table if table is not None else journey_map_table(
-        events, journey, touchpoint=touchpoint, window=window, min_units=min_units, highlight=highlight,
+        events, journey, touchpoint=touchpoint, window=window, min_units=min_units, min_z=min_z, highlight=highlight,
         lang=lang, **funnel_kwargs)
     info = cells.attrs.get("funnelkit_journey_map", {})
     lang = _check_lang(lang or info.get("lang"))
