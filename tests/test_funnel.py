@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import importlib
+
 import numpy as np
 import pandas as pd
 import pytest
@@ -347,3 +349,41 @@ def test_a_parquet_path_reads_only_needed_columns_and_gives_the_same_result(tmp_
     want = fk.funnel(ev, fk.datasets.shop_journey(), window="7D", by="channel")
     pd.testing.assert_frame_equal(got.table, want.table)
     pd.testing.assert_frame_equal(got.breakdown, want.breakdown)
+
+
+@pytest.mark.filterwarnings("ignore::funnelkit.errors.FunnelkitWarning")
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(rows=events_st, window=st.sampled_from([None, "5s", "30s"]),
+       mode=st.sampled_from(["ordered", "strict", "any_order"]), threads=st.integers(2, 5))
+def test_threaded_kernel_gives_identical_results(rows, window, mode, threads):
+    fm = importlib.import_module("funnelkit.funnel")  # `fk.funnel` is the function
+
+    ev = log(rows, channel=[f"c{u % 3}" if s % 2 else None for u, s, _ in rows])
+    ev["event"] = pd.Categorical(ev["event"].astype(str), categories=["A", "B", "C", "X"])  # X may be absent
+    kw = dict(window=window, mode=mode, by="channel", attribution="step:2",
+              start=T0 + pd.Timedelta("2s"), exclude=None if mode == "any_order" else [("X", 1, 2)])
+    one = fk.funnel(ev, ["A", "B", "C"], **kw)
+    old = fm.PARALLEL_MIN_ROWS
+    try:
+        fm.PARALLEL_MIN_ROWS = 1
+        import os
+
+        os.environ["FUNNELKIT_NUM_THREADS"] = str(threads)
+        many = fk.funnel(ev, ["A", "B", "C"], **kw)
+    finally:
+        fm.PARALLEL_MIN_ROWS = old
+        os.environ.pop("FUNNELKIT_NUM_THREADS", None)
+    pd.testing.assert_frame_equal(one.table, many.table)
+    pd.testing.assert_frame_equal(one.units, many.units)
+    pd.testing.assert_frame_equal(one.breakdown, many.breakdown)
+    assert one.diagnostics == many.diagnostics
+
+
+def test_num_threads_env_is_validated(monkeypatch):
+    fm = importlib.import_module("funnelkit.funnel")  # `fk.funnel` is the function
+
+    monkeypatch.setenv("FUNNELKIT_NUM_THREADS", "two")
+    with pytest.raises(ParameterError, match="FUNNELKIT_NUM_THREADS"):
+        fm._n_threads()
+    monkeypatch.setenv("FUNNELKIT_NUM_THREADS", "3")
+    assert fm._n_threads() == 3

@@ -320,12 +320,73 @@ def _run_kernel(
             can_start &= prep.t >= s_ns
         if e_ns is not None:
             can_start &= prep.t < e_ns
-    common = dict(n_units=prep.n_units, window=w, can_start=can_start)
     steps = prep.spec.steps
     if mode == "any_order":
-        return _kernels.any_order_funnel(prep.unit, prep.t, prep.code, steps, **common)
-    kern = _kernels.ordered_funnel if mode == "ordered" else _kernels.strict_funnel
-    return kern(prep.unit, prep.t, prep.code, steps, window_from=window_from, exclude=prep.exclude, **common)
+        def kern(unit, t, code, n_units, can):
+            return _kernels.any_order_funnel(unit, t, code, steps, n_units=n_units, window=w, can_start=can)
+    else:
+        base = _kernels.ordered_funnel if mode == "ordered" else _kernels.strict_funnel
+
+        def kern(unit, t, code, n_units, can):
+            return base(unit, t, code, steps, n_units=n_units, window=w, can_start=can,
+                        window_from=window_from, exclude=prep.exclude)
+    return _parallel_by_unit(kern, prep.unit, prep.t, prep.code, prep.n_units, can_start)
+
+
+#: Rows above which the kernel runs on several threads (numpy releases the GIL).
+PARALLEL_MIN_ROWS = 1_000_000
+
+
+def _n_threads() -> int:
+    """Threads for the kernel: ``FUNNELKIT_NUM_THREADS`` or the usable cores (at most 8)."""
+    import os
+
+    env = os.environ.get("FUNNELKIT_NUM_THREADS")
+    if env:
+        try:
+            return max(1, int(env))
+        except ValueError:
+            raise ParameterError(
+                f"FUNNELKIT_NUM_THREADS={env!r} must be a whole number of threads, e.g. 2."
+            ) from None
+    try:
+        cores = len(os.sched_getaffinity(0))
+    except AttributeError:  # pragma: no cover - not Linux
+        cores = os.cpu_count() or 1
+    return max(1, min(cores, 8))
+
+
+def _parallel_by_unit(kern: Any, unit: np.ndarray, t: np.ndarray, code: np.ndarray, n_units: int,
+                      can_start: np.ndarray | None) -> _kernels.KernelResult:
+    """Run ``kern`` on contiguous blocks of units in threads and stitch the results.
+
+    Units are independent, and the rows are sorted by unit, so each block is a slice
+    with its unit codes shifted to start at 0: the result is identical to one call.
+    """
+    n_threads = _n_threads()
+    if n_threads < 2 or len(unit) < PARALLEL_MIN_ROWS or n_units < 2:
+        return kern(unit, t, code, n_units, can_start)
+    from concurrent.futures import ThreadPoolExecutor
+
+    bounds_u = np.linspace(0, n_units, n_threads + 1).astype(np.int64)
+    bounds_r = np.searchsorted(unit, bounds_u).astype(np.int64)
+    jobs = []
+    for i in range(n_threads):
+        r0, r1 = int(bounds_r[i]), int(bounds_r[i + 1])
+        u0, u1 = int(bounds_u[i]), int(bounds_u[i + 1])
+        can = None if can_start is None else can_start[r0:r1]
+        jobs.append((unit[r0:r1] - u0, t[r0:r1], code[r0:r1], u1 - u0, can, r0))
+    with ThreadPoolExecutor(n_threads) as ex:
+        parts = list(ex.map(lambda j: kern(*j[:5]), jobs))
+    step_pos = np.concatenate([np.where(p.step_pos >= 0, p.step_pos + j[5], p.step_pos)
+                               for p, j in zip(parts, jobs)])
+    return _kernels.KernelResult(
+        level=np.concatenate([p.level for p in parts]),
+        step_time=np.concatenate([p.step_time for p in parts]),
+        step_pos=step_pos,
+        excluded=np.concatenate([p.excluded for p in parts]),
+        n_attempts=np.concatenate([p.n_attempts for p in parts]),
+    )
 
 
 def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
