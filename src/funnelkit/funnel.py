@@ -254,6 +254,13 @@ def funnel(
         raise ParameterError("`exclude=` needs an order of steps; it cannot be used with mode='any_order'.")
     if lang is not None:
         check_choice(lang, name="lang", choices=("en", "es"))
+    if not isinstance(attribution, str) or not (
+        attribution in ("first_touch", "last_touch") or attribution.startswith("step:")
+    ):
+        raise ParameterError(f"`attribution`={attribution!r}: use 'first_touch', 'last_touch' or 'step:N'.")
+    s_ns, e_ns = _to_ns(start, "start"), _to_ns(end, "end")  # bad dates fail before any work
+    if s_ns is not None and e_ns is not None and s_ns >= e_ns:
+        raise ParameterError(f"`start`={start!r} must be before `end`={end!r}.")
     events = read_if_path(events, journey_or_steps, by=by, unit=unit, session_col=session_col, lang=lang)
     prep = prepare(
         events,
