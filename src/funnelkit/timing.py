@@ -149,7 +149,7 @@ def time_between(
     ...     "event": ["landing", "purchase", "landing", "purchase"]})
     >>> tb = fk.time_between(ev, ["landing", "purchase"], window="1D")
     >>> tb.table[["transition", "units_from", "units", "median"]]
-                 transition  units_from  units          median
+               transition  units_from  units          median
     0  landing → purchase           2      2 0 days 00:20:00
     """
     from .funnel import FunnelResult, funnel
