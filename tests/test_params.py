@@ -36,3 +36,15 @@ def test_check_choice():
     assert check_choice("a", name="m", choices=("a", "b")) == "a"
     with pytest.raises(ParameterError, match="Did you mean 'ordered'"):
         check_choice("orderd", name="mode", choices=("ordered", "strict"))
+
+
+def test_parse_timestamp():
+    from funnelkit._params import parse_timestamp
+
+    assert parse_timestamp("2026-03-01", name="start") == pd.Timestamp("2026-03-01", tz="UTC")
+    assert parse_timestamp(pd.Timestamp("2026-03-01 01:00", tz="Europe/Madrid"), name="s") == pd.Timestamp(
+        "2026-03-01 00:00", tz="UTC")
+    with pytest.raises(ParameterError, match="`start`='soon' is not a date"):
+        parse_timestamp("soon", name="start")
+    with pytest.raises(ParameterError, match="not NaT"):
+        parse_timestamp(pd.NaT, name="end")

@@ -281,7 +281,7 @@ def _run_part(frame: pd.DataFrame, job: _Job) -> _PartResult:
         check_events=False,
     )
     kres = fm._run_kernel(prep, mode=p["mode"], window=p["window"], window_from=p["window_from"],
-                          start=p["start"], end=p["end"])
+                          start_ns=fm._to_ns(p["start"], "start"), end_ns=fm._to_ns(p["end"], "end"))
     ua = fm.unit_arrays(prep, kres, params=p)
     out = _PartResult(ua=ua, data_end=int(prep.data_end), spec=prep.spec)
     if job.variant_col is not None:

@@ -12,7 +12,7 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["parse_duration", "check_choice", "duration_ns"]
+__all__ = ["parse_duration", "parse_timestamp", "check_choice", "duration_ns"]
 
 
 def parse_duration(
@@ -78,6 +78,25 @@ def parse_duration(
             f"`{name}`={value!r} must be a positive duration, e.g. '30min' or '7D'."
         )
     return td
+
+
+def parse_timestamp(value: Any, *, name: str) -> pd.Timestamp:
+    """Turn a date or time parameter into a UTC Timestamp (naive values are taken as UTC).
+
+    Examples
+    --------
+    >>> parse_timestamp("2026-03-01", name="start")
+    Timestamp('2026-03-01 00:00:00+0000', tz='UTC')
+    """
+    try:
+        ts = pd.Timestamp(value)
+    except (ValueError, TypeError):
+        raise ParameterError(
+            f"`{name}`={value!r} is not a date or time; use e.g. '2026-03-01' or a pandas.Timestamp."
+        ) from None
+    if ts is pd.NaT or pd.isna(ts):
+        raise ParameterError(f"`{name}` must be a date or time such as '2026-03-01', not NaT.")
+    return ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
 
 
 def duration_ns(td: pd.Timedelta | None) -> int | None:

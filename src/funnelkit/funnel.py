@@ -16,7 +16,7 @@ import numpy as np
 import pandas as pd
 
 from . import _kernels
-from ._params import check_choice, parse_duration
+from ._params import check_choice, parse_duration, parse_timestamp
 from ._prepare import Prepared, prepare, read_if_path
 from .errors import ParameterError
 
@@ -272,7 +272,7 @@ def funnel(
         lang=lang,
         extra_columns=[by] if by is not None else (),
     )
-    kres = _run_kernel(prep, mode=mode, window=win, window_from=window_from, start=start, end=end)
+    kres = _run_kernel(prep, mode=mode, window=win, window_from=window_from, start_ns=s_ns, end_ns=e_ns)
     return _build_result(
         prep,
         kres,
@@ -292,19 +292,7 @@ def funnel(
 
 
 def _to_ns(value: Any, name: str) -> int | None:
-    if value is None:
-        return None
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ParameterError(
-            f"`{name}`={value!r} is not a date or time; use e.g. '2026-03-01' or a pandas.Timestamp."
-        ) from None
-    if ts is pd.NaT:
-        raise ParameterError(f"`{name}` cannot be NaT.")
-    if ts.tzinfo is None:
-        ts = ts.tz_localize("UTC")
-    return int(ts.tz_convert("UTC").as_unit("ns").value)
+    return None if value is None else int(parse_timestamp(value, name=name).as_unit("ns").value)
 
 
 def _run_kernel(
@@ -313,13 +301,12 @@ def _run_kernel(
     mode: str,
     window: pd.Timedelta | None,
     window_from: str,
-    start: Any,
-    end: Any,
+    start_ns: int | None,
+    end_ns: int | None,
 ) -> _kernels.KernelResult:
+    """Run the mode's kernel; ``start_ns``/``end_ns`` (validated) bound the step-1 events."""
     w = None if window is None else int(window.value)
-    s_ns, e_ns = _to_ns(start, "start"), _to_ns(end, "end")
-    if s_ns is not None and e_ns is not None and s_ns >= e_ns:
-        raise ParameterError(f"`start`={start!r} must be before `end`={end!r}.")
+    s_ns, e_ns = start_ns, end_ns
     can_start = None
     if s_ns is not None or e_ns is not None:
         can_start = np.ones(len(prep.t), dtype=bool)

@@ -15,6 +15,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._params import parse_timestamp
 from ..errors import ParameterError
 
 __all__ = ["make_shop", "load_shop", "load_sample", "list_samples"]
@@ -255,16 +256,7 @@ def _visit_starts(
 
 
 def _to_ms(value: Any, name: str) -> int:
-    try:
-        ts = pd.Timestamp(value)
-    except (ValueError, TypeError):
-        raise ParameterError(
-            f"`{name}`={value!r} is not a date; give e.g. '2026-03-01' or a pandas.Timestamp."
-        ) from None
-    if ts is pd.NaT or pd.isna(ts):
-        raise ParameterError(f"`{name}` must be a date such as '2026-03-01', not NaT.")
-    ts = ts.tz_localize("UTC") if ts.tzinfo is None else ts.tz_convert("UTC")
-    return int(ts.value // 1_000_000)
+    return int(parse_timestamp(value, name=name).value // 1_000_000)
 
 
 def _check_params(
