@@ -215,7 +215,7 @@ def main(argv: list[str] | None = None) -> int:
         win = parse_duration(window, name="window", allow_none=True, allow_zero=True)
         kres = phase("kernel: funnel._run_kernel (ordered_funnel)",
                      lambda: fmod._run_kernel(prep, mode="ordered", window=win, window_from="entry",
-                                              start=None, end=None), rows)
+                                              start_ns=None, end_ns=None), rows)
         params = dict(window=win, mode="ordered", window_from="entry", unit="user", by=None,
                       attribution="first_touch", max_groups=25, exclude=[], start=None, end=None)
         res = phase("funnel._build_result", lambda: fmod._build_result(prep, kres, params=params), rows)

@@ -236,40 +236,35 @@ def _step_index(value: Any, names: Sequence[str], what: str) -> int:
     raise ParameterError(f"{what}={value!r}: give a step name or a 1-based step number.")
 
 
-def prepare(
-    events: Any,
-    journey_or_steps: Any,
-    *,
-    unit: str = "user",
-    session_col: str = "session_id",
-    keep_all: bool = False,
-    exclude: Sequence[tuple[Any, Any, Any]] | None = None,
-    lang: str | None = None,
-    extra_columns: Sequence[str] = (),
-    check_events: bool = True,
-) -> Prepared:
-    """Validate and lay out the inputs of a funnel computation (see module docstring)."""
-    frame = _schema.ensure_events(events)
-    if len(frame) == 0:
-        from .errors import EmptyEventLogError
+@dataclass(frozen=True)
+class Symbols:
+    """What each event name (category) is to a funnel computation, before any row is read.
 
-        raise EmptyEventLogError("The event log is empty: there is nothing to compute a funnel on.")
-    for col in extra_columns:
-        _schema.require_columns(frame, [col], purpose="this funnel")
-    spec = resolve_steps(journey_or_steps, lang=lang)
+    ``exclude`` holds the kernels' ``(symbol, from_step, to_step)`` triples (exclusion
+    symbols come after the journey's stages, hidden ones included), ``relevant`` marks
+    the categories some rule can select, ``cat_pos`` is each category's position in
+    the funnel (the first step it can fill; ``K`` for the others), the tie-break of
+    events at the same time.
+    """
+
+    exclude: tuple[tuple[int, int, int], ...]
+    exclude_rules: list[Rule]
+    exclude_names: tuple[str, ...]
+    relevant: np.ndarray  # bool per category
+    cat_pos: np.ndarray  # int16 per category
+
+
+def symbol_table(
+    spec: StepSpec,
+    categories: Sequence[str],
+    exclude: Sequence[tuple[Any, Any, Any]] | None,
+    *,
+    check_events: bool = True,
+) -> Symbols:
+    """Validate the exclusions and map every category to its role (see :class:`Symbols`)."""
     journey = spec.journey
     n_stages = len(journey)
     stages_all = journey._all_stages()
-
-    unit_code, unit_ids, unit_name = _unit_codes(frame, unit, session_col)
-    ev = frame[_schema.EVENT]
-    if not isinstance(ev.dtype, pd.CategoricalDtype):  # pragma: no cover - ensured by _schema
-        ev = ev.astype("category")
-    categories = [str(c) for c in ev.cat.categories]
-    ev_codes = ev.cat.codes.to_numpy()
-    if check_events:  # engines working on parts check the names once, on all the data
-        journey.check_events(categories)
-
     # exclusions: event names (or a stage of the journey outside the funnel) ---------
     excl: list[tuple[int, int, int]] = []
     excl_rules: list[Rule] = []
@@ -317,7 +312,7 @@ def prepare(
                     )
         excl_rules.append(rule)
         excl_names.append(str(what))
-        excl.append((-1, ia, ib))  # symbol filled below
+        excl.append((len(stages_all) + len(excl), ia, ib))
 
     # rows that can matter ------------------------------------------------------------
     relevant_cat = np.zeros(len(categories), dtype=bool)
@@ -327,6 +322,87 @@ def prepare(
             relevant_cat |= base._match_names(categories)
     for r in excl_rules:
         relevant_cat |= r._match_names(categories)
+    K = len(spec.steps)
+    cat_pos = np.full(len(categories), K, dtype=np.int16)
+    for k in range(K - 1, -1, -1):
+        st = stages_all[int(spec.steps[k])]
+        for r in st.rules:
+            base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
+            cat_pos[base._match_names(categories)] = k
+    return Symbols(tuple(excl), excl_rules, tuple(excl_names), relevant_cat, cat_pos)
+
+
+def plain_codes(
+    spec: StepSpec, syms: Symbols, categories: Sequence[str], *, check_overlap: bool = True
+) -> np.ndarray | None:
+    """Kernel symbol of each category, when rows need nothing but their event name.
+
+    That is when every rule of the journey and of the exclusions is a plain
+    :class:`Rule` without ``where=``: the stage of an event is then a function of its
+    name (no repeat()/after() counting, no property). Returns None otherwise. The
+    categories must be ones that occur in the data: two stages selecting one raises
+    :class:`~funnelkit.errors.OverlappingRulesError`, as row-level assignment does.
+    """
+    journey = spec.journey
+    stages_all = journey._all_stages()
+    rules = [r for st in stages_all for r in st.rules] + list(syms.exclude_rules)
+    if not all(isinstance(r, Rule) and not r.where for r in rules):
+        return None
+    n_stages = len(journey)
+    hits = np.zeros(len(categories), dtype=np.int16)
+    code = np.full(len(categories), -1, dtype=np.int16)
+    for si, st in enumerate(stages_all):
+        m = np.zeros(len(categories), dtype=bool)
+        for r in st.rules:
+            m |= r._match_names(categories)
+        hits += m
+        code[m] = si if si < n_stages else -1
+    if check_overlap and (hits > 1).any():
+        from .errors import OverlappingRulesError
+
+        raise OverlappingRulesError(journey._overlap_message(categories))
+    for (sym, _, _), rule in zip(syms.exclude, syms.exclude_rules):
+        code[(code < 0) & rule._match_names(categories)] = sym
+    return code
+
+
+def prepare(
+    events: Any,
+    journey_or_steps: Any,
+    *,
+    unit: str = "user",
+    session_col: str = "session_id",
+    keep_all: bool = False,
+    exclude: Sequence[tuple[Any, Any, Any]] | None = None,
+    lang: str | None = None,
+    extra_columns: Sequence[str] = (),
+    check_events: bool = True,
+) -> Prepared:
+    """Validate and lay out the inputs of a funnel computation (see module docstring)."""
+    frame = _schema.ensure_events(events)
+    if len(frame) == 0:
+        from .errors import EmptyEventLogError
+
+        raise EmptyEventLogError("The event log is empty: there is nothing to compute a funnel on.")
+    for col in extra_columns:
+        _schema.require_columns(frame, [col], purpose="this funnel")
+    spec = resolve_steps(journey_or_steps, lang=lang)
+    journey = spec.journey
+    n_stages = len(journey)
+    stages_all = journey._all_stages()
+
+    unit_code, unit_ids, unit_name = _unit_codes(frame, unit, session_col)
+    ev = frame[_schema.EVENT]
+    if not isinstance(ev.dtype, pd.CategoricalDtype):  # pragma: no cover - ensured by _schema
+        ev = ev.astype("category")
+    categories = [str(c) for c in ev.cat.categories]
+    ev_codes = ev.cat.codes.to_numpy()
+    if check_events:  # engines working on parts check the names once, on all the data
+        journey.check_events(categories)
+
+    syms = symbol_table(spec, categories, exclude, check_events=check_events)
+    excl, excl_rules = list(syms.exclude), syms.exclude_rules
+    relevant_cat, cat_pos = syms.relevant, syms.cat_pos
     t_all = _time_ns(frame)
     data_end = int(t_all.max())
     if keep_all:  # strict funnels: every event matters
@@ -335,14 +411,7 @@ def prepare(
         rows = np.flatnonzero(relevant_cat[ev_codes]).astype(np.int64, copy=False)
     u = unit_code[rows]
     t = t_all[rows]
-    # position of each category in the funnel (first step it can fill; others last) ------
     K = len(spec.steps)
-    cat_pos = np.full(len(categories), K, dtype=np.int16)
-    for k in range(K - 1, -1, -1):
-        st = stages_all[int(spec.steps[k])]
-        for r in st.rules:
-            base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
-            cat_pos[base._match_names(categories)] = k
     pos = cat_pos[ev_codes[rows]]
     order = _sort_order(u, t, pos, n_units=len(unit_ids), n_pos=K + 1)
     rows, u, t = rows[order], u[order], t[order]
@@ -358,11 +427,9 @@ def prepare(
             rows, u, t, stage_code = rows[o2], u[o2], t[o2], stage_code[o2]
     code = np.where(stage_code < n_stages, stage_code, -1).astype(np.int16)
     # exclusion symbols -----------------------------------------------------------------
-    for j, rule in enumerate(excl_rules):
-        sym = len(stages_all) + j
+    for (sym, _, _), rule in zip(excl, excl_rules):
         m = rule._row_mask(_RowsView(frame, rows), rule._match_names(categories), ev_codes[rows]) & (code < 0)
         code[m] = sym
-        excl[j] = (sym, excl[j][1], excl[j][2])
     return Prepared(
         frame=frame,
         n_rows=len(frame),
@@ -375,7 +442,7 @@ def prepare(
         unit_name=unit_name,
         spec=spec,
         exclude=excl,
-        exclude_names=excl_names,
+        exclude_names=list(syms.exclude_names),
         data_end=data_end,
         unit_all=unit_code,
         dropped=dict(frame.attrs.get("funnelkit_dropped", {}) or {}),

@@ -261,6 +261,23 @@ def funnel(
     s_ns, e_ns = _to_ns(start, "start"), _to_ns(end, "end")  # bad dates fail before any work
     if s_ns is not None and e_ns is not None and s_ns >= e_ns:
         raise ParameterError(f"`start`={start!r} must be before `end`={end!r}.")
+    params = dict(
+        window=win,
+        mode=mode,
+        window_from=window_from,
+        unit=unit,
+        by=by,
+        attribution=attribution,
+        max_groups=int(max_groups),
+        exclude=list(exclude or []),
+        start=start,
+        end=end,
+    )
+    if by is None:
+        events, fast = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
+                                 start_ns=s_ns, end_ns=e_ns)
+        if fast is not None:
+            return fast
     events = read_if_path(events, journey_or_steps, by=by, unit=unit, session_col=session_col, lang=lang)
     prep = prepare(
         events,
@@ -273,22 +290,77 @@ def funnel(
         extra_columns=[by] if by is not None else (),
     )
     kres = _run_kernel(prep, mode=mode, window=win, window_from=window_from, start_ns=s_ns, end_ns=e_ns)
-    return _build_result(
-        prep,
-        kres,
-        params=dict(
-            window=win,
-            mode=mode,
-            window_from=window_from,
-            unit=unit,
-            by=by,
-            attribution=attribution,
-            max_groups=int(max_groups),
-            exclude=list(exclude or []),
-            start=start,
-            end=end,
-        ),
+    return _build_result(prep, kres, params=params)
+
+
+def _columnar(
+    events: Any,
+    journey_or_steps: Any,
+    params: dict[str, Any],
+    *,
+    lang: str | None,
+    session_col: str,
+    start_ns: int | None,
+    end_ns: int | None,
+) -> tuple[Any, FunnelResult | None]:
+    """The funnel through :mod:`funnelkit._scan` when it can take the input, else None.
+
+    Returns the events to give the general path (a frame normalized here is passed on,
+    not normalized twice) and the result, if any.
+    """
+    import os
+
+    from . import _scan
+    from ._prepare import resolve_steps
+    from ._schema import ensure_events
+
+    spec = resolve_steps(journey_or_steps, lang=lang)
+    if not _scan.is_plain(spec, params["exclude"]):
+        return events, None
+    if not isinstance(events, (str, os.PathLike)):
+        events = ensure_events(events)
+    try:
+        fu = _scan.funnel_units(
+            events, spec, kern=_kernel_factory(params, spec.steps), keep_all=params["mode"] == "strict",
+            exclude=params["exclude"], unit=params["unit"], session_col=session_col,
+            start_ns=start_ns, end_ns=end_ns,
+        )
+    except _scan.NotApplicable:
+        return events, None
+    ua = UnitArrays(
+        unit_ids=fu.unit_ids,
+        level=fu.kres.level.astype(np.int64),
+        step_time=fu.kres.step_time,
+        excluded=np.asarray(fu.kres.excluded, dtype=bool),
+        n_attempts=np.asarray(fu.kres.n_attempts, dtype=np.int64),
+        attributed=None,
+        rows=fu.n_rows,
+        rows_in_funnel=fu.rows_in_funnel,
+        dropped=dict(fu.dropped),
     )
+    return events, result_from_units(ua, names=spec.names, labels=spec.labels, journey=spec.journey,
+                                     params=params, data_end=fu.data_end)
+
+
+def _kernel_factory(params: dict[str, Any], steps: np.ndarray) -> Any:
+    """``make(exclude) -> kern(unit, t, code, n_units, can_start)`` for the funnel's mode."""
+    win = params["window"]
+    w = None if win is None else int(win.value)
+    mode, window_from = params["mode"], params["window_from"]
+
+    def make(exclude: Sequence[tuple[int, int, int]]) -> Any:
+        if mode == "any_order":
+            def kern(unit, t, code, n_units, can):
+                return _kernels.any_order_funnel(unit, t, code, steps, n_units=n_units, window=w, can_start=can)
+        else:
+            base = _kernels.ordered_funnel if mode == "ordered" else _kernels.strict_funnel
+
+            def kern(unit, t, code, n_units, can):
+                return base(unit, t, code, steps, n_units=n_units, window=w, can_start=can,
+                            window_from=window_from, exclude=exclude)
+        return kern
+
+    return make
 
 
 def _to_ns(value: Any, name: str) -> int | None:
@@ -305,7 +377,6 @@ def _run_kernel(
     end_ns: int | None,
 ) -> _kernels.KernelResult:
     """Run the mode's kernel; ``start_ns``/``end_ns`` (validated) bound the step-1 events."""
-    w = None if window is None else int(window.value)
     s_ns, e_ns = start_ns, end_ns
     can_start = None
     if s_ns is not None or e_ns is not None:
@@ -314,17 +385,8 @@ def _run_kernel(
             can_start &= prep.t >= s_ns
         if e_ns is not None:
             can_start &= prep.t < e_ns
-    steps = prep.spec.steps
-    if mode == "any_order":
-        def kern(unit, t, code, n_units, can):
-            return _kernels.any_order_funnel(unit, t, code, steps, n_units=n_units, window=w, can_start=can)
-    else:
-        base = _kernels.ordered_funnel if mode == "ordered" else _kernels.strict_funnel
-
-        def kern(unit, t, code, n_units, can):
-            return base(unit, t, code, steps, n_units=n_units, window=w, can_start=can,
-                        window_from=window_from, exclude=prep.exclude)
-    return _parallel_by_unit(kern, prep.unit, prep.t, prep.code, prep.n_units, can_start)
+    make = _kernel_factory(dict(window=window, mode=mode, window_from=window_from), prep.spec.steps)
+    return _parallel_by_unit(make(prep.exclude), prep.unit, prep.t, prep.code, prep.n_units, can_start)
 
 
 #: Rows above which the kernel runs on several threads (numpy releases the GIL).

@@ -699,6 +699,7 @@ class Journey:
         """
         import warnings
 
+        from ._schema import _stacklevel
         from .errors import FunnelkitWarning
 
         cats = list(categories)
@@ -719,7 +720,7 @@ class Journey:
                 "No event of the log matches " + "; ".join(absent)
                 + ": those stages will count zero units. Check the names if that is unexpected.",
                 FunnelkitWarning,
-                stacklevel=3,
+                stacklevel=_stacklevel(),
             )
 
     def _assign(

@@ -1,0 +1,499 @@
+"""The columnar funnel path: event log -> per-unit funnel results, block by block (private).
+
+When a funnel needs nothing from a row but its unit, its time and its event name
+(every journey rule is a plain :class:`~funnelkit.stages.Rule` without ``where=``,
+no ``by=`` breakdown), the event log does not have to become one sorted frame:
+
+1. **scan**: the log is read in blocks (the row groups of a Parquet file, or slices
+   of a normalized frame), on all cores. Each block's event names are mapped to
+   kernel symbols through its own small dictionary, rows outside the funnel are
+   dropped at once, and the kept rows are split by *unit range* into buckets (rows
+   keep their input order inside a bucket). Every unit id is marked present, with
+   or without funnel events, so units of level 0 exist as in memory.
+2. **buckets**: each bucket holds whole units (a contiguous range of unit codes),
+   so it is sorted by (unit, time, step position, input row) and run through the
+   same kernel as the in-memory path, independently, on all cores. A bucket is a
+   few hundred thousand rows: its arrays stay in cache and its temporaries are
+   small and reused, where one sort of the whole log would touch fresh memory.
+3. the per-unit results are concatenated in bucket order, which is unit order.
+
+The result is identical to ``prepare`` + kernel on the whole log (tested): units
+are numbered by sorted id in both, the sort key is the same, and input row order
+breaks the remaining ties in both.
+
+Parquet inputs are read without building a DataFrame, and only three columns of
+the funnel's rows are ever held. They must be what ``read_events`` would accept
+without conversion: integer user ids with row-group statistics (min/max) and a
+dense range, tz-aware timestamps, string or dictionary event names, no nulls.
+Anything else raises :class:`NotApplicable` (internal), and ``funnel()`` takes the
+general path, which validates and reports as usual.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from . import _kernels, _schema
+from ._prepare import StepSpec, _sort_order, _unit_codes, plain_codes, symbol_table
+
+__all__ = ["NotApplicable", "funnel_units", "is_plain"]
+
+#: Rows per block of an in-memory frame.
+FRAME_BLOCK_ROWS = 1 << 20
+#: Target input rows per bucket (the kernel's working set); buckets are unit ranges.
+BUCKET_ROWS = 1 << 20
+#: Below this many input rows everything runs on the calling thread.
+THREADS_MIN_ROWS = 1 << 19
+
+
+class NotApplicable(Exception):
+    """The columnar path cannot take this input as it is; the general path will."""
+
+
+# --------------------------------------------------------------------------- sources
+
+
+@dataclass
+class _Block:
+    """One block of the log: user ids (or codes), ns times, event indices into ``cats``."""
+
+    user: np.ndarray  # int64
+    t: np.ndarray  # int64 ns since the epoch, UTC
+    ev: np.ndarray  # integer indices into cats
+    cats: tuple[str, ...]
+
+
+@dataclass
+class _Source:
+    """Blocks to read, and the range of the integer user ids (or codes) they hold."""
+
+    n_rows: int
+    lo: int  # smallest user id / code
+    hi: int  # largest user id / code
+    n_items: int
+    read: Callable[[int], list[_Block]]
+    ids_of: Callable[[np.ndarray], pd.Index]  # present offsets -> unit ids
+    categories: Sequence[str] | None = None  # all event names (a frame's categories)
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+def _frame_source(frame: pd.DataFrame, unit: str, session_col: str) -> _Source:
+    if len(frame) == 0:
+        raise NotApplicable("empty")
+    codes, ids, _ = _unit_codes(frame, unit, session_col)
+    ev = frame[_schema.EVENT]
+    cats = tuple(str(c) for c in ev.cat.categories)
+    ev_codes = ev.cat.codes.to_numpy()
+    ts = frame[_schema.TIME]
+    if ts.dt.tz is None or str(ts.dt.tz) != "UTC":  # pragma: no cover - normalized frames are UTC
+        raise NotApplicable("timestamps are not UTC")
+    t = ts.to_numpy(dtype="datetime64[ns]").view(np.int64)
+    n = len(frame)
+    starts = list(range(0, n, FRAME_BLOCK_ROWS))
+
+    def read(i: int) -> list[_Block]:
+        a = starts[i]
+        b = min(a + FRAME_BLOCK_ROWS, n)
+        return [_Block(codes[a:b], t[a:b], ev_codes[a:b], cats)]
+
+    def ids_of(offsets: np.ndarray) -> pd.Index:
+        return ids if len(offsets) == len(ids) else ids[offsets]
+
+    return _Source(n_rows=n, lo=0, hi=max(len(ids) - 1, 0), n_items=len(starts), read=read,
+                   ids_of=ids_of, categories=cats,
+                   dropped=dict(frame.attrs.get("funnelkit_dropped", {}) or {}))
+
+
+def _parquet_source(path: Any) -> _Source:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from . import io as _io
+
+    p = Path(os.fspath(path)).expanduser()
+    if p.is_dir():
+        files = _io._parquet_files(p)
+    elif p.is_file() and _io._suffix(p) in _io._PARQUET_SUFFIXES:
+        files = [p]
+    else:
+        raise NotApplicable("not a Parquet file or directory")
+    if not files:
+        raise NotApplicable("no Parquet files")
+    items: list[tuple[int, int]] = []
+    lo = hi = None
+    n_rows = 0
+    user, time, event = _schema.USER, _schema.TIME, _schema.EVENT
+    for fi, f in enumerate(files):
+        try:
+            md = pq.read_metadata(f)
+            schema = md.schema.to_arrow_schema()
+        except Exception as exc:
+            raise NotApplicable(f"unreadable: {exc}") from None
+        names = schema.names
+        if any(names.count(c) != 1 for c in (user, time, event)):
+            raise NotApplicable("columns missing or repeated")
+        ut, tt, et = schema.field(user).type, schema.field(time).type, schema.field(event).type
+        if not (pa.types.is_integer(ut) and not (pa.types.is_unsigned_integer(ut) and ut.bit_width == 64)):
+            raise NotApplicable("user ids are not int8..int64 / uint8..uint32")
+        if not (pa.types.is_timestamp(tt) and tt.tz is not None):
+            raise NotApplicable("timestamps are not tz-aware")
+        vt = et.value_type if pa.types.is_dictionary(et) else et
+        if not (pa.types.is_string(vt) or pa.types.is_large_string(vt)):
+            raise NotApplicable("event names are not strings")
+        ucol = _leaf_index(md, user)
+        for rg in range(md.num_row_groups):
+            rmd = md.row_group(rg)
+            if rmd.num_rows == 0:
+                continue
+            st = rmd.column(ucol).statistics
+            if st is None or not st.has_min_max:
+                raise NotApplicable("no min/max statistics for the user ids")
+            mn, mx = int(st.min), int(st.max)
+            lo = mn if lo is None else min(lo, mn)
+            hi = mx if hi is None else max(hi, mx)
+            items.append((fi, rg))
+            n_rows += rmd.num_rows
+    if not n_rows or lo is None or hi is None:
+        raise NotApplicable("no rows")
+    if hi - lo > 4 * n_rows + 1024:
+        raise NotApplicable("user ids are not dense")
+    local = threading.local()
+    ns_types = {}
+
+    def read(i: int) -> list[_Block]:
+        fi, rg = items[i]
+        handles = getattr(local, "files", None)
+        if handles is None:
+            handles = local.files = {}
+        pf = handles.get(fi)
+        if pf is None:
+            pf = handles[fi] = pq.ParquetFile(files[fi], read_dictionary=[event])
+        table = pf.read_row_group(rg, columns=[user, time, event], use_threads=False)
+        out = []
+        for batch in table.to_batches():
+            ua, ta, ea = batch.column(0), batch.column(1), batch.column(2)
+            if ua.null_count or ta.null_count or ea.null_count:
+                raise NotApplicable("null values")
+            if not pa.types.is_dictionary(ea.type):
+                ea = ea.dictionary_encode()
+            tz = ta.type.tz
+            if tz not in ns_types:
+                ns_types[tz] = pa.timestamp("ns", tz=tz)
+            try:
+                ta = ta.cast(ns_types[tz])  # safe cast: out of the ns range raises
+                ua = ua.cast(pa.int64())
+            except (pa.ArrowInvalid, OverflowError):
+                raise NotApplicable("timestamps out of the nanosecond range") from None
+            cats = tuple(ea.dictionary.to_pylist())
+            if any(c is None for c in cats):  # pragma: no cover - null dictionary entries
+                raise NotApplicable("null event names")
+            out.append(_Block(ua.to_numpy(), ta.to_numpy().view(np.int64), ea.indices.to_numpy(), cats))
+        return out
+
+    def ids_of(offsets: np.ndarray) -> pd.Index:
+        return pd.Index(offsets.astype(np.int64) + lo, name=_schema.USER)
+
+    return _Source(n_rows=n_rows, lo=int(lo), hi=int(hi), n_items=len(items), read=read, ids_of=ids_of)
+
+
+def _leaf_index(md: Any, name: str) -> int:
+    for j in range(md.num_columns):
+        if md.schema.column(j).path == name:
+            return j
+    raise NotApplicable(f"no leaf column {name!r}")  # pragma: no cover - nested columns
+
+
+# --------------------------------------------------------------------------- plan
+
+
+def is_plain(spec: StepSpec, exclude: Sequence[Any] | None) -> bool:
+    """Whether the stage of an event depends only on its name (no where=, repeat, after)."""
+    from .stages import Rule
+
+    rules = [r for st in spec.journey._all_stages() for r in st.rules]
+    if not all(isinstance(r, Rule) and not r.where for r in rules):
+        return False
+    stage_names = {st.name: st for st in spec.journey._all_stages()}
+    for item in exclude or ():
+        if isinstance(item, (tuple, list)) and len(item) == 3 and item[0] in stage_names:
+            if not all(isinstance(r, Rule) and not r.where for r in stage_names[item[0]].rules):
+                return False
+    return True
+
+
+def _n_threads() -> int:
+    from .funnel import _n_threads as n
+
+    return n()
+
+
+@dataclass
+class _Plan:
+    spec: StepSpec
+    exclude: Sequence[Any] | None
+    keep_all: bool
+    lo: int
+    shift: int  # bucket b holds ids lo + [b << shift, (b + 1) << shift)
+    n_buckets: int
+    present: np.ndarray  # bool over hi - lo + 1 ids
+    _luts: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+
+    def lut(self, cats: tuple[str, ...]) -> np.ndarray:
+        got = self._luts.get(cats)
+        if got is None:
+            syms = symbol_table(self.spec, cats, self.exclude, check_events=False)
+            # overlaps are checked once, on the names present in the data (funnel_units)
+            code = plain_codes(self.spec, syms, cats, check_overlap=False)
+            if code is None:  # pragma: no cover - checked by is_plain
+                raise NotApplicable("rules need more than event names")
+            with self._lock:
+                self._luts[cats] = got = code
+        return got
+
+
+@dataclass
+class _Scanned:
+    buckets: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]]
+    used: set[str]
+    kept: int
+    t_max: int
+
+
+def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], set[str], int, int]:
+    lut = plan.lut(blk.cats)
+    used_mask = np.zeros(len(blk.cats), dtype=bool)
+    used_mask[blk.ev] = True
+    used = {c for c, m in zip(blk.cats, used_mask) if m}
+    user = blk.user
+    off = user - plan.lo if plan.lo else user
+    plan.present[off] = True
+    t_max = int(blk.t.max()) if len(blk.t) else np.iinfo(np.int64).min
+    code = lut[blk.ev]
+    if plan.keep_all:  # strict funnels: every event matters
+        uk, tk, ck = off, blk.t, code
+        kept = int(np.count_nonzero(code >= 0))
+    else:
+        keep = np.flatnonzero(code >= 0)
+        uk, tk, ck = off[keep], blk.t[keep], code[keep]
+        kept = len(uk)
+    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [None] * plan.n_buckets  # type: ignore[list-item]
+    if plan.n_buckets == 1:
+        out[0] = (uk, tk, ck)
+        return out, used, kept, t_max
+    b = (uk >> plan.shift).astype(np.uint16 if plan.n_buckets <= 1 << 16 else np.int64)
+    order = np.argsort(b, kind="stable")  # radix sort for 16-bit keys; keeps input order
+    cnt = np.bincount(b, minlength=plan.n_buckets)
+    bounds = np.concatenate(([0], np.cumsum(cnt)))
+    uk, tk, ck = uk[order], tk[order], ck[order]
+    for j in np.flatnonzero(cnt):
+        a, z = int(bounds[j]), int(bounds[j + 1])
+        out[j] = (uk[a:z], tk[a:z], ck[a:z])
+    return out, used, kept, t_max
+
+
+def _scan(src: _Source, plan: _Plan, pool: ThreadPoolExecutor | None) -> _Scanned:
+    buckets: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(plan.n_buckets)]
+    used: set[str] = set()
+    kept = 0
+    t_max = np.iinfo(np.int64).min
+
+    def work(i: int) -> list[Any]:
+        return [_scan_block(blk, plan) for blk in src.read(i)]
+
+    results = map(work, range(src.n_items)) if pool is None else pool.map(work, range(src.n_items))
+    for res in results:  # in block order: buckets keep the input row order
+        for parts, u, k, tm in res:
+            for j, part in enumerate(parts):
+                if part is not None:
+                    buckets[j].append(part)
+            used |= u
+            kept += k
+            t_max = max(t_max, tm)
+    return _Scanned(buckets, used, kept, t_max)
+
+
+# --------------------------------------------------------------------------- buckets
+
+
+def _bucket_order(u: np.ndarray, t: np.ndarray, pos: np.ndarray, n_units: int, n_pos: int) -> np.ndarray | None:
+    """Permutation sorting a bucket by (unit, time, position), input order breaking ties.
+
+    When the rows are already in time order (most exports), a stable radix sort on the
+    unit code does it, unless two rows of a unit share a timestamp with their funnel
+    positions out of order; otherwise the packed-key sort of ``prepare``. None when
+    the rows are sorted already.
+    """
+    n = len(u)
+    if n < 2:
+        return None
+    if bool((u[1:] >= u[:-1]).all()):
+        same = u[1:] == u[:-1]
+        if not ((t[1:] < t[:-1]) & same).any() and not ((t[1:] == t[:-1]) & same & (pos[1:] < pos[:-1])).any():
+            return None
+    elif bool((t[1:] >= t[:-1]).all()) and n_units <= 1 << 32:
+        if n_units <= 1 << 16:
+            order = np.argsort(u.astype(np.uint16), kind="stable")
+        else:
+            o1 = np.argsort((u & 0xFFFF).astype(np.uint16), kind="stable")
+            o2 = np.argsort((u[o1] >> 16).astype(np.uint16), kind="stable")
+            order = o1[o2]
+        us, ts = u[order], t[order]
+        tie = (us[1:] == us[:-1]) & (ts[1:] == ts[:-1])
+        if not tie.any():
+            return order
+        ps = pos[order]
+        if not (tie & (ps[1:] < ps[:-1])).any():
+            return order
+    return _sort_order(u, t, pos, n_units=n_units, n_pos=n_pos)
+
+
+def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K: int, start_ns: int | None,
+                 end_ns: int | None, pool: ThreadPoolExecutor | None) -> list[_kernels.KernelResult]:
+    spec = plan.spec
+    pos_lut = np.full(1 << 16, K, dtype=np.int16)  # kernel symbol (int16 as uint16) -> position
+    for k in range(K - 1, -1, -1):
+        pos_lut[int(spec.steps[k])] = k
+    width = 1 << plan.shift
+    n_ids = len(plan.present)
+    # first unit code of each bucket
+    edges = np.minimum(np.arange(plan.n_buckets + 1, dtype=np.int64) * width, n_ids)
+    code0 = np.concatenate(([0], np.cumsum(plan.present, dtype=np.int64)))[edges]
+
+    def work(j: int) -> _kernels.KernelResult:
+        parts = scanned.buckets[j]
+        scanned.buckets[j] = []  # free the parts once this bucket is done
+        nb = int(code0[j + 1] - code0[j])
+        if not parts:
+            return kern(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16), nb, None)
+        if len(parts) == 1:
+            off, t, c = parts[0]
+        else:
+            off, t, c = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        del parts
+        u = rank[off]
+        u -= code0[j]
+        order = _bucket_order(u, t, pos_lut[c.view(np.uint16)], nb, K + 1)
+        if order is not None:
+            u, t, c = u[order], t[order], c[order]
+        can = None
+        if start_ns is not None or end_ns is not None:
+            can = np.ones(len(t), dtype=bool)
+            if start_ns is not None:
+                can &= t >= start_ns
+            if end_ns is not None:
+                can &= t < end_ns
+        return kern(u, t, c, nb, can)
+
+    jobs = range(plan.n_buckets)
+    return list(map(work, jobs) if pool is None else pool.map(work, jobs))
+
+
+def _concat_results(parts: list[_kernels.KernelResult]) -> _kernels.KernelResult:
+    if len(parts) == 1:
+        return parts[0]
+    return _kernels.KernelResult(
+        level=np.concatenate([p.level for p in parts]),
+        step_time=np.concatenate([p.step_time for p in parts]),
+        step_pos=np.empty((0, parts[0].step_pos.shape[1]), dtype=np.int64),  # bucket positions: not meaningful
+        excluded=np.concatenate([p.excluded for p in parts]),
+        n_attempts=np.concatenate([p.n_attempts for p in parts]),
+    )
+
+
+# --------------------------------------------------------------------------- entry point
+
+
+@dataclass
+class FastUnits:
+    """What the columnar path hands back to ``funnel()``."""
+
+    kres: _kernels.KernelResult  # step_pos is not filled
+    unit_ids: pd.Index
+    n_rows: int
+    rows_in_funnel: int
+    data_end: int
+    dropped: dict[str, int]
+    exclude: list[tuple[int, int, int]]
+
+
+def funnel_units(
+    events: Any,
+    spec: StepSpec,
+    *,
+    kern: Callable[[list[tuple[int, int, int]]], Any],
+    keep_all: bool,
+    exclude: Sequence[Any] | None,
+    unit: str,
+    session_col: str,
+    start_ns: int | None,
+    end_ns: int | None,
+    check_events: bool = True,
+) -> FastUnits:
+    """Per-unit kernel results of a funnel computed block by block (see the module docstring).
+
+    ``events`` is a path (Parquet) or a normalized frame. ``kern(exclude)`` returns
+    the kernel to run, ``f(unit, t, code, n_units, can_start) -> KernelResult``, for
+    the exclusion triples. Raises :class:`NotApplicable` when the input is not one
+    this path takes; funnelkit errors (typos, overlapping rules...) as ``prepare``.
+    """
+    if not is_plain(spec, exclude):
+        raise NotApplicable("rules need more than event names")
+    if isinstance(events, pd.DataFrame):
+        src = _frame_source(events, unit, session_col)
+    elif isinstance(events, (str, os.PathLike)):
+        if unit != "user":
+            raise NotApplicable("sessions are computed in memory")
+        src = _parquet_source(events)
+    else:  # pragma: no cover - callers pass paths or normalized frames
+        raise NotApplicable("not a path or a frame")
+    if src.categories is not None and check_events:
+        spec.journey.check_events(src.categories)
+    n_ids = src.hi - src.lo + 1
+    n_buckets_want = max(1, -(-src.n_rows // BUCKET_ROWS))
+    threads = _n_threads() if src.n_rows >= THREADS_MIN_ROWS else 1
+    if threads > 1:
+        n_buckets_want = max(n_buckets_want, 2 * threads)
+    shift = max(0, int(np.ceil(np.log2(max(n_ids / n_buckets_want, 1)))))
+    n_buckets = -(-n_ids // (1 << shift))
+    plan = _Plan(spec=spec, exclude=exclude, keep_all=keep_all, lo=src.lo, shift=shift, n_buckets=n_buckets,
+                 present=np.zeros(n_ids, dtype=bool))
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    try:
+        scanned = _scan(src, plan, pool)
+        names = sorted(scanned.used)
+        if src.categories is None and check_events:
+            spec.journey.check_events(names)
+        syms = symbol_table(spec, names if src.categories is None else src.categories, exclude,
+                            check_events=check_events)
+        plain_codes(spec, syms, names)  # overlapping rules among the events present
+        present = plan.present
+        rank = np.cumsum(present, dtype=np.int64)
+        rank -= 1
+        n_units = int(rank[-1]) + 1 if len(rank) else 0
+        excl = list(syms.exclude)
+        results = _run_buckets(scanned, plan, rank, kern(excl), len(spec.steps), start_ns, end_ns, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    kres = _concat_results(results)
+    assert len(kres.level) == n_units
+    offsets = np.flatnonzero(present)
+    return FastUnits(
+        kres=kres,
+        unit_ids=src.ids_of(offsets),
+        n_rows=src.n_rows,
+        rows_in_funnel=scanned.kept,
+        data_end=scanned.t_max,
+        dropped=src.dropped,
+        exclude=excl,
+    )
