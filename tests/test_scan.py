@@ -1,0 +1,363 @@
+"""Tests for funnelkit._scan: the columnar path gives exactly the general path's results.
+
+The general path (``prepare`` on the whole normalized frame, then the kernel) is the
+reference; it is forced by making the columnar path decline. Block and bucket sizes
+are made tiny and threads are forced so that the split by unit range, the merge of
+the buckets and the threaded scan really happen on small data.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import tempfile
+import warnings
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import funnelkit as fk
+from funnelkit import _prepare, _scan
+from funnelkit.errors import (
+    FunnelkitWarning,
+    NullValuesError,
+    OverlappingRulesError,
+    TimezoneError,
+    UnknownEventError,
+)
+from test_engines import assert_same
+
+EVENTS = ["a", "b", "c", "x", "noise"]
+
+
+@contextlib.contextmanager
+def tiny_blocks(bucket_rows: int = 4, block_rows: int = 3, threads: int = 3):
+    """Many blocks, many buckets and a thread pool, on a few rows."""
+    with mock.patch.object(_scan, "BUCKET_ROWS", bucket_rows), \
+            mock.patch.object(_scan, "FRAME_BLOCK_ROWS", block_rows), \
+            mock.patch.object(_scan, "THREADS_MIN_ROWS", 0), \
+            mock.patch.dict(os.environ, {"FUNNELKIT_NUM_THREADS": str(threads)}):
+        yield
+
+
+def _decline(*args, **kwargs):
+    raise _scan.NotApplicable("forced: the general path is the reference")
+
+
+@contextlib.contextmanager
+def general_path():
+    with mock.patch.object(_scan, "funnel_units", _decline):
+        yield
+
+
+class Spy:
+    """Records whether the columnar path produced the result."""
+
+    def __init__(self) -> None:
+        self.calls = 0
+        self._real = _scan.funnel_units
+
+    def __call__(self, *args, **kwargs):
+        out = self._real(*args, **kwargs)
+        self.calls += 1
+        return out
+
+
+@contextlib.contextmanager
+def spy():
+    s = Spy()
+    with mock.patch.object(_scan, "funnel_units", s):
+        yield s
+
+
+@st.composite
+def logs(draw, max_users: int = 12):
+    n_users = draw(st.integers(1, max_users))
+    rows = []
+    for u in range(n_users):
+        for _ in range(draw(st.integers(0, 7))):
+            rows.append((u, draw(st.integers(0, 8)), draw(st.sampled_from(EVENTS))))
+    if not rows:
+        rows.append((0, 0, "a"))
+    if draw(st.booleans()):  # time-ordered input (the radix branch) or any order
+        rows.sort(key=lambda r: r[1])
+    else:
+        order = draw(st.permutations(range(len(rows))))
+        rows = [rows[i] for i in order]
+    kind = draw(st.sampled_from(["dense", "sparse", "string"]))
+    ids = [r[0] * 3 - 5 if kind == "dense" else (r[0] * 7919 if kind == "sparse" else f"u{r[0]:02d}")
+           for r in rows]
+    return pd.DataFrame({
+        "user_id": ids,
+        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta([r[1] for r in rows], unit="min"),
+        "event": [r[2] for r in rows],
+    })
+
+
+STEPS = st.sampled_from([["a", "b", "c"], ["a", "a", "b"], [["a", "b"], "c"], ["b", "a"], ["c"]])
+KW = dict(
+    mode=st.sampled_from(["ordered", "strict", "any_order"]),
+    window=st.sampled_from(["2min", "1h", None]),
+    window_from=st.sampled_from(["entry", "previous"]),
+    exclude=st.booleans(),
+    start=st.sampled_from([None, "2024-01-01 00:02"]),
+    end=st.sampled_from([None, "2024-01-01 00:06"]),
+)
+
+
+def _kwargs(mode, window, window_from, exclude, start, end):
+    kw = dict(mode=mode, window=window, window_from=window_from, start=start, end=end)
+    if exclude and mode != "any_order":
+        kw["exclude"] = [("x", 1, 2)]
+    return kw
+
+
+def _both(events, steps, kw, *, expect_columnar: bool = True):
+    """(columnar result, general result), or the same error from both."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FunnelkitWarning)
+        try:
+            with general_path():
+                ref = fk.funnel(events, steps, **kw)
+        except fk.errors.FunnelkitError as exc:
+            with pytest.raises(type(exc)) as err, tiny_blocks():
+                fk.funnel(events, steps, **kw)
+            assert str(err.value) == str(exc)
+            return None, None
+        with tiny_blocks(), spy() as s:
+            got = fk.funnel(events, steps, **kw)
+        assert s.calls == int(expect_columnar)
+    return got, ref
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=logs(), steps=STEPS, **KW)
+def test_property_frame_columnar_equals_general(ev, steps, mode, window, window_from, exclude, start, end):
+    kw = _kwargs(mode, window, window_from, exclude, start, end)
+    before = ev.copy()
+    got, ref = _both(ev, steps, kw)
+    pd.testing.assert_frame_equal(ev, before)  # the caller's frame is never modified
+    if got is not None:
+        assert_same(got, ref)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=logs(), steps=STEPS, row_group=st.integers(1, 6), **KW)
+def test_property_parquet_columnar_equals_general(ev, steps, row_group, mode, window, window_from, exclude,
+                                                  start, end):
+    kw = _kwargs(mode, window, window_from, exclude, start, end)
+    columnar = not isinstance(ev["user_id"].iloc[0], str) and ev["user_id"].nunique() * 7919 < 10**6
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "ev.parquet")
+        ev.to_parquet(path, row_group_size=row_group)
+        dense = ev["user_id"].dtype.kind == "i" and (ev["user_id"].max() - ev["user_id"].min()) <= 4 * len(ev) + 1024
+        got, ref = _both(path, steps, kw, expect_columnar=bool(columnar and dense))
+        if got is not None:
+            assert_same(got, ref)
+            # and the same as reading the file first
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", FunnelkitWarning)
+                assert_same(got, fk.funnel(fk.read_events(path), steps, **kw))
+
+
+def test_hand_made_log_many_buckets():
+    # users 0..5, 2 ids per bucket: buckets {0,1} {2,3} {4,5}; known answer
+    ev = pd.DataFrame({
+        "user_id": [5, 0, 1, 2, 0, 5, 3, 1, 4, 0],
+        "timestamp": pd.to_datetime([9, 1, 2, 3, 4, 5, 6, 7, 8, 9], unit="m", utc=True),
+        "event": ["c", "a", "a", "a", "b", "a", "b", "b", "noise", "c"],
+    })
+    with tiny_blocks(bucket_rows=1, block_rows=4), spy() as s:
+        res = fk.funnel(ev, ["a", "b", "c"], window="1h")
+    assert s.calls == 1
+    assert res.table["units"].tolist() == [4, 2, 1]  # a: 0 1 2 5; b after a: 0 1; c after b: 0
+    assert res.units["level"].tolist() == [3, 2, 1, 0, 0, 1]
+    assert res.units.index.tolist() == [0, 1, 2, 3, 4, 5]
+    assert res.diagnostics["rows_in_funnel"] == 9
+
+
+def test_buckets_wider_than_16_bits_and_shuffled():
+    # > 65,536 units in one bucket: the two-pass radix sort; then the same rows shuffled
+    rng = np.random.default_rng(3)
+    n = 150_000
+    user = rng.integers(0, 70_000, n)
+    minute = np.sort(rng.integers(0, 500, n))
+    ev = pd.DataFrame({
+        "user_id": user,
+        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(minute, unit="min"),
+        "event": rng.choice(np.array(EVENTS), n),
+    })
+    kw = dict(window="1h")
+    with general_path():
+        ref = fk.funnel(ev, ["a", "b", "c"], **kw)
+    with tiny_blocks(bucket_rows=n, block_rows=40_000, threads=2), spy() as s:
+        got = fk.funnel(ev, ["a", "b", "c"], **kw)
+        shuffled = fk.funnel(ev.sample(frac=1, random_state=1), ["a", "b", "c"], **kw)
+    assert s.calls == 2
+    assert_same(got, ref)
+    pd.testing.assert_frame_equal(shuffled.table, ref.table)  # same ties broken by input order
+
+
+@pytest.mark.parametrize("case", ["sorted", "time_sorted", "tie_positions", "wide", "unsorted"])
+def test_bucket_order_matches_lexsort(case):
+    rng = np.random.default_rng(0)
+    n = 5_000
+    n_units = 70_000 if case == "wide" else 300
+    u = rng.integers(0, n_units, n)
+    t = np.sort(rng.integers(0, 50, n)) if case != "unsorted" else rng.integers(0, 50, n)
+    pos = rng.integers(0, 4, n).astype(np.int16)
+    if case == "sorted":
+        o = np.lexsort((pos, t, u))
+        u, t, pos = u[o], t[o], pos[o]
+    if case == "time_sorted":
+        pos[:] = 0  # ties of (unit, time) never need the position
+    ref = np.lexsort((pos, t, u))
+    got = _scan._bucket_order(u, t, pos, n_units, 5)
+    if case == "sorted":
+        assert got is None
+        return
+    assert got is not None
+    np.testing.assert_array_equal(got, ref)
+
+
+def _write(path, table, **kw):
+    pq.write_table(table, path, **kw)
+    return path
+
+
+def _base_table(n=40):
+    rng = np.random.default_rng(1)
+    ts = pd.Timestamp("2024-03-01", tz="UTC") + pd.to_timedelta(np.sort(rng.integers(0, 10_000, n)), unit="s")
+    return {
+        "user_id": rng.integers(0, 8, n),
+        "timestamp": ts,
+        "event": rng.choice(np.array(["a", "b", "c", "noise"]), n),
+    }
+
+
+@pytest.mark.parametrize("variant", ["int32_ids", "uint32_ids", "us_madrid", "plain_strings", "directory"])
+def test_parquet_types_taken_columnar(tmp_path, variant):
+    cols = _base_table()
+    user = pa.array(cols["user_id"], pa.int64())
+    ts = pa.array(cols["timestamp"]).cast(pa.timestamp("ms", tz="UTC"))
+    event = pa.array(cols["event"]).dictionary_encode()
+    if variant == "int32_ids":
+        user = user.cast(pa.int32())
+    if variant == "uint32_ids":
+        user = user.cast(pa.uint32())
+    if variant == "us_madrid":
+        ts = ts.cast(pa.timestamp("us", tz="Europe/Madrid"))
+    if variant == "plain_strings":
+        event = pa.array(cols["event"], pa.large_string())
+    table = pa.table({"user_id": user, "timestamp": ts, "event": event, "channel": pa.array(["x"] * len(user))})
+    if variant == "directory":
+        os.makedirs(tmp_path / "ds")
+        _write(tmp_path / "ds" / "part-0.parquet", table.slice(0, 25), row_group_size=7)
+        _write(tmp_path / "ds" / "part-1.parquet", table.slice(25), row_group_size=7)
+        path = tmp_path / "ds"
+    else:
+        path = _write(tmp_path / "ev.parquet", table, row_group_size=9)
+    src = _scan._parquet_source(path)  # does not decline
+    assert src.n_rows == 40
+    got, ref = _both(str(path), ["a", "b", "c"], dict(window="1h"))
+    assert_same(got, ref)
+
+
+@pytest.mark.parametrize("variant,error", [
+    ("string_ids", None),
+    ("sparse_ids", None),
+    ("no_statistics", None),
+    ("null_event", NullValuesError),
+    ("null_user", NullValuesError),
+    ("naive_times", TimezoneError),
+    ("int_events", None),
+])
+def test_parquet_declined_goes_the_general_way(tmp_path, variant, error):
+    cols = _base_table()
+    user = pa.array(cols["user_id"], pa.int64())
+    ts = pa.array(cols["timestamp"]).cast(pa.timestamp("ms", tz="UTC"))
+    event = pa.array(cols["event"])
+    kw = {}
+    if variant == "string_ids":
+        user = user.cast(pa.string())
+    if variant == "sparse_ids":
+        user = pa.array(cols["user_id"] * 10**9, pa.int64())
+    if variant == "no_statistics":
+        kw["write_statistics"] = False
+    if variant == "null_event":
+        event = pa.array([None] + list(cols["event"][1:]))
+    if variant == "null_user":
+        user = pa.array([None] + list(cols["user_id"][1:]), pa.int64())
+    if variant == "naive_times":
+        ts = ts.cast(pa.timestamp("ms"))
+    if variant == "int_events":
+        event = pa.array(np.arange(len(user)) % 3)
+    path = _write(tmp_path / "ev.parquet", pa.table({"user_id": user, "timestamp": ts, "event": event}), **kw)
+    steps = ["0", "1"] if variant == "int_events" else ["a", "b", "c"]
+    if variant not in ("null_event", "null_user"):
+        with pytest.raises(_scan.NotApplicable):
+            src = _scan._parquet_source(path)
+            src.read(0)
+    if error is not None:
+        with pytest.raises(error) as a:
+            fk.funnel(str(path), steps)
+        with pytest.raises(error) as b, general_path():
+            fk.funnel(fk.read_events(str(path)), steps)
+        assert str(a.value) == str(b.value)
+        return
+    with spy() as s:
+        got = fk.funnel(str(path), steps, window="1h")
+    assert s.calls == 0  # declined inside, before any result
+    with general_path():
+        ref = fk.funnel(fk.read_events(str(path)), steps, window="1h")
+    assert_same(got, ref)
+
+
+def test_typos_warnings_and_overlaps_on_parquet(tmp_path):
+    cols = _base_table()
+    path = str(tmp_path / "ev.parquet")
+    pd.DataFrame(cols).to_parquet(path, row_group_size=10)
+    with pytest.raises(UnknownEventError, match="'nosie'.*'noise'"):
+        fk.funnel(path, ["a", "nosie"])
+    with pytest.raises(UnknownEventError, match="'nosie'"):
+        fk.funnel(path, ["a", "b"], exclude=[("nosie", "a", "b")])
+    with pytest.warns(FunnelkitWarning, match="refund_requested") as rec:
+        res = fk.funnel(path, ["a", "refund_requested"])
+    assert rec[0].filename == __file__  # the warning points at the caller
+    assert res.table["units"].tolist()[1] == 0
+    # two stages selecting an event present in the data
+    j = fk.Journey({"first": ["a", "b"], "second": ["b", "c"]})
+    with pytest.raises(OverlappingRulesError) as a:
+        fk.funnel(path, j)
+    with pytest.raises(OverlappingRulesError) as b, general_path():
+        fk.funnel(fk.read_events(path), j)
+    assert str(a.value) == str(b.value)
+    # ... and one that is not in the data (a dictionary entry no row uses) is no error
+    j2 = fk.Journey({"first": ["a", "zz"], "second": ["zz", "c"]})
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", FunnelkitWarning)
+        got = fk.funnel(path, j2)
+        with general_path():
+            ref = fk.funnel(fk.read_events(path), j2)
+    assert_same(got, ref)
+
+
+def test_plain_rules_only():
+    spec = _prepare.resolve_steps(["a", ["b", "c"]])
+    assert _scan.is_plain(spec, None)
+    assert not _scan.is_plain(_prepare.resolve_steps(fk.Journey({"a": "a", "again": fk.repeat("a", 2)})), None)
+    assert not _scan.is_plain(_prepare.resolve_steps(fk.Journey({"a": fk.Rule("a", where={"p": 1})})), None)
+    # by= always takes the general path
+    ev = pd.DataFrame({"user_id": [1, 1], "timestamp": pd.to_datetime([1, 2], unit="m", utc=True),
+                       "event": ["a", "b"], "channel": ["x", "y"]})
+    with spy() as s:
+        res = fk.funnel(ev, ["a", "b"], by="channel")
+        fk.funnel(ev, ["a", "b"])
+    assert s.calls == 1
+    assert res.breakdown["channel"].tolist() == ["x", "x"]
