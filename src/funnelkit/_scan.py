@@ -50,9 +50,15 @@ __all__ = ["NotApplicable", "funnel_units", "is_plain"]
 #: Rows per block of an in-memory frame.
 FRAME_BLOCK_ROWS = 1 << 20
 #: Target input rows per bucket (the kernel's working set); buckets are unit ranges.
-BUCKET_ROWS = 1 << 20
+BUCKET_ROWS = 1 << 17
 #: Below this many input rows everything runs on the calling thread.
 THREADS_MIN_ROWS = 1 << 19
+#: Rows of a Parquet row group processed at once after decoding (bounds the temporaries).
+SUB_BLOCK_ROWS = 1 << 18
+
+_NS_PER = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_NS_MIN = int(pd.Timestamp.min.value)
+_NS_MAX = int(pd.Timestamp.max.value)
 
 
 class NotApplicable(Exception):
@@ -67,9 +73,10 @@ class _Block:
     """One block of the log: user ids (or codes), ns times, event indices into ``cats``."""
 
     user: np.ndarray  # int64
-    t: np.ndarray  # int64 ns since the epoch, UTC
+    t: np.ndarray  # int64 times since the epoch, UTC, in units of `t_factor` ns
     ev: np.ndarray  # integer indices into cats
     cats: tuple[str, ...]
+    t_factor: int = 1  # ns per unit of `t` (the file's unit; scaled on the kept rows only)
 
 
 @dataclass
@@ -167,7 +174,6 @@ def _parquet_source(path: Any) -> _Source:
     if hi - lo > 4 * n_rows + 1024:
         raise NotApplicable("user ids are not dense")
     local = threading.local()
-    ns_types = {}
 
     def read(i: int) -> list[_Block]:
         fi, rg = items[i]
@@ -185,18 +191,21 @@ def _parquet_source(path: Any) -> _Source:
                 raise NotApplicable("null values")
             if not pa.types.is_dictionary(ea.type):
                 ea = ea.dictionary_encode()
-            tz = ta.type.tz
-            if tz not in ns_types:
-                ns_types[tz] = pa.timestamp("ns", tz=tz)
-            try:
-                ta = ta.cast(ns_types[tz])  # safe cast: out of the ns range raises
+            factor = _NS_PER[ta.type.unit]
+            t = ta.view(pa.int64()).to_numpy()  # in the file's unit: no full-size ns copy
+            if len(t) and factor > 1:
+                lo_t, hi_t = int(t.min()), int(t.max())
+                if not (_NS_MIN <= lo_t * factor and hi_t * factor <= _NS_MAX):
+                    raise NotApplicable("timestamps out of the nanosecond range")
+            if ua.type != pa.int64():
                 ua = ua.cast(pa.int64())
-            except (pa.ArrowInvalid, OverflowError):
-                raise NotApplicable("timestamps out of the nanosecond range") from None
             cats = tuple(ea.dictionary.to_pylist())
             if any(c is None for c in cats):  # pragma: no cover - null dictionary entries
                 raise NotApplicable("null event names")
-            out.append(_Block(ua.to_numpy(), ta.to_numpy().view(np.int64), ea.indices.to_numpy(), cats))
+            u, ev = ua.to_numpy(), ea.indices.to_numpy()
+            for a in range(0, len(t), SUB_BLOCK_ROWS):  # smaller temporaries per step
+                z = a + SUB_BLOCK_ROWS
+                out.append(_Block(u[a:z], t[a:z], ev[a:z], cats, factor))
         return out
 
     def ids_of(offsets: np.ndarray) -> pd.Index:
@@ -245,6 +254,11 @@ class _Plan:
     shift: int  # bucket b holds ids lo + [b << shift, (b + 1) << shift)
     n_buckets: int
     present: np.ndarray  # bool over hi - lo + 1 ids
+
+    @property
+    def local_dtype(self) -> Any:
+        """dtype of a row's id offset within its bucket."""
+        return np.uint16 if self.shift <= 16 else (np.uint32 if self.shift <= 32 else np.int64)
     _luts: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -269,15 +283,19 @@ class _Scanned:
     t_max: int
 
 
-def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[tuple[np.ndarray, np.ndarray, np.ndarray]], set[str], int, int]:
+def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[Any], set[str], int, int]:
+    """One block: mark its units present, keep the funnel's rows, split them by bucket.
+
+    Each bucket part holds the rows' id offsets *within the bucket* (uint16 when a
+    bucket spans at most 65,536 ids), their ns times and kernel symbols, in input order.
+    """
     lut = plan.lut(blk.cats)
     used_mask = np.zeros(len(blk.cats), dtype=bool)
     used_mask[blk.ev] = True
     used = {c for c, m in zip(blk.cats, used_mask) if m}
-    user = blk.user
-    off = user - plan.lo if plan.lo else user
+    off = blk.user - plan.lo if plan.lo else blk.user
     plan.present[off] = True
-    t_max = int(blk.t.max()) if len(blk.t) else np.iinfo(np.int64).min
+    t_max = int(blk.t.max()) * blk.t_factor if len(blk.t) else _NS_MIN
     code = lut[blk.ev]
     if plan.keep_all:  # strict funnels: every event matters
         uk, tk, ck = off, blk.t, code
@@ -286,15 +304,21 @@ def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[tuple[np.ndarray, np.nda
         keep = np.flatnonzero(code >= 0)
         uk, tk, ck = off[keep], blk.t[keep], code[keep]
         kept = len(uk)
-    out: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = [None] * plan.n_buckets  # type: ignore[list-item]
+    if blk.t_factor != 1:
+        tk = tk * blk.t_factor  # range checked by the source
+    out: list[Any] = [None] * plan.n_buckets
+    local_type = plan.local_dtype
     if plan.n_buckets == 1:
-        out[0] = (uk, tk, ck)
+        out[0] = (uk.astype(local_type), tk, ck)
         return out, used, kept, t_max
     b = (uk >> plan.shift).astype(np.uint16 if plan.n_buckets <= 1 << 16 else np.int64)
     order = np.argsort(b, kind="stable")  # radix sort for 16-bit keys; keeps input order
     cnt = np.bincount(b, minlength=plan.n_buckets)
     bounds = np.concatenate(([0], np.cumsum(cnt)))
-    uk, tk, ck = uk[order], tk[order], ck[order]
+    uk = uk[order]
+    uk &= (1 << plan.shift) - 1  # offset within the bucket
+    uk = uk.astype(local_type)
+    tk, ck = tk[order], ck[order]
     for j in np.flatnonzero(cnt):
         a, z = int(bounds[j]), int(bounds[j + 1])
         out[j] = (uk[a:z], tk[a:z], ck[a:z])
@@ -305,7 +329,7 @@ def _scan(src: _Source, plan: _Plan, pool: ThreadPoolExecutor | None) -> _Scanne
     buckets: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(plan.n_buckets)]
     used: set[str] = set()
     kept = 0
-    t_max = np.iinfo(np.int64).min
+    t_max = _NS_MIN
 
     def work(i: int) -> list[Any]:
         return [_scan_block(blk, plan) for blk in src.read(i)]
@@ -358,8 +382,17 @@ def _bucket_order(u: np.ndarray, t: np.ndarray, pos: np.ndarray, n_units: int, n
 
 
 def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K: int, start_ns: int | None,
-                 end_ns: int | None, pool: ThreadPoolExecutor | None) -> list[_kernels.KernelResult]:
+                 end_ns: int | None, pool: ThreadPoolExecutor | None) -> _kernels.KernelResult:
+    """Sort and run every bucket; each writes its units' slice of the preallocated outputs."""
     spec = plan.spec
+    n_units = int(rank[-1]) + 1 if len(rank) else 0
+    out = _kernels.KernelResult(
+        level=np.zeros(n_units, dtype=np.int16),
+        step_time=np.empty((n_units, K), dtype=np.int64),
+        step_pos=np.empty((0, K), dtype=np.int64),  # bucket positions: not meaningful here
+        excluded=np.zeros(n_units, dtype=bool),
+        n_attempts=np.zeros(n_units, dtype=np.int64),
+    )
     pos_lut = np.full(1 << 16, K, dtype=np.int16)  # kernel symbol (int16 as uint16) -> position
     for k in range(K - 1, -1, -1):
         pos_lut[int(spec.steps[k])] = k
@@ -369,7 +402,16 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
     edges = np.minimum(np.arange(plan.n_buckets + 1, dtype=np.int64) * width, n_ids)
     code0 = np.concatenate(([0], np.cumsum(plan.present, dtype=np.int64)))[edges]
 
-    def work(j: int) -> _kernels.KernelResult:
+    def work(j: int) -> None:
+        a, z = int(code0[j]), int(code0[j + 1])
+        if z > a:
+            res = run(j)
+            out.level[a:z] = res.level
+            out.step_time[a:z] = res.step_time
+            out.excluded[a:z] = res.excluded
+            out.n_attempts[a:z] = res.n_attempts
+
+    def run(j: int) -> _kernels.KernelResult:
         parts = scanned.buckets[j]
         scanned.buckets[j] = []  # free the parts once this bucket is done
         nb = int(code0[j + 1] - code0[j])
@@ -380,8 +422,9 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
         else:
             off, t, c = (np.concatenate([p[i] for p in parts]) for i in range(3))
         del parts
-        u = rank[off]
-        u -= code0[j]
+        first = j * width
+        local_rank = rank[first:first + width] - code0[j]  # bucket-local unit codes
+        u = local_rank[off]
         order = _bucket_order(u, t, pos_lut[c.view(np.uint16)], nb, K + 1)
         if order is not None:
             u, t, c = u[order], t[order], c[order]
@@ -395,19 +438,9 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
         return kern(u, t, c, nb, can)
 
     jobs = range(plan.n_buckets)
-    return list(map(work, jobs) if pool is None else pool.map(work, jobs))
-
-
-def _concat_results(parts: list[_kernels.KernelResult]) -> _kernels.KernelResult:
-    if len(parts) == 1:
-        return parts[0]
-    return _kernels.KernelResult(
-        level=np.concatenate([p.level for p in parts]),
-        step_time=np.concatenate([p.step_time for p in parts]),
-        step_pos=np.empty((0, parts[0].step_pos.shape[1]), dtype=np.int64),  # bucket positions: not meaningful
-        excluded=np.concatenate([p.excluded for p in parts]),
-        n_attempts=np.concatenate([p.n_attempts for p in parts]),
-    )
+    for _ in (map(work, jobs) if pool is None else pool.map(work, jobs)):
+        pass
+    return out
 
 
 # --------------------------------------------------------------------------- entry point
@@ -481,11 +514,10 @@ def funnel_units(
         rank -= 1
         n_units = int(rank[-1]) + 1 if len(rank) else 0
         excl = list(syms.exclude)
-        results = _run_buckets(scanned, plan, rank, kern(excl), len(spec.steps), start_ns, end_ns, pool)
+        kres = _run_buckets(scanned, plan, rank, kern(excl), len(spec.steps), start_ns, end_ns, pool)
     finally:
         if pool is not None:
             pool.shutdown()
-    kres = _concat_results(results)
     assert len(kres.level) == n_units
     offsets = np.flatnonzero(present)
     return FastUnits(

@@ -445,9 +445,25 @@ def _parallel_by_unit(kern: Any, unit: np.ndarray, t: np.ndarray, code: np.ndarr
     )
 
 
-def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], labels: Sequence[str]) -> pd.DataFrame:
+def _step_durations(level: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
+    """int64 ns from step k-1 to step k (k = 1..K-1) of the units that reached step k.
+
+    ``columns`` is the step times transposed, ``(K, n_units)`` and C-contiguous, so each
+    step's times are one contiguous array.
+    """
+    out = []
+    for k in range(1, columns.shape[0]):
+        ok = level >= k + 1
+        out.append((columns[k][ok] - columns[k - 1][ok]).astype(np.int64, copy=False))
+    return out
+
+
+def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], labels: Sequence[str],
+                *, durations: list[np.ndarray] | None = None) -> pd.DataFrame:
     """The §4 table from per-unit levels and step times (units with level 0 ignored)."""
     K = len(names)
+    if durations is None:
+        durations = _step_durations(level, np.ascontiguousarray(step_time.T))
     counts = np.bincount(level.astype(np.int64), minlength=K + 1)
     reached = counts[::-1].cumsum()[::-1][1:]  # units with level >= k, k = 1..K
     first = reached[0] if K else 0
@@ -458,9 +474,7 @@ def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], 
     dropoff = prev - reached
     drop_rate = np.where(prev > 0, dropoff / np.maximum(prev, 1), np.nan)
     med, mean, p90 = [pd.NaT], [pd.NaT], [pd.NaT]
-    for k in range(1, K):
-        ok = level >= k + 1
-        d = (step_time[ok, k] - step_time[ok, k - 1]).astype(np.int64)
+    for d in durations:
         if len(d):
             med.append(pd.Timedelta(int(np.round(np.median(d))), unit="ns"))
             mean.append(pd.Timedelta(int(np.round(d.mean())), unit="ns"))
@@ -648,14 +662,21 @@ def result_from_units(
     K = len(names)
     level = ua.level
     step_time = ua.step_time
-    table = _step_table(level, step_time, names, labels)
-    # per-unit frame -----------------------------------------------------------------
-    units = pd.DataFrame(index=ua.unit_ids.copy())
-    units["level"] = level
+    # per-unit frame and the durations between steps, one step column at a time ---------
+    data: dict[str, Any] = {"level": level}
+    durations: list[np.ndarray] = []
+    prev = None
     for k, name in enumerate(names):
-        col = np.ascontiguousarray(step_time[:, k]).view("datetime64[ns]")
-        units[name] = pd.DatetimeIndex(col).tz_localize("UTC")
-    units["excluded"] = ua.excluded
+        col = np.ascontiguousarray(step_time[:, k])
+        if prev is not None:
+            ok = level >= k + 1
+            durations.append(col[ok] - prev[ok])
+        data[name] = pd.DatetimeIndex(col.view("datetime64[ns]")).tz_localize("UTC")
+        prev = col
+    del prev, col
+    data["excluded"] = ua.excluded
+    units = pd.DataFrame(data, index=ua.unit_ids.copy(), columns=["level", *names, "excluded"], copy=False)
+    table = _step_table(level, step_time, names, labels, durations=durations)
     # breakdown -----------------------------------------------------------------------
     breakdown = None
     by = params["by"]
@@ -699,7 +720,7 @@ def result_from_units(
         "units_excluded": int(ua.excluded.sum()),
         "attempts": int(ua.n_attempts.sum()),
         "rows_dropped_on_read": dict(ua.dropped),
-        "zero_durations": _zero_durations(level, step_time, names),
+        "zero_durations": {names[k]: int(np.count_nonzero(d == 0)) for k, d in enumerate(durations, start=1)},
         "data_end": pd.Timestamp(int(data_end), unit="ns", tz="UTC"),
     }
     return FunnelResult(
@@ -713,11 +734,3 @@ def result_from_units(
         labels=tuple(labels),
         journey=journey,
     )
-
-
-def _zero_durations(level: np.ndarray, step_time: np.ndarray, names: Sequence[str]) -> dict[str, int]:
-    out = {}
-    for k in range(1, len(names)):
-        ok = level >= k + 1
-        out[names[k]] = int((step_time[ok, k] == step_time[ok, k - 1]).sum())
-    return out
