@@ -626,3 +626,57 @@ def test_summary_consistent_with_sessionize(case, data):
         assert (summary["duration"] <= pd.Timedelta(p["max_duration"])).all()
     shuffled = out.iloc[list(data.draw(st.permutations(range(len(out)))))]
     pd.testing.assert_frame_equal(session_summary(shuffled), summary)
+
+
+def _tiny_blocks():
+    """Blocks of 3 rows and buckets of 2 users, on 3 threads: the blocked path on small logs."""
+    import contextlib
+    import os
+    from unittest import mock
+
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch.object(sessions_module, "_BLOCKED_MIN_ROWS", 0))
+    stack.enter_context(mock.patch.object(sessions_module, "_BLOCK_ROWS", 3))
+    stack.enter_context(mock.patch.object(sessions_module, "_BUCKET_ROWS", 2))
+    stack.enter_context(mock.patch.dict(os.environ, {"FUNNELKIT_NUM_THREADS": "3"}))
+    return stack
+
+
+@SETTINGS
+@given(case=cases(), data=st.data())
+def test_blocked_path_matches_slow_reference(case, data):
+    # the blocked path (split by user range, buckets sorted on their own, threads) on
+    # tiny blocks, in input order and shuffled
+    df, p = case
+    perm = list(data.draw(st.permutations(range(len(df)))))
+    with _tiny_blocks():
+        out = sessionize(df, **p)
+        shuffled = sessionize(df.iloc[perm], **p)
+    assert ids(out) == reference_sessions(df, **p)
+    np.testing.assert_array_equal(shuffled["session_id"].to_numpy(), out["session_id"].to_numpy()[perm])
+
+
+def test_blocked_path_is_taken_and_equals_the_global_sort():
+    rng = np.random.default_rng(5)
+    n = 200_000
+    users = rng.integers(0, 80_000, n)  # > 65,536 ids per bucket: two radix passes
+    t = np.sort(rng.integers(0, 3 * 86_400, n))  # time-ordered, with ties
+    df = make_log(users, pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"))
+    calls = []
+    real = sessions_module._session_ids_blocked
+
+    def spy(*a, **k):
+        out = real(*a, **k)
+        calls.append(out is not None)
+        return out
+
+    from unittest import mock
+
+    with mock.patch.object(sessions_module, "_session_ids_blocked", spy), \
+            mock.patch.object(sessions_module, "_BUCKET_ROWS", n):
+        got = sessionize(df, timeout="30min", max_duration="2h")
+    assert calls == [True]
+    with mock.patch.object(sessions_module, "_session_ids_blocked", lambda *a, **k: None):
+        ref = sessionize(df, timeout="30min", max_duration="2h")
+    pd.testing.assert_frame_equal(got, ref)
+    assert got["session_id"].nunique() == got["session_id"].max() + 1

@@ -261,6 +261,7 @@ def _from_arrow_table(table: Any, **sel: Any) -> pd.DataFrame:
     data: dict[Any, pd.Series] = {}
     import pyarrow as pa
 
+    plain: dict[Any, Any] = {}  # null-free columns: converted together, table-level
     for canonical in (USER, TIME, EVENT):
         col = table.column(src[canonical])
         if canonical != TIME and _is_text(col.type):
@@ -270,7 +271,18 @@ def _from_arrow_table(table: Any, **sel: Any) -> pd.DataFrame:
                 col = pc.cast(col, pa.timestamp("ns", tz=col.type.tz))
             except (pa.ArrowInvalid, OverflowError):
                 pass  # keep the resolution: normalization reports the out-of-range value
-        data[src[canonical]] = arrow_to_series(col)
+        if col.null_count:
+            data[src[canonical]] = arrow_to_series(col)
+        else:
+            plain[src[canonical]] = col
+    if plain:
+        # Table.to_pandas builds tz-aware columns without the copy (and 0.1-0.4 s of page
+        # faults at 10M rows) that ChunkedArray.to_pandas spends on tz_localize.
+        names = list(plain)
+        front = pa.Table.from_arrays(list(plain.values()), names=[f"c{i}" for i in range(len(names))]).to_pandas()
+        for i, name in enumerate(names):
+            data[name] = front[f"c{i}"].rename(name)
+        data = {src[c]: data[src[c]] for c in (USER, TIME, EVENT)}  # canonical order
     if props:
         rest = _strip_index_metadata(table.select(props)).to_pandas()
         for p in props:

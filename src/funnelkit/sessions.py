@@ -339,6 +339,10 @@ def _session_ids(
         return np.empty(0, dtype=np.int64)
     user = _user_key(ev[_schema.USER])
     t = _time_ns(ev[_schema.TIME])
+    if not split_cols:
+        ids = _session_ids_blocked(user, t, timeout_ns=timeout_ns, max_ns=max_ns, zone=zone)
+        if ids is not None:
+            return ids
 
     # One stable sort. np.lexsort sorts by the last key first; ties keep input order.
     codes = [_value_codes(ev[c], name=c) for c in split_cols]
@@ -347,27 +351,172 @@ def _session_ids(
         order = np.lexsort((*reversed(ranks), t, user))
     else:
         order = np.lexsort((t, user))
+    new = _new_sessions(user[order], t[order], timeout_ns=timeout_ns, max_ns=max_ns, zone=zone,
+                        codes=[c[order] for c in codes])
+    sid = np.cumsum(new, dtype=np.int64)
+    sid -= 1
+    ids = np.empty(n, dtype=np.int64)
+    ids[order] = sid
+    return ids
 
-    u = user[order]
-    ts = t[order]
+
+def _new_sessions(
+    u: np.ndarray,
+    ts: np.ndarray,
+    *,
+    timeout_ns: int | None,
+    max_ns: int | None,
+    zone: tzinfo | None,
+    codes: Sequence[np.ndarray] = (),
+) -> np.ndarray:
+    """"A session starts here" flags of events sorted by (user, time); ``u`` groups users.
+
+    Any set of whole users may be passed (all of them, or one block of users).
+    """
+    n = len(u)
     new = np.empty(n, dtype=bool)
+    if n == 0:
+        return new
     new[0] = True
     np.not_equal(u[1:], u[:-1], out=new[1:])
-    user_start = new.copy()
+    user_start = new.copy() if len(codes) else new
     if timeout_ns is not None:
         new[1:] |= _gaps(ts[:-1], ts[1:]) > np.uint64(timeout_ns)
     if zone is not None:
         day = _local_day(ts, zone)
         new[1:] |= day[1:] != day[:-1]
     for c in codes:
-        new |= _value_changes(c[order], user_start)
+        new |= _value_changes(c, user_start)
     if max_ns is not None:
         new = _split_long_sessions(ts, new, max_ns)
+    return new
 
-    sid = np.cumsum(new, dtype=np.int64) - 1
-    ids = np.empty(n, dtype=np.int64)
-    ids[order] = sid
+
+#: Rows per block and per bucket of :func:`_session_ids_blocked`, and the smallest log it takes.
+_BLOCK_ROWS = 1 << 18
+_BUCKET_ROWS = 1 << 17
+_BLOCKED_MIN_ROWS = 1 << 16
+
+
+def _session_ids_blocked(
+    user: np.ndarray,
+    t: np.ndarray,
+    *,
+    timeout_ns: int | None,
+    max_ns: int | None,
+    zone: tzinfo | None,
+) -> np.ndarray | None:
+    """Session ids as :func:`_session_ids` computes them, without sorting the whole log.
+
+    For integer user keys in a dense range (ids, or category codes). Rows are split by
+    *user range* into buckets of about ``_BUCKET_ROWS`` rows, block by block (each
+    block's split is a small in-cache sort, and rows keep their input order inside a
+    bucket); each bucket (whole users) is sorted by (user, time) with the same stable
+    order as the global sort -- a radix sort on the user when its rows are in time
+    order, as exports usually are -- and its session starts flagged by
+    :func:`_new_sessions`, on all cores. Buckets are in user order, so numbering the
+    sessions bucket after bucket gives the global ids. Returns None when the keys are
+    not dense integers or the log is small (the global sort is as good there).
+    """
+    n = len(user)
+    if n < _BLOCKED_MIN_ROWS or user.dtype.kind not in "iu":
+        return None
+    lo, hi = int(user.min()), int(user.max())
+    n_ids = hi - lo + 1
+    if n_ids > 4 * n + 1024:
+        return None
+    from concurrent.futures import ThreadPoolExecutor
+
+    from .funnel import _n_threads
+
+    threads = _n_threads()
+    want = max(-(-n // _BUCKET_ROWS), 2 * threads if threads > 1 else 1)
+    shift = max(0, int(np.ceil(np.log2(max(n_ids / want, 1)))))
+    n_buckets = -(-n_ids // (1 << shift))
+    local_type = np.uint16 if shift <= 16 else np.uint32
+    row_type = np.int32 if n < 2**31 else np.int64
+    bucket_type = np.uint16 if n_buckets <= 1 << 16 else np.int64
+    mask = (1 << shift) - 1
+
+    def split(a: int) -> list[Any]:
+        z = min(a + _BLOCK_ROWS, n)
+        off = user[a:z].astype(np.int64, copy=False)
+        if lo:
+            off = off - lo
+        b = (off >> shift).astype(bucket_type)
+        order = np.argsort(b, kind="stable")  # radix sort: small keys, input order kept
+        cnt = np.bincount(b, minlength=n_buckets)
+        bounds = np.concatenate(([0], np.cumsum(cnt)))
+        loc = off[order]
+        loc &= mask
+        loc = loc.astype(local_type)
+        tt = t[a:z][order]
+        rows = order.astype(row_type)
+        rows += a
+        out = [None] * n_buckets
+        for j in np.flatnonzero(cnt):
+            p, q = int(bounds[j]), int(bounds[j + 1])
+            out[j] = (loc[p:q], tt[p:q], rows[p:q])
+        return out
+
+    def run(j: int) -> tuple[np.ndarray, np.ndarray]:
+        parts = buckets[j]
+        buckets[j] = []
+        if len(parts) == 1:
+            loc, tt, rows = parts[0]
+        else:
+            loc, tt, rows = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        del parts
+        order = _user_time_order(loc, tt, 1 << shift)
+        if order is not None:
+            loc, tt, rows = loc[order], tt[order], rows[order]
+        return rows, _new_sessions(loc, tt, timeout_ns=timeout_ns, max_ns=max_ns, zone=zone)
+
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    try:
+        mapper = map if pool is None else pool.map
+        buckets: list[list[Any]] = [[] for _ in range(n_buckets)]
+        for out in mapper(split, range(0, n, _BLOCK_ROWS)):  # in block order: input order
+            for j, part in enumerate(out):
+                if part is not None:
+                    buckets[j].append(part)
+        done = list(mapper(run, [j for j in range(n_buckets) if buckets[j]]))
+        first = np.cumsum([0] + [int(np.count_nonzero(new)) for _, new in done[:-1]])
+        ids = np.empty(n, dtype=np.int64)
+
+        def scatter(i: int) -> None:
+            rows, new = done[i]
+            sid = np.cumsum(new, dtype=np.int64)
+            sid += int(first[i]) - 1
+            ids[rows] = sid
+
+        for _ in mapper(scatter, range(len(done))):
+            pass
+    finally:
+        if pool is not None:
+            pool.shutdown()
     return ids
+
+
+def _user_time_order(u: np.ndarray, t: np.ndarray, n_keys: int) -> np.ndarray | None:
+    """Stable permutation sorting rows by (``u``, ``t``) (None: sorted already).
+
+    ``u`` holds small non-negative keys (< ``n_keys``). Rows already in time order need
+    only a stable sort on ``u``: radix passes of 16 bits.
+    """
+    n = len(u)
+    if n < 2:
+        return None
+    t_sorted = bool((t[1:] >= t[:-1]).all())
+    if not t_sorted:
+        return np.lexsort((t, u))
+    if bool((u[1:] >= u[:-1]).all()):
+        return None
+    if n_keys <= 1 << 16:
+        return np.argsort(u.astype(np.uint16, copy=False), kind="stable")
+    o1 = np.argsort((u & 0xFFFF).astype(np.uint16), kind="stable")
+    o2 = np.argsort((u[o1] >> 16).astype(np.uint16), kind="stable")
+    return o1[o2]
 
 
 def _value_changes(codes: np.ndarray, user_start: np.ndarray) -> np.ndarray:
