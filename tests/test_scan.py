@@ -361,3 +361,60 @@ def test_plain_rules_only():
         fk.funnel(ev, ["a", "b"])
     assert s.calls == 1
     assert res.breakdown["channel"].tolist() == ["x", "x"]
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=logs(), steps=STEPS, row_group=st.integers(1, 5), budget=st.sampled_from([1, 64, 10**9]), **KW)
+def test_property_spilled_buckets_equal_general(ev, steps, row_group, budget, mode, window, window_from,
+                                                exclude, start, end):
+    # funnel_chunked with a memory budget: buckets go to disk beyond it and are read back
+    from funnelkit import _engines
+
+    kw = _kwargs(mode, window, window_from, exclude, start, end)
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "ev.parquet")
+        ev.to_parquet(path, row_group_size=row_group)
+        tmp = os.path.join(d, "tmp")
+        os.mkdir(tmp)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", FunnelkitWarning)
+            try:
+                with general_path():
+                    ref = fk.funnel(fk.read_events(path), steps, **kw)
+            except fk.errors.FunnelkitError as exc:
+                with pytest.raises(type(exc)) as err:
+                    _engines.funnel_chunked(path, steps, memory_budget=budget, tmp_dir=tmp, progress=False, **kw)
+                assert str(err.value) == str(exc)
+                return
+            with tiny_blocks():
+                got = _engines.funnel_chunked(path, steps, memory_budget=budget, tmp_dir=tmp, progress=False, **kw)
+        assert_same(got, ref)
+        assert os.listdir(tmp) == []  # temporary buckets removed
+
+
+def test_spill_happens_and_is_cleaned_up(tmp_path):
+    from funnelkit import _engines
+
+    rng = np.random.default_rng(2)
+    n = 5_000
+    ev = pd.DataFrame({
+        "user_id": rng.integers(0, 400, n),
+        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.integers(0, 10**6, n)), unit="s"),
+        "event": rng.choice(np.array(EVENTS), n),
+    })
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path, row_group_size=500)
+    written = []
+    real = _scan._Spill.write
+
+    def spy_write(self, j, parts):
+        written.append(sum(len(p[0]) for p in parts))
+        return real(self, j, parts)
+
+    with mock.patch.object(_scan._Spill, "write", spy_write), tiny_blocks(bucket_rows=200, block_rows=100):
+        got = _engines.funnel_chunked(str(path), ["a", "b", "c"], window="1D", memory_budget=1000,
+                                      tmp_dir=tmp_path, progress=False)
+    assert sum(written) > 0.5 * (ev["event"].isin(["a", "b", "c"])).sum()  # most rows went to disk
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ev.parquet"]
+    with general_path():
+        assert_same(got, fk.funnel(ev, ["a", "b", "c"], window="1D"))

@@ -944,6 +944,23 @@ def funnel_chunked(
     FunnelResult
     """
     params, lang, session_col = _funnel_params(funnel_kwargs, caller="funnel_chunked")
+    default_read = (user_col, time_col, event_col, tz, time_unit, columns, dropna) == (
+        USER, TIME, EVENT, None, None, None, False)
+    if partitions is None and params["by"] is None and default_read:
+        # The columnar engine (funnelkit._scan) holds only the funnel's rows, within the
+        # budget, spilling buckets of users to disk beyond it; it declines what it cannot
+        # take (string ids, nulls, where= rules...), which the split below handles.
+        budget = _parse_bytes(memory_budget, "memory_budget")
+        show = _progress_enabled(progress)
+        fm = _fm()
+        s_ns, e_ns = fm._to_ns(params["start"], "start"), fm._to_ns(params["end"], "end")
+        if tmp_dir is not None and not Path(os.fspath(tmp_dir)).is_dir():
+            raise ParameterError(f"`tmp_dir`={tmp_dir!r} is not a directory.")
+        _, res = fm._columnar(source, journey_or_steps, params, lang=lang, session_col=session_col,
+                              start_ns=s_ns, end_ns=e_ns, memory_budget=budget, tmp_dir=tmp_dir,
+                              progress=show)
+        if res is not None:
+            return res
     job = _Job(journey_or_steps, params, lang, session_col)
     res, *_ = _run_chunked(source, job, partitions=partitions, memory_budget=memory_budget, progress=progress,
                            user_col=user_col, time_col=time_col, event_col=event_col, tz=tz,

@@ -281,6 +281,7 @@ class _Scanned:
     used: set[str]
     kept: int
     t_max: int
+    spill: Any = None  # _Spill holding the parts written to disk, if any
 
 
 def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[Any], set[str], int, int]:
@@ -325,25 +326,85 @@ def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[Any], set[str], int, int
     return out, used, kept, t_max
 
 
-def _scan(src: _Source, plan: _Plan, pool: ThreadPoolExecutor | None) -> _Scanned:
+class _Spill:
+    """Bucket parts written to disk, in input order: one raw file per bucket and array."""
+
+    def __init__(self, root: Path, dtypes: Sequence[Any]) -> None:
+        self.root, self.dtypes = root, [np.dtype(d) for d in dtypes]
+        self.rows: dict[int, int] = {}
+        self.written = 0  # rows written in all
+
+    def _path(self, j: int, k: int) -> Path:
+        return self.root / f"bucket-{j}.{k}.bin"
+
+    def write(self, j: int, parts: list[tuple[np.ndarray, ...]]) -> None:
+        for k, dt in enumerate(self.dtypes):
+            with open(self._path(j, k), "ab") as fh:
+                for part in parts:
+                    np.ascontiguousarray(part[k], dtype=dt).tofile(fh)
+        n = sum(len(p[0]) for p in parts)
+        self.rows[j] = self.rows.get(j, 0) + n
+        self.written += n
+
+    def take(self, j: int) -> tuple[np.ndarray, ...] | None:
+        """The bucket's spilled rows (files removed), or None."""
+        if j not in self.rows:
+            return None
+        out = []
+        for k, dt in enumerate(self.dtypes):
+            path = self._path(j, k)
+            out.append(np.fromfile(path, dtype=dt))
+            path.unlink()
+        del self.rows[j]
+        return tuple(out)
+
+
+def _ordered_map(pool: ThreadPoolExecutor | None, fn: Callable[[int], Any], n: int, ahead: int) -> Any:
+    """``map(fn, range(n))`` in order, with at most ``ahead`` calls running or waiting to be
+    consumed (``pool.map`` would submit all of them and hold every result)."""
+    if pool is None:
+        yield from map(fn, range(n))
+        return
+    from collections import deque
+
+    pending: deque[Any] = deque()
+    nxt = 0
+    while nxt < n or pending:
+        while nxt < n and len(pending) < ahead:
+            pending.append(pool.submit(fn, nxt))
+            nxt += 1
+        yield pending.popleft().result()
+
+
+def _scan(src: _Source, plan: _Plan, pool: ThreadPoolExecutor | None, *, threads: int,
+          budget: int | None = None, spill: _Spill | None = None, bar: Any = None) -> _Scanned:
     buckets: list[list[tuple[np.ndarray, np.ndarray, np.ndarray]]] = [[] for _ in range(plan.n_buckets)]
     used: set[str] = set()
     kept = 0
     t_max = _NS_MIN
+    held = 0  # bytes of bucket parts in memory
 
     def work(i: int) -> list[Any]:
         return [_scan_block(blk, plan) for blk in src.read(i)]
 
-    results = map(work, range(src.n_items)) if pool is None else pool.map(work, range(src.n_items))
-    for res in results:  # in block order: buckets keep the input row order
+    for res in _ordered_map(pool, work, src.n_items, 2 * threads):  # in block order: input order
         for parts, u, k, tm in res:
             for j, part in enumerate(parts):
                 if part is not None:
                     buckets[j].append(part)
+                    held += sum(a.nbytes for a in part)
             used |= u
             kept += k
             t_max = max(t_max, tm)
-    return _Scanned(buckets, used, kept, t_max)
+        if budget is not None and spill is not None and held > budget:
+            for j, bparts in enumerate(buckets):
+                if bparts:
+                    spill.write(j, bparts)
+                    buckets[j] = []
+            held = 0
+        if bar is not None:
+            bar.update(1)
+    return _Scanned(buckets, used, kept, t_max, spill)
 
 
 # --------------------------------------------------------------------------- buckets
@@ -382,13 +443,14 @@ def _bucket_order(u: np.ndarray, t: np.ndarray, pos: np.ndarray, n_units: int, n
 
 
 def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K: int, start_ns: int | None,
-                 end_ns: int | None, pool: ThreadPoolExecutor | None) -> _kernels.KernelResult:
+                 end_ns: int | None, pool: ThreadPoolExecutor | None, *, threads: int = 1,
+                 bar: Any = None) -> _kernels.KernelResult:
     """Sort and run every bucket; each writes its units' slice of the preallocated outputs."""
     spec = plan.spec
     n_units = int(rank[-1]) + 1 if len(rank) else 0
     out = _kernels.KernelResult(
         level=np.zeros(n_units, dtype=np.int16),
-        step_time=np.empty((n_units, K), dtype=np.int64),
+        step_time=np.empty((n_units, K), dtype=np.int64, order="F"),  # columns: the units frame
         step_pos=np.empty((0, K), dtype=np.int64),  # bucket positions: not meaningful here
         excluded=np.zeros(n_units, dtype=bool),
         n_attempts=np.zeros(n_units, dtype=np.int64),
@@ -414,6 +476,9 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
     def run(j: int) -> _kernels.KernelResult:
         parts = scanned.buckets[j]
         scanned.buckets[j] = []  # free the parts once this bucket is done
+        spilled = None if scanned.spill is None else scanned.spill.take(j)
+        if spilled is not None:  # rows written to disk come first: they were read first
+            parts = [spilled, *parts]
         nb = int(code0[j + 1] - code0[j])
         if not parts:
             return kern(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16), nb, None)
@@ -437,9 +502,9 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
                 can &= t < end_ns
         return kern(u, t, c, nb, can)
 
-    jobs = range(plan.n_buckets)
-    for _ in (map(work, jobs) if pool is None else pool.map(work, jobs)):
-        pass
+    for _ in _ordered_map(pool, work, plan.n_buckets, 2 * threads):
+        if bar is not None:
+            bar.update(1)
     return out
 
 
@@ -457,6 +522,7 @@ class FastUnits:
     data_end: int
     dropped: dict[str, int]
     exclude: list[tuple[int, int, int]]
+    spilled: bool = False
 
 
 def funnel_units(
@@ -471,6 +537,9 @@ def funnel_units(
     start_ns: int | None,
     end_ns: int | None,
     check_events: bool = True,
+    memory_budget: int | None = None,
+    tmp_dir: Any = None,
+    progress: bool = False,
 ) -> FastUnits:
     """Per-unit kernel results of a funnel computed block by block (see the module docstring).
 
@@ -478,6 +547,12 @@ def funnel_units(
     the kernel to run, ``f(unit, t, code, n_units, can_start) -> KernelResult``, for
     the exclusion triples. Raises :class:`NotApplicable` when the input is not one
     this path takes; funnelkit errors (typos, overlapping rules...) as ``prepare``.
+
+    With ``memory_budget`` (bytes), the funnel rows held in memory during the scan stay
+    under it: beyond, every bucket's rows so far are appended to its files in a
+    temporary directory (in ``tmp_dir``), and each bucket is read back when its turn
+    comes. Memory is then about the budget, plus one block per thread, plus the
+    per-unit results (``2 + 8*K + 9`` bytes per unit). ``progress`` shows bars on stderr.
     """
     if not is_plain(spec, exclude):
         raise NotApplicable("rules need more than event names")
@@ -501,8 +576,21 @@ def funnel_units(
     plan = _Plan(spec=spec, exclude=exclude, keep_all=keep_all, lo=src.lo, shift=shift, n_buckets=n_buckets,
                  present=np.zeros(n_ids, dtype=bool))
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    tmp = None
+    spill = None
+    if memory_budget is not None:
+        import tempfile
+
+        tmp = Path(tempfile.mkdtemp(prefix="funnelkit-buckets-", dir=None if tmp_dir is None else os.fspath(tmp_dir)))
+        spill = _Spill(tmp, [plan.local_dtype, np.int64, np.int16])
+    from ._progress import _Bar
+
+    bar = _Bar(src.n_items, "funnelkit 1/2: reading", "blocks", progress)
     try:
-        scanned = _scan(src, plan, pool)
+        try:
+            scanned = _scan(src, plan, pool, threads=threads, budget=memory_budget, spill=spill, bar=bar)
+        finally:
+            bar.close()
         names = sorted(scanned.used)
         if src.categories is None and check_events:
             spec.journey.check_events(names)
@@ -514,10 +602,19 @@ def funnel_units(
         rank -= 1
         n_units = int(rank[-1]) + 1 if len(rank) else 0
         excl = list(syms.exclude)
-        kres = _run_buckets(scanned, plan, rank, kern(excl), len(spec.steps), start_ns, end_ns, pool)
+        bar = _Bar(plan.n_buckets, "funnelkit 2/2: funnel per bucket", "buckets", progress)
+        try:
+            kres = _run_buckets(scanned, plan, rank, kern(excl), len(spec.steps), start_ns, end_ns, pool,
+                                threads=threads, bar=bar)
+        finally:
+            bar.close()
     finally:
         if pool is not None:
             pool.shutdown()
+        if tmp is not None:
+            import shutil
+
+            shutil.rmtree(tmp, ignore_errors=True)
     assert len(kres.level) == n_units
     offsets = np.flatnonzero(present)
     return FastUnits(
@@ -528,4 +625,5 @@ def funnel_units(
         data_end=scanned.t_max,
         dropped=src.dropped,
         exclude=excl,
+        spilled=spill is not None and bool(spill.written),
     )

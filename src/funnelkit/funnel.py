@@ -40,6 +40,8 @@ TABLE_COLUMNS: tuple[str, ...] = (
     "p90_time_from_previous",
 )
 
+_TIME_DTYPE = pd.DatetimeTZDtype("ns", "UTC")
+
 OTHER = "Other"
 MISSING = "(missing)"
 
@@ -302,11 +304,13 @@ def _columnar(
     session_col: str,
     start_ns: int | None,
     end_ns: int | None,
+    **scan_options: Any,
 ) -> tuple[Any, FunnelResult | None]:
     """The funnel through :mod:`funnelkit._scan` when it can take the input, else None.
 
     Returns the events to give the general path (a frame normalized here is passed on,
-    not normalized twice) and the result, if any.
+    not normalized twice) and the result, if any. ``scan_options`` (``memory_budget``,
+    ``tmp_dir``, ``progress``) go to :func:`funnelkit._scan.funnel_units`.
     """
     import os
 
@@ -323,7 +327,7 @@ def _columnar(
         fu = _scan.funnel_units(
             events, spec, kern=_kernel_factory(params, spec.steps), keep_all=params["mode"] == "strict",
             exclude=params["exclude"], unit=params["unit"], session_col=session_col,
-            start_ns=start_ns, end_ns=end_ns,
+            start_ns=start_ns, end_ns=end_ns, **scan_options,
         )
     except _scan.NotApplicable:
         return events, None
@@ -662,7 +666,8 @@ def result_from_units(
     K = len(names)
     level = ua.level
     step_time = ua.step_time
-    # per-unit frame and the durations between steps, one step column at a time ---------
+    # per-unit frame and the durations between steps, one step column at a time (a
+    # Fortran-ordered step_time, as the columnar path makes it, is used without copies)
     data: dict[str, Any] = {"level": level}
     durations: list[np.ndarray] = []
     prev = None
@@ -671,7 +676,7 @@ def result_from_units(
         if prev is not None:
             ok = level >= k + 1
             durations.append(col[ok] - prev[ok])
-        data[name] = pd.DatetimeIndex(col.view("datetime64[ns]")).tz_localize("UTC")
+        data[name] = pd.array(col, dtype=_TIME_DTYPE, copy=False)  # shares col's memory
         prev = col
     del prev, col
     data["excluded"] = ua.excluded
