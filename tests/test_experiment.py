@@ -5,6 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 from scipy import stats as sps
 
 import funnelkit as fk
@@ -230,3 +232,38 @@ def test_bundled_sample_finds_the_planted_lift():
     assert "earlier steps" in text[3] and "Use" in text[3]
     es = exp.conclusions("es")
     assert "aumenta" in es[2] and "Compra" in es[2] and "etapas anteriores" in es[3]
+
+
+def _user_variants_reference(frame, col, unit_ids):
+    """The pandas formulation: drop nulls, distinct (user, variant) pairs, count per user."""
+    sub = frame[["user_id", col]].dropna(subset=[col])
+    pairs = sub.drop_duplicates()
+    n_var = pairs.groupby("user_id", observed=True, sort=False)[col].nunique()
+    one = pairs[pairs["user_id"].isin(n_var.index[n_var == 1])].drop_duplicates(subset=["user_id"])
+    mapping = dict(zip(one["user_id"], one[col]))
+    values = [mapping.get(u) for u in unit_ids]
+    return values, int((n_var > 1).sum()), int(len(unit_ids) - len(n_var))
+
+
+@settings(max_examples=100, deadline=None)
+@given(
+    rows=st.lists(st.tuples(st.integers(0, 6), st.sampled_from(["A", "B", "C", None])), min_size=1, max_size=30),
+    categorical=st.booleans(),
+    string_ids=st.booleans(),
+)
+def test_user_variants_match_pandas_reference(rows, categorical, string_ids):
+    from funnelkit._schema import ensure_events
+    from funnelkit.experiment import _user_variants
+
+    ev = ensure_events(pd.DataFrame({
+        "user_id": [f"u{u}" if string_ids else u * 10 for u, _ in rows],
+        "timestamp": pd.to_datetime(range(len(rows)), unit="s", utc=True),
+        "event": ["x"] * len(rows),
+        "variant": pd.Categorical([v for _, v in rows]) if categorical else pd.Series([v for _, v in rows], dtype=object),
+    }))
+    ids = pd.Index(sorted(ev["user_id"].unique()), name="user_id")
+    uv, multi, without = _user_variants(ev, "variant", ids)
+    ref, ref_multi, ref_without = _user_variants_reference(ev, "variant", ids)
+    assert (multi, without) == (ref_multi, ref_without)
+    assert [None if pd.isna(v) else v for v in uv.tolist()] == ref
+    assert uv.index.equals(ids)

@@ -477,17 +477,40 @@ def _same(a: Any, b: Any) -> bool:
 
 
 def _user_variants(frame: pd.DataFrame, col: str, unit_ids: pd.Index) -> tuple[pd.Series, int, int]:
-    """The variant of each user (NaN: none or several), #multi-exposed, #without variant."""
-    sub = frame[[_schema.USER, col]].dropna(subset=[col])
-    pairs = sub.drop_duplicates()
-    n_var = pairs.groupby(_schema.USER, observed=True, sort=False)[col].nunique()
-    one = pairs[pairs[_schema.USER].isin(n_var.index[n_var == 1])].drop_duplicates(subset=[_schema.USER])
-    mapping = pd.Series(one[col].to_numpy(dtype=object), index=one[_schema.USER].to_numpy())
-    uv = pd.Series(unit_ids.map(mapping).to_numpy(dtype=object) if len(mapping) else np.full(len(unit_ids), None, object),
-                   index=unit_ids)
-    multi = int((n_var > 1).sum())
-    without = int(len(unit_ids) - len(n_var))
-    return uv, multi, without
+    """The variant of each user (NaN: none or several), #multi-exposed, #without variant.
+
+    Vectorized on integer codes: the users' dense codes (as the funnel numbers them) and
+    the variant's codes; per user the smallest and largest variant code seen (nulls
+    ignored) tell "one variant", "several" or "none".
+    """
+    from ._prepare import _unit_codes
+
+    ucode, ids, _ = _unit_codes(frame, "user", "session_id")
+    if not ids.equals(unit_ids):  # pragma: no cover - unit_ids come from the same frame
+        ucode = unit_ids.get_indexer(frame[_schema.USER])
+    s = frame[col]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        vcode = s.cat.codes.to_numpy().astype(np.int64)
+        values = np.asarray(s.cat.categories, dtype=object)
+    else:
+        vcode, uniq = pd.factorize(s, use_na_sentinel=True)
+        values = np.asarray(uniq, dtype=object)
+    valid = vcode >= 0
+    n = len(unit_ids)
+    vmin = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
+    vmax = np.full(n, -1, dtype=np.int64)
+    np.minimum.at(vmin, ucode[valid], vcode[valid])
+    np.maximum.at(vmax, ucode[valid], vcode[valid])
+    has = vmax >= 0
+    one = has & (vmin == vmax)
+    multi = int((has & ~one).sum())
+    without = int(n - has.sum())
+    if one.any():
+        out = np.full(n, np.nan, dtype=object)
+        out[one] = values[vmin[one]]
+    else:
+        out = np.full(n, None, dtype=object)
+    return pd.Series(out, index=unit_ids), multi, without
 
 
 def _srm(variants: list[Any], n_users: np.ndarray, weights: Any):
