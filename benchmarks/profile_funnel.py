@@ -4,9 +4,11 @@
     python benchmarks/profile_funnel.py --size 1M --top 30
     python benchmarks/profile_funnel.py --cprofile      # also function-level cProfile totals
 
-Three views, each of one run in this process:
+Views, each of one run in this process:
 
-1. phases, untraced, first call (cold, as in run.py's fresh processes) then second
+0. the columnar path of ``fk.funnel(path, ...)`` (what run.py's main funnelkit row
+   measures): its scan, bucket and result phases, cold then warm;
+1. phases of the general path, untraced, first call then second
    call (warm): ``read_events``, ``_prepare.prepare``, the kernel call
    (``funnel._run_kernel``) and ``funnel._build_result``, the pieces of
    ``funnelkit.funnel``; wall and CPU seconds, and for memory the RSS before, the
@@ -189,6 +191,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--lines-first", action="store_true",
                     help="trace lines on the first (cold) call, before the phases")
     ap.add_argument("--no-window", action="store_true", help="also the phases with window=None")
+    ap.add_argument("--general-only", action="store_true",
+                    help="skip section 0 (the columnar path of fk.funnel(path))")
     args = ap.parse_args(argv)
 
     size = parse_size(args.size)
@@ -238,15 +242,52 @@ def main(argv: list[str] | None = None) -> int:
             tracer.report(min(args.top, 20), n)
             del ev
 
+    def columnar(rows: list) -> Any:
+        """fk.funnel(path): the columnar path's phases (funnelkit._scan), timed in place."""
+        from funnelkit import _scan
+
+        saved = []
+
+        def wrap(mod: Any, name: str, label: str) -> None:
+            f = getattr(mod, name)
+            saved.append((mod, name, f))
+            setattr(mod, name, lambda *a, **k: phase(label, lambda: f(*a, **k), rows))
+
+        wrap(_scan, "_scan", "scan: row groups -> funnel rows by bucket")
+        wrap(_scan, "_run_buckets", "buckets: sort + kernel, bucket by bucket")
+        wrap(fmod, "result_from_units", "result: step table + units frame")
+        t = time.perf_counter()
+        try:
+            out = fk.funnel(path, STEPS, window=WINDOW)
+        finally:
+            for mod, name, f in saved:
+                setattr(mod, name, f)
+        rest = time.perf_counter() - t - sum(r[1] for r in rows)
+        print(f"(the call: {time.perf_counter() - t:.2f} s wall, of which {rest:.2f} s outside these phases: "
+              "metadata, checks, thread pool)")
+        return out
+
+    if not args.general_only:
+        for which in ("first call in this process (cold, as in run.py)", "second call (warm)"):
+            print(f"== 0. phases of fk.funnel(path, window='1D') (columnar path): {which} ==")
+            rows = []
+            res0 = columnar(rows)
+            print_phases(rows, n)
+            print(f"peak RSS during this call: {max(r[4] for r in rows):.0f} MB\n")
+        print("counts:", res0.table["units"].tolist(), "\n")
+        del res0
+
     if args.lines_first:  # the traced call is this process's first (cold memory peaks)
         trace_lines()
 
     # 1. phases ---------------------------------------------------------------------
     # The first call in a fresh process is what run.py measures (lazy imports inside
     # read_events, memory pages faulted in for the first time); the second is warm.
+    # These are the general path's phases (a frame, prepare, one kernel call): what
+    # by=, where=, repeat() and after() funnels run.
     res = None
-    for which in ("first call in this process (cold, as in run.py)", "second call (warm)"):
-        print(f"== 1. phases of read_events + funnel(window='1D'), untraced: {which} ==")
+    for which in ("first call (after section 0: not cold)", "second call (warm)"):
+        print(f"== 1. phases of read_events + the general path (prepare, kernel), untraced: {which} ==")
         rows: list = []
         res = pipeline(rows)
         print_phases(rows, n)

@@ -77,7 +77,7 @@ FUNNEL_1D = [
     Engine("fk", "funnelkit", "funnelkit_engine", "funnel", {"window_ms": WINDOW_MS}),
     Engine("fk_cols", "funnelkit, read_events(columns=[])", "funnelkit_engine", "funnel",
            {"window_ms": WINDOW_MS, "columns": "none"}),
-    Engine("fk_ooc", "funnelkit out-of-core (Parquet split by user hash, 1 GB budget)", "funnelkit_engine",
+    Engine("fk_ooc", "funnelkit out-of-core (memory_budget=64MB: buckets of users spilled to disk)", "funnelkit_engine",
            "funnel", {"window_ms": WINDOW_MS, "columns": "chunked"}),
     Engine("ch", "ClickHouse (chdb) windowFunnel", "chdb_engine", "funnel", {"window_ms": WINDOW_MS}),
     Engine("duck", "DuckDB SQL (ASOF joins)", "duckdb_engine", "funnel", {"window_ms": WINDOW_MS}),
@@ -460,8 +460,9 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
                  f"{info['usable_cores']} cores; above the core count, other processes competed "
                  "for the CPU and times are inflated (the min–max column shows the spread).")
     L += [
-        "- Threads: funnelkit (numpy/pandas) runs on one core; DuckDB and ClickHouse use all "
-        f"{info['usable_cores']} cores by default (compare the CPU s column with the wall time).",
+        "- Threads: funnelkit (blocks and buckets of users, numpy releasing the GIL), DuckDB and "
+        f"ClickHouse all use the {info['usable_cores']} cores by default (compare the CPU s column "
+        "with the wall time).",
         "",
         "## Data",
         "",

@@ -186,8 +186,10 @@ def test_parquet_reads_only_needed_columns_dictionary_encoded(tmp_path, monkeypa
     monkeypatch.setattr(pq, "read_table", spy)
     out = read_events(path, columns=["qty"], **MAP)
     assert list(out.columns) == [USER, TIME, EVENT, "qty"]
-    assert sorted(calls[0]["columns"]) == sorted(["uid", "ts", "name", "qty"])
+    # two reads: the required columns (events dictionary-encoded), then the properties
+    assert sorted(calls[0]["columns"]) == sorted(["uid", "ts", "name"])
     assert calls[0]["read_dictionary"] == ["name"]
+    assert [c["columns"] for c in calls[1:]] == [["qty"]]
 
 
 def test_parquet_string_users_dictionary(tmp_path):

@@ -418,3 +418,18 @@ def test_spill_happens_and_is_cleaned_up(tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ev.parquet"]
     with general_path():
         assert_same(got, fk.funnel(ev, ["a", "b", "c"], window="1D"))
+
+
+def test_funnel_memory_budget_parameter(tmp_path):
+    ev = pd.DataFrame(_base_table(200))
+    path = str(tmp_path / "ev.parquet")
+    ev.to_parquet(path, row_group_size=30)
+    with tiny_blocks(bucket_rows=16, block_rows=10), spy() as s:
+        got = fk.funnel(path, ["a", "b", "c"], window="1h", memory_budget=64)
+    assert s.calls == 1
+    with general_path():
+        assert_same(got, fk.funnel(fk.read_events(path), ["a", "b", "c"], window="1h"))
+    with pytest.raises(fk.errors.ParameterError, match="applies to a Parquet path"):
+        fk.funnel(ev, ["a", "b"], memory_budget="1GB")
+    with pytest.raises(fk.errors.ParameterError, match="memory_budget"):
+        fk.funnel(path, ["a", "b"], memory_budget="lots")

@@ -31,12 +31,13 @@ def _read(path: str, columns: str) -> Any:
 def funnel(path: str, window_ms: int | None, columns: str = "all") -> list[int]:
     # columns="all": fk.funnel(path, ...) as a user writes it (funnelkit reads the columns it needs);
     # columns="none": read_events(path, columns=[]) then funnel (the two steps apart).
-    # columns="chunked": the out-of-core engine (what fk.funnel(path) uses for data too large for memory).
+    # columns="chunked": the out-of-core engine (what fk.funnel(path) uses for data too large for
+    # memory) with a small budget, so that at 50M events the funnel rows really go to disk.
     window = None if window_ms is None else (WINDOW if window_ms == 86_400_000 else f"{window_ms}ms")
     if columns == "chunked":
         from funnelkit import _engines
 
-        res = _engines.funnel_chunked(path, STEPS, window=window, mode="ordered", memory_budget="1GB",
+        res = _engines.funnel_chunked(path, STEPS, window=window, mode="ordered", memory_budget="64MB",
                                       progress=False)
         return [int(x) for x in res.table["units"]]
     events = path if columns == "all" else _read(path, columns)

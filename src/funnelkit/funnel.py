@@ -176,6 +176,7 @@ def funnel(
     end: Any = None,
     lang: Literal["en", "es"] | None = None,
     session_col: str = "session_id",
+    memory_budget: int | str | None = None,
 ) -> FunnelResult:
     """Compute a conversion funnel: units reaching each step, drop-off and timings.
 
@@ -218,6 +219,12 @@ def funnel(
         Language of the ``label`` column (default: the journey's).
     session_col : str, default "session_id"
         The session column used with ``unit="session"``.
+    memory_budget : int or str, optional
+        For a Parquet path only: process it out of core, holding at most about this
+        much of the log in memory (``"512MB"``, ``"2GB"`` or bytes) and spilling to a
+        temporary directory beyond it, with a progress bar. By default a path is read
+        into memory unless its estimated in-memory size exceeds a quarter of RAM, in
+        which case a 2 GiB budget applies. The result is identical either way.
 
     Returns
     -------
@@ -240,11 +247,21 @@ def funnel(
     """
     from . import _engines
 
-    if _engines.is_large_source(events):  # Parquet too large for memory, or a Dask DataFrame
+    kwargs_large = {}
+    if memory_budget is not None:
+        import os
+
+        if not isinstance(events, (str, os.PathLike)):
+            raise ParameterError(
+                f"`memory_budget`={memory_budget!r} applies to a Parquet path (read out of core); "
+                f"the events given are a {type(events).__name__}, already in memory. Drop the argument."
+            )
+        kwargs_large["memory_budget"] = memory_budget
+    if kwargs_large or _engines.is_large_source(events):  # large Parquet, or a Dask DataFrame
         return _engines.dispatch_funnel(
             events, journey_or_steps, window=window, mode=mode, window_from=window_from, unit=unit, by=by,
             attribution=attribution, max_groups=max_groups, exclude=exclude, start=start, end=end, lang=lang,
-            session_col=session_col,
+            session_col=session_col, **kwargs_large,
         )
     mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))  # type: ignore[assignment]
     window_from = check_choice(window_from, name="window_from", choices=("entry", "previous"))  # type: ignore[assignment]

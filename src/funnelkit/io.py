@@ -387,14 +387,25 @@ def _read_parquet_file(path: Path, **sel: Any) -> pd.DataFrame:
     except Exception as exc:
         raise _unreadable(path, "Parquet", exc) from None
     src, props = _columns_of(schema, **sel)
+    # Two reads: the required columns, converted and their Arrow memory released, then the
+    # properties. The peak holds one group's Arrow buffers besides the frame, not all of them.
     try:
-        table = pq.read_table(path, columns=_needed(src, props),
+        table = pq.read_table(path, columns=_needed(src, []),
                               read_dictionary=_dictionary_columns(schema, src))
     except Exception as exc:
         raise _unreadable(path, "Parquet", exc) from None
-    out = _from_arrow_table(table, **sel)
+    out = _from_arrow_table(table, **{**sel, "columns": []})
     del table
     _release_arrow_memory()
+    if props:
+        try:
+            table = pq.read_table(path, columns=list(props))
+        except Exception as exc:
+            raise _unreadable(path, "Parquet", exc) from None
+        rest = _strip_index_metadata(table).to_pandas()
+        del table
+        _release_arrow_memory()
+        out = pd.concat([out, rest[list(props)]], axis=1)
     return out
 
 

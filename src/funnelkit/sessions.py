@@ -410,8 +410,8 @@ def _session_ids_blocked(
 
     For integer user keys in a dense range (ids, or category codes). Rows are split by
     *user range* into buckets of about ``_BUCKET_ROWS`` rows, block by block (each
-    block's split is a small in-cache sort, and rows keep their input order inside a
-    bucket); each bucket (whole users) is sorted by (user, time) with the same stable
+    block's split is a small in-cache sort; a bucket keeps only its rows' positions, in
+    input order); each bucket (whole users) is sorted by (user, time) with the same stable
     order as the global sort -- a radix sort on the user when its rows are in time
     order, as exports usually are -- and its session starts flagged by
     :func:`_new_sessions`, on all cores. Buckets are in user order, so numbering the
@@ -436,7 +436,6 @@ def _session_ids_blocked(
     local_type = np.uint16 if shift <= 16 else np.uint32
     row_type = np.int32 if n < 2**31 else np.int64
     bucket_type = np.uint16 if n_buckets <= 1 << 16 else np.int64
-    mask = (1 << shift) - 1
 
     def split(a: int) -> list[Any]:
         z = min(a + _BLOCK_ROWS, n)
@@ -447,26 +446,23 @@ def _session_ids_blocked(
         order = np.argsort(b, kind="stable")  # radix sort: small keys, input order kept
         cnt = np.bincount(b, minlength=n_buckets)
         bounds = np.concatenate(([0], np.cumsum(cnt)))
-        loc = off[order]
-        loc &= mask
-        loc = loc.astype(local_type)
-        tt = t[a:z][order]
         rows = order.astype(row_type)
         rows += a
         out = [None] * n_buckets
         for j in np.flatnonzero(cnt):
-            p, q = int(bounds[j]), int(bounds[j + 1])
-            out[j] = (loc[p:q], tt[p:q], rows[p:q])
+            out[j] = rows[int(bounds[j]):int(bounds[j + 1])]
         return out
 
     def run(j: int) -> tuple[np.ndarray, np.ndarray]:
+        # a bucket holds only row positions (increasing: input order); its users and times
+        # are gathered here, a forward pass over the columns
         parts = buckets[j]
         buckets[j] = []
-        if len(parts) == 1:
-            loc, tt, rows = parts[0]
-        else:
-            loc, tt, rows = (np.concatenate([p[i] for p in parts]) for i in range(3))
+        rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
         del parts
+        loc = user[rows].astype(np.int64, copy=False) - (lo + (j << shift))
+        loc = loc.astype(local_type)
+        tt = t[rows]
         order = _user_time_order(loc, tt, 1 << shift)
         if order is not None:
             loc, tt, rows = loc[order], tt[order], rows[order]
