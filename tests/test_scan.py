@@ -433,3 +433,13 @@ def test_funnel_memory_budget_parameter(tmp_path):
         fk.funnel(ev, ["a", "b"], memory_budget="1GB")
     with pytest.raises(fk.errors.ParameterError, match="memory_budget"):
         fk.funnel(path, ["a", "b"], memory_budget="lots")
+
+
+@settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=logs(), steps=STEPS, mode=KW["mode"], window=KW["window"])
+def test_property_sessions_as_units_columnar_equals_general(ev, steps, mode, window):
+    sess = fk.sessionize(ev, timeout="3min")
+    got, ref = _both(sess, steps, dict(mode=mode, window=window, unit="session"))
+    if got is not None:
+        assert_same(got, ref)
+        assert got.units.index.name == "session_id"

@@ -96,7 +96,20 @@ class _Source:
 def _frame_source(frame: pd.DataFrame, unit: str, session_col: str) -> _Source:
     if len(frame) == 0:
         raise NotApplicable("empty")
-    codes, ids, _ = _unit_codes(frame, unit, session_col)
+    col = _schema.USER if unit == "user" else session_col
+    s = frame[col] if col in frame.columns else None
+    raw = s.to_numpy() if s is not None and isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu" else None
+    lo = hi = 0
+    if raw is not None:  # dense integer ids: blocks mark them present, no codes for every row
+        lo, hi = int(raw.min()), int(raw.max())
+        if hi - lo > 4 * len(raw) + 1024 or raw.dtype == np.uint64:
+            raw = None
+    if raw is not None:
+        codes = raw
+        ids = None
+    else:
+        codes, ids, _ = _unit_codes(frame, unit, session_col)
+        lo, hi = 0, max(len(ids) - 1, 0)
     ev = frame[_schema.EVENT]
     cats = tuple(str(c) for c in ev.cat.categories)
     ev_codes = ev.cat.codes.to_numpy()
@@ -110,12 +123,14 @@ def _frame_source(frame: pd.DataFrame, unit: str, session_col: str) -> _Source:
     def read(i: int) -> list[_Block]:
         a = starts[i]
         b = min(a + FRAME_BLOCK_ROWS, n)
-        return [_Block(codes[a:b], t[a:b], ev_codes[a:b], cats)]
+        return [_Block(codes[a:b].astype(np.int64, copy=False), t[a:b], ev_codes[a:b], cats)]
 
     def ids_of(offsets: np.ndarray) -> pd.Index:
+        if ids is None:
+            return pd.Index((offsets + lo).astype(s.dtype), name=col)
         return ids if len(offsets) == len(ids) else ids[offsets]
 
-    return _Source(n_rows=n, lo=0, hi=max(len(ids) - 1, 0), n_items=len(starts), read=read,
+    return _Source(n_rows=n, lo=lo, hi=hi, n_items=len(starts), read=read,
                    ids_of=ids_of, categories=cats,
                    dropped=dict(frame.attrs.get("funnelkit_dropped", {}) or {}))
 
