@@ -525,7 +525,7 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
     L += [
         "## Scaling (funnelkit)",
         "",
-        "Ordered funnel, window 1 day, `read_events(path)` + `funnel(...)`. Memory per event is "
+        "Ordered funnel, window 1 day, `fk.funnel(path, ...)` (the columnar path); sessionize is `sessionize(read_events(path))`. Memory per event is "
         "(peak RSS − RSS after import) / rows.",
         "",
         "| size | rows | median s | ns / event | peak RSS MB | over import MB | bytes / event "
