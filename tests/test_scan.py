@@ -61,11 +61,13 @@ class Spy:
 
     def __init__(self) -> None:
         self.calls = 0
+        self.attr_cols: list = []
         self._real = _scan.funnel_units
 
     def __call__(self, *args, **kwargs):
         out = self._real(*args, **kwargs)
         self.calls += 1
+        self.attr_cols.append(kwargs.get("attr_col"))
         return out
 
 
@@ -443,3 +445,85 @@ def test_property_sessions_as_units_columnar_equals_general(ev, steps, mode, win
     if got is not None:
         assert_same(got, ref)
         assert got.units.index.name == "session_id"
+
+
+@st.composite
+def experiment_logs(draw):
+    ev = draw(logs(max_users=10))
+    users = sorted(ev["user_id"].unique(), key=str)
+    arm = {u: draw(st.sampled_from(["A", "B", None])) for u in users}
+    noisy = {u: draw(st.booleans()) for u in users}  # some users see both arms, or gaps
+    variant = []
+    for i, u in enumerate(ev["user_id"]):
+        v = arm[u]
+        if noisy[u] and i % 3 == 0:
+            v = None if v is not None else "B"
+        if noisy[u] and i % 5 == 1:
+            v = "A" if v == "B" else "B"
+        variant.append(v)
+    ev["variant"] = variant
+    if not any(v == "A" for v in variant):  # the control must exist
+        ev.loc[0, "variant"] = "A"
+    return ev
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=experiment_logs(), as_file=st.booleans(), categorical=st.booleans(),
+       window=st.sampled_from(["2min", None]))
+def test_property_experiment_columnar_equals_general(ev, as_file, categorical, window):
+    from test_engines import assert_same_experiment
+
+    if categorical:
+        ev["variant"] = ev["variant"].astype("category")
+    kw = dict(variant_col="variant", control="A", window=window)
+    steps = ["a", "b", "c"]
+    with tempfile.TemporaryDirectory() as d:
+        source = ev
+        if as_file:
+            source = os.path.join(d, "ev.parquet")
+            ev.to_parquet(source, row_group_size=4)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                with general_path():
+                    ref = fk.experiment(source, steps, **kw)
+            except fk.errors.FunnelkitError as exc:  # e.g. the control arm has no user of its own
+                with pytest.raises(type(exc)) as err, tiny_blocks():
+                    fk.experiment(source, steps, **kw)
+                assert str(err.value) == str(exc)
+                return
+            with tiny_blocks(), spy() as s:
+                got = fk.experiment(source, steps, **kw)
+    dense = not isinstance(ev["user_id"].iloc[0], str) and (
+        ev["user_id"].max() - ev["user_id"].min() <= 4 * len(ev) + 1024)
+    # the variant is read along with the funnel, unless the file's ids are strings (then
+    # the frame is built, and its funnel alone takes the columnar path)
+    assert s.attr_cols == (["variant"] if (dense or not as_file) else [None])
+    assert_same_experiment(got, ref)
+    pd.testing.assert_frame_equal(got.table, ref.table)
+
+
+@settings(max_examples=30, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(ev=experiment_logs(), budget=st.sampled_from([1, 10**9]))
+def test_property_experiment_out_of_core_equals_general(ev, budget):
+    from funnelkit import _engines
+    from test_engines import assert_same_experiment
+
+    kw = dict(variant_col="variant", control="A", window="2min")
+    with tempfile.TemporaryDirectory() as d:
+        path = os.path.join(d, "ev.parquet")
+        ev.to_parquet(path, row_group_size=3)
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            try:
+                with general_path():
+                    ref = fk.experiment(fk.read_events(path), ["a", "b", "c"], **kw)
+            except fk.errors.FunnelkitError as exc:
+                with pytest.raises(type(exc)) as err:
+                    _engines.experiment_chunked(path, ["a", "b", "c"], memory_budget=budget, progress=False, **kw)
+                assert str(err.value) == str(exc)
+                return
+            with tiny_blocks():
+                got = _engines.experiment_chunked(path, ["a", "b", "c"], memory_budget=budget, progress=False,
+                                                  **kw)
+    assert_same_experiment(got, ref)

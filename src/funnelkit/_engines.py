@@ -881,6 +881,30 @@ def _run_chunked(source: Any, job: _Job, *, partitions: int | None, memory_budge
         shutil.rmtree(tmpdir, ignore_errors=True)
 
 
+def _columnar_out_of_core(source: Any, journey_or_steps: Any, params: dict[str, Any], *, lang: Any,
+                          session_col: str, memory_budget: Any, progress: Any, tmp_dir: Any,
+                          read: tuple[Any, ...], attr_col: Any = None) -> tuple[Any, Any]:
+    """The columnar engine (:mod:`funnelkit._scan`) within ``memory_budget``: (result, attr) or (None, None).
+
+    It holds only the funnel's rows (and, with ``attr_col``, each user's smallest and
+    largest variant code), spilling buckets of users to disk beyond the budget. It
+    declines what it cannot take (``by=``, ``where=`` rules, string ids, nulls, read
+    options other than the defaults), which the hash split handles.
+    """
+    if params["by"] is not None or read != (USER, TIME, EVENT, None, None, None, False):
+        return None, None
+    budget = _parse_bytes(memory_budget, "memory_budget")
+    show = _progress_enabled(progress)
+    if tmp_dir is not None and not Path(os.fspath(tmp_dir)).is_dir():
+        raise ParameterError(f"`tmp_dir`={tmp_dir!r} is not a directory.")
+    fm = _fm()
+    s_ns, e_ns = fm._to_ns(params["start"], "start"), fm._to_ns(params["end"], "end")
+    _, res, attr = fm._columnar(source, journey_or_steps, params, lang=lang, session_col=session_col,
+                                start_ns=s_ns, end_ns=e_ns, memory_budget=budget, tmp_dir=tmp_dir,
+                                progress=show, attr_col=attr_col)
+    return res, attr
+
+
 def funnel_chunked(
     source: Any,
     journey_or_steps: Any,
@@ -944,21 +968,11 @@ def funnel_chunked(
     FunnelResult
     """
     params, lang, session_col = _funnel_params(funnel_kwargs, caller="funnel_chunked")
-    default_read = (user_col, time_col, event_col, tz, time_unit, columns, dropna) == (
-        USER, TIME, EVENT, None, None, None, False)
-    if partitions is None and params["by"] is None and default_read:
-        # The columnar engine (funnelkit._scan) holds only the funnel's rows, within the
-        # budget, spilling buckets of users to disk beyond it; it declines what it cannot
-        # take (string ids, nulls, where= rules...), which the split below handles.
-        budget = _parse_bytes(memory_budget, "memory_budget")
-        show = _progress_enabled(progress)
-        fm = _fm()
-        s_ns, e_ns = fm._to_ns(params["start"], "start"), fm._to_ns(params["end"], "end")
-        if tmp_dir is not None and not Path(os.fspath(tmp_dir)).is_dir():
-            raise ParameterError(f"`tmp_dir`={tmp_dir!r} is not a directory.")
-        _, res = fm._columnar(source, journey_or_steps, params, lang=lang, session_col=session_col,
-                              start_ns=s_ns, end_ns=e_ns, memory_budget=budget, tmp_dir=tmp_dir,
-                              progress=show)
+    if partitions is None:
+        res, _ = _columnar_out_of_core(
+            source, journey_or_steps, params, lang=lang, session_col=session_col, memory_budget=memory_budget,
+            progress=progress, tmp_dir=tmp_dir,
+            read=(user_col, time_col, event_col, tz, time_unit, columns, dropna))
         if res is not None:
             return res
     job = _Job(journey_or_steps, params, lang, session_col)
@@ -1047,6 +1061,17 @@ def experiment_chunked(
     """
     kw, fkw = _experiment_params(experiment_kwargs, "experiment_chunked")
     params, lang, session_col = _funnel_params(fkw, caller="experiment_chunked")
+    if partitions is None:
+        res_all, attr = _columnar_out_of_core(
+            source, journey_or_steps, params, lang=lang, session_col=session_col, memory_budget=memory_budget,
+            progress=progress, tmp_dir=tmp_dir, attr_col=variant_col,
+            read=(user_col, time_col, event_col, tz, time_unit, columns, dropna))
+        if res_all is not None:
+            vmin, vmax, values = attr
+            user_var, multi, without = _em()._variants_from_codes(
+                vmin, vmax, np.asarray(values, dtype=object), res_all.units.index)
+            return _experiment_result(res_all, user_var, multi, without, variant_col=variant_col,
+                                      control=control, kw=kw)
     job = _Job(journey_or_steps, params, lang, session_col, variant_col=variant_col)
     res_all, ua, variant, multi, without, _ = _run_chunked(
         source, job, partitions=partitions, memory_budget=memory_budget, progress=progress, user_col=user_col,

@@ -77,6 +77,8 @@ class _Block:
     ev: np.ndarray  # integer indices into cats
     cats: tuple[str, ...]
     t_factor: int = 1  # ns per unit of `t` (the file's unit; scaled on the kept rows only)
+    attr: np.ndarray | None = None  # per-user attribute (experiment variant): codes, -1 null
+    attr_values: tuple[Any, ...] | None = None  # the values of those codes
 
 
 @dataclass
@@ -93,9 +95,18 @@ class _Source:
     dropped: dict[str, int] = field(default_factory=dict)
 
 
-def _frame_source(frame: pd.DataFrame, unit: str, session_col: str) -> _Source:
+def _frame_source(frame: pd.DataFrame, unit: str, session_col: str, attr_col: Any = None) -> _Source:
     if len(frame) == 0:
         raise NotApplicable("empty")
+    attr = attr_values = None
+    if attr_col is not None:
+        a = frame[attr_col]
+        if isinstance(a.dtype, pd.CategoricalDtype):
+            attr = a.cat.codes.to_numpy()
+            attr_values = tuple(a.cat.categories)
+        else:
+            attr, uniq = pd.factorize(a, use_na_sentinel=True)
+            attr_values = tuple(uniq)
     col = _schema.USER if unit == "user" else session_col
     s = frame[col] if col in frame.columns else None
     raw = s.to_numpy() if s is not None and isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu" else None
@@ -123,7 +134,8 @@ def _frame_source(frame: pd.DataFrame, unit: str, session_col: str) -> _Source:
     def read(i: int) -> list[_Block]:
         a = starts[i]
         b = min(a + FRAME_BLOCK_ROWS, n)
-        return [_Block(codes[a:b].astype(np.int64, copy=False), t[a:b], ev_codes[a:b], cats)]
+        return [_Block(codes[a:b].astype(np.int64, copy=False), t[a:b], ev_codes[a:b], cats,
+                       attr=None if attr is None else attr[a:b], attr_values=attr_values)]
 
     def ids_of(offsets: np.ndarray) -> pd.Index:
         if ids is None:
@@ -135,7 +147,7 @@ def _frame_source(frame: pd.DataFrame, unit: str, session_col: str) -> _Source:
                    dropped=dict(frame.attrs.get("funnelkit_dropped", {}) or {}))
 
 
-def _parquet_source(path: Any) -> _Source:
+def _parquet_source(path: Any, attr_col: Any = None) -> _Source:
     import pyarrow as pa
     import pyarrow.parquet as pq
 
@@ -171,6 +183,13 @@ def _parquet_source(path: Any) -> _Source:
         vt = et.value_type if pa.types.is_dictionary(et) else et
         if not (pa.types.is_string(vt) or pa.types.is_large_string(vt)):
             raise NotApplicable("event names are not strings")
+        if attr_col is not None:
+            if names.count(attr_col) != 1:
+                raise NotApplicable("no attribute column")  # the general path names the problem
+            at = schema.field(attr_col).type
+            at = at.value_type if pa.types.is_dictionary(at) else at
+            if not (pa.types.is_string(at) or pa.types.is_large_string(at)):
+                raise NotApplicable("attribute values are not strings")
         ucol = _leaf_index(md, user)
         for rg in range(md.num_row_groups):
             rmd = md.row_group(rg)
@@ -197,11 +216,20 @@ def _parquet_source(path: Any) -> _Source:
             handles = local.files = {}
         pf = handles.get(fi)
         if pf is None:
-            pf = handles[fi] = pq.ParquetFile(files[fi], read_dictionary=[event])
-        table = pf.read_row_group(rg, columns=[user, time, event], use_threads=False)
+            dict_cols = [event] if attr_col is None else [event, attr_col]
+            pf = handles[fi] = pq.ParquetFile(files[fi], read_dictionary=dict_cols)
+        cols = [user, time, event] if attr_col is None else [user, time, event, attr_col]
+        table = pf.read_row_group(rg, columns=cols, use_threads=False)
         out = []
         for batch in table.to_batches():
             ua, ta, ea = batch.column(0), batch.column(1), batch.column(2)
+            attr = attr_values = None
+            if attr_col is not None:
+                aa = batch.column(3)
+                if not pa.types.is_dictionary(aa.type):
+                    aa = aa.dictionary_encode()
+                idx = aa.indices.fill_null(-1) if aa.null_count else aa.indices
+                attr, attr_values = idx.to_numpy(), tuple(aa.dictionary.to_pylist())
             if ua.null_count or ta.null_count or ea.null_count:
                 raise NotApplicable("null values")
             if not pa.types.is_dictionary(ea.type):
@@ -220,7 +248,8 @@ def _parquet_source(path: Any) -> _Source:
             u, ev = ua.to_numpy(), ea.indices.to_numpy()
             for a in range(0, len(t), SUB_BLOCK_ROWS):  # smaller temporaries per step
                 z = a + SUB_BLOCK_ROWS
-                out.append(_Block(u[a:z], t[a:z], ev[a:z], cats, factor))
+                out.append(_Block(u[a:z], t[a:z], ev[a:z], cats, factor,
+                                  None if attr is None else attr[a:z], attr_values))
         return out
 
     def ids_of(offsets: np.ndarray) -> pd.Index:
@@ -276,6 +305,45 @@ class _Plan:
         return np.uint16 if self.shift <= 16 else (np.uint32 if self.shift <= 32 else np.int64)
     _luts: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
+    # per-user attribute: global value codes, and per thread the smallest / largest code seen
+    attr_index: dict[Any, int] = field(default_factory=dict)
+    _attr_luts: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
+    _attr_acc: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    _local: threading.local = field(default_factory=threading.local)
+
+    def attr_lut(self, values: tuple[Any, ...]) -> np.ndarray:
+        """Global codes of a block's attribute values (the last entry maps code -1 to -1)."""
+        with self._lock:
+            got = self._attr_luts.get(values)
+            if got is None:
+                idx = self.attr_index
+                got = np.array([idx.setdefault(v, len(idx)) for v in values] + [-1], dtype=np.int64)
+                self._attr_luts[values] = got
+        return got
+
+    def attr_acc(self) -> tuple[np.ndarray, np.ndarray]:
+        """This thread's (min code, max code) per user id; combined in :meth:`attr_result`."""
+        acc = getattr(self._local, "acc", None)
+        if acc is None:
+            n = len(self.present)
+            acc = self._local.acc = (np.full(n, np.iinfo(np.int64).max, dtype=np.int64),
+                                     np.full(n, -1, dtype=np.int64))
+            with self._lock:
+                self._attr_acc.append(acc)
+        return acc
+
+    def attr_result(self) -> tuple[np.ndarray, np.ndarray, list[Any]] | None:
+        """Per user id: smallest and largest attribute code (-1: none), and the values."""
+        if not self._attr_acc:
+            return None
+        vmin, vmax = self._attr_acc[0]
+        for a, b in self._attr_acc[1:]:
+            np.minimum(vmin, a, out=vmin)
+            np.maximum(vmax, b, out=vmax)
+        values = [None] * len(self.attr_index)
+        for v, c in self.attr_index.items():
+            values[c] = v
+        return vmin, vmax, values
 
     def lut(self, cats: tuple[str, ...]) -> np.ndarray:
         got = self._luts.get(cats)
@@ -311,6 +379,12 @@ def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[Any], set[str], int, int
     used = {c for c, m in zip(blk.cats, used_mask) if m}
     off = blk.user - plan.lo if plan.lo else blk.user
     plan.present[off] = True
+    if blk.attr is not None:  # the user's attribute, over all of their rows
+        g = plan.attr_lut(blk.attr_values)[blk.attr]  # -1 (null) indexes the final -1
+        ok = np.flatnonzero(g >= 0)
+        vmin, vmax = plan.attr_acc()
+        np.minimum.at(vmin, off[ok], g[ok])
+        np.maximum.at(vmax, off[ok], g[ok])
     t_max = int(blk.t.max()) * blk.t_factor if len(blk.t) else _NS_MIN
     code = lut[blk.ev]
     if plan.keep_all:  # strict funnels: every event matters
@@ -538,6 +612,7 @@ class FastUnits:
     dropped: dict[str, int]
     exclude: list[tuple[int, int, int]]
     spilled: bool = False
+    attr: tuple[np.ndarray, np.ndarray, list[Any]] | None = None  # per unit: min/max code, values
 
 
 def funnel_units(
@@ -555,6 +630,7 @@ def funnel_units(
     memory_budget: int | None = None,
     tmp_dir: Any = None,
     progress: bool = False,
+    attr_col: Any = None,
 ) -> FastUnits:
     """Per-unit kernel results of a funnel computed block by block (see the module docstring).
 
@@ -568,15 +644,19 @@ def funnel_units(
     temporary directory (in ``tmp_dir``), and each bucket is read back when its turn
     comes. Memory is then about the budget, plus one block per thread, plus the
     per-unit results (``2 + 8*K + 9`` bytes per unit). ``progress`` shows bars on stderr.
+
+    ``attr_col`` (an experiment's variant column) is read for every row; each unit gets
+    the smallest and largest code of its non-null values (``FastUnits.attr``): equal
+    codes mean one value, different codes several, -1 none.
     """
     if not is_plain(spec, exclude):
         raise NotApplicable("rules need more than event names")
     if isinstance(events, pd.DataFrame):
-        src = _frame_source(events, unit, session_col)
+        src = _frame_source(events, unit, session_col, attr_col)
     elif isinstance(events, (str, os.PathLike)):
         if unit != "user":
             raise NotApplicable("sessions are computed in memory")
-        src = _parquet_source(events)
+        src = _parquet_source(events, attr_col)
     else:  # pragma: no cover - callers pass paths or normalized frames
         raise NotApplicable("not a path or a frame")
     if src.categories is not None and check_events:
@@ -632,6 +712,16 @@ def funnel_units(
             shutil.rmtree(tmp, ignore_errors=True)
     assert len(kres.level) == n_units
     offsets = np.flatnonzero(present)
+    attr = None
+    if attr_col is not None:
+        got = plan.attr_result()
+        if got is None:  # no rows at all
+            attr = (np.full(n_units, -1, np.int64), np.full(n_units, -1, np.int64), [])
+        else:
+            vmin, vmax, values = got
+            vmin, vmax = vmin[offsets], vmax[offsets]
+            vmin[vmax < 0] = -1
+            attr = (vmin, vmax, values)
     return FastUnits(
         kres=kres,
         unit_ids=src.ids_of(offsets),
@@ -641,4 +731,5 @@ def funnel_units(
         dropped=src.dropped,
         exclude=excl,
         spilled=spill is not None and bool(spill.written),
+        attr=attr,
     )

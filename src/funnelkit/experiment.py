@@ -277,14 +277,34 @@ def experiment(
     if _engines.is_large_source(events):  # Parquet too large for memory, or a Dask DataFrame
         return _engines.dispatch_experiment(events, journey_or_steps, variant_col=variant_col,
                                             control=control, **options)
+    import importlib
+    import os
+
     from ._prepare import read_if_path
 
-    events = read_if_path(events, journey_or_steps, variant_col=variant_col, lang=lang)
-    frame = _schema.ensure_events(events)
-    _schema.require_columns(frame, [variant_col], purpose="the experiment (variant_col)")
-    res_all = funnel(frame, journey_or_steps, window=window, mode=mode, window_from=window_from,
-                     unit="user", exclude=exclude, start=start, end=end, lang=lang)
-    user_var, multi, n_without = _user_variants(frame, variant_col, res_all.units.index)
+    fm = importlib.import_module(".funnel", __package__)
+    if not isinstance(events, (str, os.PathLike)):
+        events = _schema.ensure_events(events)
+        _schema.require_columns(events, [variant_col], purpose="the experiment (variant_col)")
+    # The funnel of all users on the columnar path when it can take the input, each
+    # user's variant read along (funnelkit._scan); otherwise the frame and funnel().
+    params, _, _ = _engines._funnel_params(
+        dict(window=window, mode=mode, window_from=window_from, unit="user", exclude=exclude, start=start,
+             end=end, lang=lang), caller="experiment")
+    events, res_all, attr = fm._columnar(events, journey_or_steps, params, lang=lang, session_col="session_id",
+                                         start_ns=fm._to_ns(start, "start"), end_ns=fm._to_ns(end, "end"),
+                                         attr_col=variant_col)
+    if res_all is not None:
+        vmin, vmax, values = attr
+        user_var, multi, n_without = _variants_from_codes(vmin, vmax, np.asarray(values, dtype=object),
+                                                          res_all.units.index)
+    else:
+        events = read_if_path(events, journey_or_steps, variant_col=variant_col, lang=lang)
+        frame = _schema.ensure_events(events)
+        _schema.require_columns(frame, [variant_col], purpose="the experiment (variant_col)")
+        res_all = funnel(frame, journey_or_steps, window=window, mode=mode, window_from=window_from,
+                         unit="user", exclude=exclude, start=start, end=end, lang=lang)
+        user_var, multi, n_without = _user_variants(frame, variant_col, res_all.units.index)
     return _experiment_from_funnel(res_all, user_var, multi, n_without, variant_col=variant_col,
                                    control=control, **options)
 
@@ -501,6 +521,14 @@ def _user_variants(frame: pd.DataFrame, col: str, unit_ids: pd.Index) -> tuple[p
     vmax = np.full(n, -1, dtype=np.int64)
     np.minimum.at(vmin, ucode[valid], vcode[valid])
     np.maximum.at(vmax, ucode[valid], vcode[valid])
+    return _variants_from_codes(vmin, vmax, values, unit_ids)
+
+
+def _variants_from_codes(vmin: np.ndarray, vmax: np.ndarray, values: np.ndarray,
+                         unit_ids: pd.Index) -> tuple[pd.Series, int, int]:
+    """:func:`_user_variants`' result from each user's smallest and largest variant code
+    (``vmax < 0``: no variant) and the values of the codes."""
+    n = len(unit_ids)
     has = vmax >= 0
     one = has & (vmin == vmax)
     multi = int((has & ~one).sum())

@@ -293,7 +293,7 @@ def funnel(
         end=end,
     )
     if by is None:
-        events, fast = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
+        events, fast, _ = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
                                  start_ns=s_ns, end_ns=e_ns)
         if fast is not None:
             return fast
@@ -322,12 +322,14 @@ def _columnar(
     start_ns: int | None,
     end_ns: int | None,
     **scan_options: Any,
-) -> tuple[Any, FunnelResult | None]:
+) -> tuple[Any, FunnelResult | None, Any]:
     """The funnel through :mod:`funnelkit._scan` when it can take the input, else None.
 
     Returns the events to give the general path (a frame normalized here is passed on,
-    not normalized twice) and the result, if any. ``scan_options`` (``memory_budget``,
-    ``tmp_dir``, ``progress``) go to :func:`funnelkit._scan.funnel_units`.
+    not normalized twice), the result if any, and the per-unit attribute of
+    ``scan_options["attr_col"]`` (see ``FastUnits.attr``). ``scan_options``
+    (``memory_budget``, ``tmp_dir``, ``progress``, ``attr_col``) go to
+    :func:`funnelkit._scan.funnel_units`.
     """
     import os
 
@@ -337,7 +339,7 @@ def _columnar(
 
     spec = resolve_steps(journey_or_steps, lang=lang)
     if not _scan.is_plain(spec, params["exclude"]):
-        return events, None
+        return events, None, None
     if not isinstance(events, (str, os.PathLike)):
         events = ensure_events(events)
     try:
@@ -347,7 +349,7 @@ def _columnar(
             start_ns=start_ns, end_ns=end_ns, **scan_options,
         )
     except _scan.NotApplicable:
-        return events, None
+        return events, None, None
     ua = UnitArrays(
         unit_ids=fu.unit_ids,
         level=fu.kres.level.astype(np.int64),
@@ -359,8 +361,9 @@ def _columnar(
         rows_in_funnel=fu.rows_in_funnel,
         dropped=dict(fu.dropped),
     )
-    return events, result_from_units(ua, names=spec.names, labels=spec.labels, journey=spec.journey,
-                                     params=params, data_end=fu.data_end)
+    res = result_from_units(ua, names=spec.names, labels=spec.labels, journey=spec.journey,
+                            params=params, data_end=fu.data_end)
+    return events, res, fu.attr
 
 
 def _kernel_factory(params: dict[str, Any], steps: np.ndarray) -> Any:
