@@ -28,12 +28,18 @@ through :func:`is_large_source` and :func:`dispatch_funnel` / :func:`dispatch_ex
 (a dask DataFrame always; a Parquet path when its estimated in-memory size exceeds
 :data:`LARGE_SOURCE_FRACTION` of the physical memory). Dask is imported lazily.
 
-Measured (benchmarks/_data/chunked/shop_50M: 50.0M events, 4M users, 16 files, 253 MB
-zstd; normalized frame 1.40 GB in memory; 2 cores shared with other jobs): the
-five-stage journey with ``by="channel"`` took 102 s wall (37 s CPU) and 2.49 GB peak
-RSS with the default budget (4 parts), 79 s and 2.05 GB with ``memory_budget="1GB"``
-(8 parts), against 86 s and 7.03 GB for ``funnel(read_events(path))``; the results are
-identical.
+Two engines sit behind :func:`funnel_chunked` / :func:`experiment_chunked`. The
+columnar one (:mod:`funnelkit._scan`, tried first) reads only the funnel's rows (and
+each user's variant), groups them into buckets by user-id *range* and spills buckets to
+disk beyond ``memory_budget``: ranges keep the buckets in unit order, so no merge is
+needed, and each bucket's sort is a small radix sort. It takes plain journeys without
+``by=`` on Parquet with integer ids; the hash split described above takes the rest.
+
+Measured (benchmarks/_data, 50.1M events, 4.0M users, 48 row groups, 253 MB zstd; the
+normalized frame is 1.40 GB in memory; 2 cores): the five-step funnel with a 1-day
+window took 3.0 s and 571 MB peak RSS with ``memory_budget="64MB"`` (benchmarks/RESULTS.md),
+the experiment 7.1 s and 1.05 GB; the hash split took 102 s and 2.49 GB for the funnel
+with ``by="channel"`` (4 parts). Results are identical to the in-memory path.
 """
 
 from __future__ import annotations
@@ -925,7 +931,9 @@ def funnel_chunked(
 ):
     """:func:`funnelkit.funnel` on a Parquet file or directory larger than memory.
 
-    Two passes over the data. Pass 1 streams the needed columns (user, time, event and
+    Plain journeys without ``by=`` on Parquet with integer user ids take the columnar
+    engine (:mod:`funnelkit._scan`; see the module docstring); the rest, or an explicit
+    ``partitions=``, the hash split: two passes over the data. Pass 1 streams the needed columns (user, time, event and
     the ``by=``, session and ``where=`` columns) in file order, normalizes each batch
     exactly as :func:`funnelkit.read_events` does, collects the event names and the end
     of the data, and writes every row to one of ``partitions`` temporary Parquet files
@@ -945,8 +953,10 @@ def funnel_chunked(
         Number of parts; by default chosen so that one part's processing stays within
         ``memory_budget`` (:func:`choose_partitions`).
     memory_budget : int or str, default 2 GiB
-        Peak memory to aim at while one part is processed (``"2GB"``, ``"512MB"`` or bytes).
-        Per-unit results of *all* units are kept besides (about 8·(K+3) bytes per unit).
+        ``"2GB"``, ``"512MB"`` or bytes. The columnar engine holds at most this much of
+        the funnel's rows in memory and spills buckets of users to ``tmp_dir`` beyond it;
+        the hash split aims at this peak while one part is processed. Per-unit results of
+        *all* units are kept besides (about 8·(K+3) bytes per unit).
     progress : bool or "force", default True
         A progress bar on stderr (tqdm when installed), only when stderr is a terminal;
         ``"force"`` shows it anyway, ``False`` never.
