@@ -12,10 +12,17 @@ no ``by=`` breakdown), the event log does not have to become one sorted frame:
    or without funnel events, so units of level 0 exist as in memory.
 2. **buckets**: each bucket holds whole units (a contiguous range of unit codes),
    so it is sorted by (unit, time, step position, input row) and run through the
-   same kernel as the in-memory path, independently, on all cores. A bucket is a
-   few hundred thousand rows: its arrays stay in cache and its temporaries are
-   small and reused, where one sort of the whole log would touch fresh memory.
-3. the per-unit results are concatenated in bucket order, which is unit order.
+   same kernel as the in-memory path, independently, on all cores. A bucket holds
+   about ``BUCKET_ROWS`` input rows' worth of users: its arrays stay in cache and its
+   temporaries are small and reused, where one sort of the whole log would touch
+   fresh memory.
+3. each bucket writes its units' slice of the per-unit results (bucket order is unit
+   order), which become the ``units`` frame without a copy.
+
+Out of core (``memory_budget``), buckets are appended to files in a temporary directory
+whenever the rows held exceed the budget, and read back one by one in step 2. With
+``attr_col`` (an experiment's variant), every row's value also updates its user's
+smallest and largest value code, which tell one variant, several, or none.
 
 The result is identical to ``prepare`` + kernel on the whole log (tested): units
 are numbered by sorted id in both, the sort key is the same, and input row order
