@@ -700,7 +700,7 @@ def funnel_units(
                             check_events=check_events)
         plain_codes(spec, syms, names)  # overlapping rules among the events present
         present = plan.present
-        rank = np.cumsum(present, dtype=np.int64)
+        rank = np.cumsum(present, dtype=np.int32 if len(present) < 2**31 else np.int64)  # unit code per id
         rank -= 1
         n_units = int(rank[-1]) + 1 if len(rank) else 0
         excl = list(syms.exclude)
