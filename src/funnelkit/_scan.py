@@ -86,6 +86,7 @@ class _Block:
     t_factor: int = 1  # ns per unit of `t` (the file's unit; scaled on the kept rows only)
     attr: np.ndarray | None = None  # per-user attribute (experiment variant): codes, -1 null
     attr_values: tuple[Any, ...] | None = None  # the values of those codes
+    row0: int = 0  # input position of the block's first row (first/last touch ties)
 
 
 @dataclass
@@ -142,7 +143,7 @@ def _frame_source(frame: pd.DataFrame, unit: str, session_col: str, attr_col: An
         a = starts[i]
         b = min(a + FRAME_BLOCK_ROWS, n)
         return [_Block(codes[a:b].astype(np.int64, copy=False), t[a:b], ev_codes[a:b], cats,
-                       attr=None if attr is None else attr[a:b], attr_values=attr_values)]
+                       attr=None if attr is None else attr[a:b], attr_values=attr_values, row0=a)]
 
     def ids_of(offsets: np.ndarray) -> pd.Index:
         if ids is None:
@@ -170,6 +171,7 @@ def _parquet_source(path: Any, attr_col: Any = None) -> _Source:
     if not files:
         raise NotApplicable("no Parquet files")
     items: list[tuple[int, int]] = []
+    item_row0: list[int] = []  # input position of each row group's first row
     lo = hi = None
     n_rows = 0
     user, time, event = _schema.USER, _schema.TIME, _schema.EVENT
@@ -195,7 +197,7 @@ def _parquet_source(path: Any, attr_col: Any = None) -> _Source:
                 raise NotApplicable("no attribute column")  # the general path names the problem
             at = schema.field(attr_col).type
             at = at.value_type if pa.types.is_dictionary(at) else at
-            if not (pa.types.is_string(at) or pa.types.is_large_string(at)):
+            if not (pa.types.is_string(at) or pa.types.is_large_string(at) or pa.types.is_null(at)):
                 raise NotApplicable("attribute values are not strings")
         ucol = _leaf_index(md, user)
         for rg in range(md.num_row_groups):
@@ -209,6 +211,7 @@ def _parquet_source(path: Any, attr_col: Any = None) -> _Source:
             lo = mn if lo is None else min(lo, mn)
             hi = mx if hi is None else max(hi, mx)
             items.append((fi, rg))
+            item_row0.append(n_rows)
             n_rows += rmd.num_rows
     if not n_rows or lo is None or hi is None:
         raise NotApplicable("no rows")
@@ -228,15 +231,19 @@ def _parquet_source(path: Any, attr_col: Any = None) -> _Source:
         cols = [user, time, event] if attr_col is None else [user, time, event, attr_col]
         table = pf.read_row_group(rg, columns=cols, use_threads=False)
         out = []
+        row0 = item_row0[i]
         for batch in table.to_batches():
             ua, ta, ea = batch.column(0), batch.column(1), batch.column(2)
             attr = attr_values = None
             if attr_col is not None:
                 aa = batch.column(3)
-                if not pa.types.is_dictionary(aa.type):
-                    aa = aa.dictionary_encode()
-                idx = aa.indices.fill_null(-1) if aa.null_count else aa.indices
-                attr, attr_values = idx.to_numpy(), tuple(aa.dictionary.to_pylist())
+                if pa.types.is_null(aa.type):  # a column with no value at all
+                    attr, attr_values = np.full(len(aa), -1, dtype=np.int64), ()
+                else:
+                    if not pa.types.is_dictionary(aa.type):
+                        aa = aa.dictionary_encode()
+                    idx = aa.indices.fill_null(-1) if aa.null_count else aa.indices
+                    attr, attr_values = idx.to_numpy(), tuple(aa.dictionary.to_pylist())
             if ua.null_count or ta.null_count or ea.null_count:
                 raise NotApplicable("null values")
             if not pa.types.is_dictionary(ea.type):
@@ -256,7 +263,8 @@ def _parquet_source(path: Any, attr_col: Any = None) -> _Source:
             for a in range(0, len(t), SUB_BLOCK_ROWS):  # smaller temporaries per step
                 z = a + SUB_BLOCK_ROWS
                 out.append(_Block(u[a:z], t[a:z], ev[a:z], cats, factor,
-                                  None if attr is None else attr[a:z], attr_values))
+                                  None if attr is None else attr[a:z], attr_values, row0 + a))
+            row0 += len(t)
         return out
 
     def ids_of(offsets: np.ndarray) -> pd.Index:
@@ -313,6 +321,9 @@ class _Plan:
     _luts: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # per-user attribute: global value codes, and per thread the smallest / largest code seen
+    # ("range": an experiment's variant), the first / last non-null value by (time, row)
+    # ("first_touch" / "last_touch"), or the value on each kept row ("step", for step:N)
+    attr_mode: str | None = None
     attr_index: dict[Any, int] = field(default_factory=dict)
     _attr_luts: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
     _attr_acc: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
@@ -339,6 +350,37 @@ class _Plan:
                 self._attr_acc.append(acc)
         return acc
 
+    def touch_acc(self) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+        """This thread's best (time, row, code) per user id for first/last touch."""
+        acc = getattr(self._local, "touch", None)
+        if acc is None:
+            n = len(self.present)
+            first = self.attr_mode == "first_touch"
+            edge = np.iinfo(np.int64).max if first else np.iinfo(np.int64).min
+            acc = self._local.touch = (np.full(n, edge, dtype=np.int64), np.full(n, edge, dtype=np.int64),
+                                       np.full(n, -1, dtype=np.int64))
+            with self._lock:
+                self._attr_acc.append(acc)
+        return acc
+
+    def touch_result(self) -> np.ndarray:
+        """Per user id: the code of the first (last) non-null value, -1 for none."""
+        first = self.attr_mode == "first_touch"
+        if not self._attr_acc:
+            return np.full(len(self.present), -1, dtype=np.int64)
+        bt, br, bc = (a.copy() for a in self._attr_acc[0])
+        for t, r, c in self._attr_acc[1:]:
+            better = (t < bt) | ((t == bt) & (r < br)) if first else (t > bt) | ((t == bt) & (r > br))
+            better &= c >= 0
+            bt[better], br[better], bc[better] = t[better], r[better], c[better]
+        return bc
+
+    def values(self) -> list[Any]:
+        values = [None] * len(self.attr_index)
+        for v, c in self.attr_index.items():
+            values[c] = v
+        return values
+
     def attr_result(self) -> tuple[np.ndarray, np.ndarray, list[Any]] | None:
         """Per user id: smallest and largest attribute code (-1: none), and the values."""
         if not self._attr_acc:
@@ -347,10 +389,7 @@ class _Plan:
         for a, b in self._attr_acc[1:]:
             np.minimum(vmin, a, out=vmin)
             np.maximum(vmax, b, out=vmax)
-        values = [None] * len(self.attr_index)
-        for v, c in self.attr_index.items():
-            values[c] = v
-        return vmin, vmax, values
+        return vmin, vmax, self.values()
 
     def lut(self, cats: tuple[str, ...]) -> np.ndarray:
         got = self._luts.get(cats)
@@ -386,27 +425,37 @@ def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[Any], set[str], int, int
     used = {c for c, m in zip(blk.cats, used_mask) if m}
     off = blk.user - plan.lo if plan.lo else blk.user
     plan.present[off] = True
+    g = None
     if blk.attr is not None:  # the user's attribute, over all of their rows
         g = plan.attr_lut(blk.attr_values)[blk.attr]  # -1 (null) indexes the final -1
-        ok = np.flatnonzero(g >= 0)
-        vmin, vmax = plan.attr_acc()
-        np.minimum.at(vmin, off[ok], g[ok])
-        np.maximum.at(vmax, off[ok], g[ok])
+        if plan.attr_mode == "range":
+            ok = np.flatnonzero(g >= 0)
+            vmin, vmax = plan.attr_acc()
+            np.minimum.at(vmin, off[ok], g[ok])
+            np.maximum.at(vmax, off[ok], g[ok])
+        elif plan.attr_mode in ("first_touch", "last_touch"):
+            _touch(plan, off, blk, g)
     t_max = int(blk.t.max()) * blk.t_factor if len(blk.t) else _NS_MIN
     code = lut[blk.ev]
+    step_attr = plan.attr_mode == "step" and g is not None
+    gk = None
     if plan.keep_all:  # strict funnels: every event matters
         uk, tk, ck = off, blk.t, code
         kept = int(np.count_nonzero(code >= 0))
+        if step_attr:
+            gk = g.astype(np.int32)
     else:
         keep = np.flatnonzero(code >= 0)
         uk, tk, ck = off[keep], blk.t[keep], code[keep]
         kept = len(uk)
+        if step_attr:
+            gk = g[keep].astype(np.int32)
     if blk.t_factor != 1:
         tk = tk * blk.t_factor  # range checked by the source
     out: list[Any] = [None] * plan.n_buckets
     local_type = plan.local_dtype
     if plan.n_buckets == 1:
-        out[0] = (uk.astype(local_type), tk, ck)
+        out[0] = (uk.astype(local_type), tk, ck) + (() if gk is None else (gk,))
         return out, used, kept, t_max
     b = (uk >> plan.shift).astype(np.uint16 if plan.n_buckets <= 1 << 16 else np.int64)
     order = np.argsort(b, kind="stable")  # radix sort for 16-bit keys; keeps input order
@@ -416,10 +465,40 @@ def _scan_block(blk: _Block, plan: _Plan) -> tuple[list[Any], set[str], int, int
     uk &= (1 << plan.shift) - 1  # offset within the bucket
     uk = uk.astype(local_type)
     tk, ck = tk[order], ck[order]
+    if gk is not None:
+        gk = gk[order]
     for j in np.flatnonzero(cnt):
         a, z = int(bounds[j]), int(bounds[j + 1])
-        out[j] = (uk[a:z], tk[a:z], ck[a:z])
+        out[j] = (uk[a:z], tk[a:z], ck[a:z]) + (() if gk is None else (gk[a:z],))
     return out, used, kept, t_max
+
+
+def _touch(plan: _Plan, off: np.ndarray, blk: _Block, g: np.ndarray) -> None:
+    """Fold a block's non-null values into this thread's first (last) touch per user.
+
+    The best row of a user is the smallest (largest) (time, input row) among its rows
+    with a value. Per block: the best time per user (ufunc ``at``), users whose best time
+    changed forget their best row, then the best row among the rows at the best time, and
+    the code of that row (rows are unique, so one row wins).
+    """
+    first = plan.attr_mode == "first_touch"
+    ok = np.flatnonzero(g >= 0)
+    if not len(ok):
+        return
+    u = off[ok]
+    t = blk.t[ok] * blk.t_factor if blk.t_factor != 1 else blk.t[ok]
+    row = ok + blk.row0
+    code = g[ok]
+    bt, br, bc = plan.touch_acc()
+    before = bt[u]
+    (np.minimum if first else np.maximum).at(bt, u, t)
+    now = bt[u]
+    moved = u[now != before]
+    br[moved] = np.iinfo(np.int64).max if first else np.iinfo(np.int64).min
+    at_best = np.flatnonzero(t == now)
+    (np.minimum if first else np.maximum).at(br, u[at_best], row[at_best])
+    win = at_best[row[at_best] == br[u[at_best]]]
+    bc[u[win]] = code[win]
 
 
 class _Spill:
@@ -540,8 +619,14 @@ def _bucket_order(u: np.ndarray, t: np.ndarray, pos: np.ndarray, n_units: int, n
 
 def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K: int, start_ns: int | None,
                  end_ns: int | None, pool: ThreadPoolExecutor | None, *, threads: int = 1,
-                 bar: Any = None) -> _kernels.KernelResult:
-    """Sort and run every bucket; each writes its units' slice of the preallocated outputs."""
+                 bar: Any = None, step_attr: int | None = None,
+                 step_attr_out: np.ndarray | None = None) -> _kernels.KernelResult:
+    """Sort and run every bucket; each writes its units' slice of the preallocated outputs.
+
+    With ``step_attr`` (0-based step), the bucket parts carry each row's attribute code
+    and ``step_attr_out`` gets, per unit, the code on the reported attempt's event of
+    that step (-1: not reached, or no value).
+    """
     spec = plan.spec
     n_units = int(rank[-1]) + 1 if len(rank) else 0
     out = _kernels.KernelResult(
@@ -560,6 +645,8 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
     edges = np.minimum(np.arange(plan.n_buckets + 1, dtype=np.int64) * width, n_ids)
     code0 = np.concatenate(([0], np.cumsum(plan.present, dtype=np.int64)))[edges]
 
+    bucket_byc: dict[int, np.ndarray | None] = {}
+
     def work(j: int) -> None:
         a, z = int(code0[j]), int(code0[j + 1])
         if z > a:
@@ -568,8 +655,17 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
             out.step_time[a:z] = res.step_time
             out.excluded[a:z] = res.excluded
             out.n_attempts[a:z] = res.n_attempts
+            byc = bucket_byc.pop(j, None)
+            if step_attr is not None:  # the value on the reported attempt's step-N event
+                pos = res.step_pos[:, step_attr]
+                got = np.full(z - a, -1, dtype=np.int64)
+                if byc is not None:
+                    hit = pos >= 0
+                    got[hit] = byc[pos[hit]]
+                step_attr_out[a:z] = got
 
     def run(j: int) -> _kernels.KernelResult:
+        bucket_byc[j] = None
         parts = scanned.buckets[j]
         scanned.buckets[j] = []  # free the parts once this bucket is done
         spilled = None if scanned.spill is None else scanned.spill.take(j)
@@ -578,17 +674,23 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
         nb = int(code0[j + 1] - code0[j])
         if not parts:
             return kern(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16), nb, None)
+        width_p = len(parts[0])
         if len(parts) == 1:
-            off, t, c = parts[0]
+            cols = parts[0]
         else:
-            off, t, c = (np.concatenate([p[i] for p in parts]) for i in range(3))
+            cols = tuple(np.concatenate([p[i] for p in parts]) for i in range(width_p))
         del parts
+        off, t, c = cols[:3]
+        byc = cols[3] if width_p > 3 else None
         first = j * width
         local_rank = rank[first:first + width] - code0[j]  # bucket-local unit codes
         u = local_rank[off]
         order = _bucket_order(u, t, pos_lut[c.view(np.uint16)], nb, K + 1)
         if order is not None:
             u, t, c = u[order], t[order], c[order]
+            if byc is not None:
+                byc = byc[order]
+        bucket_byc[j] = byc
         can = None
         if start_ns is not None or end_ns is not None:
             can = np.ones(len(t), dtype=bool)
@@ -638,6 +740,7 @@ def funnel_units(
     tmp_dir: Any = None,
     progress: bool = False,
     attr_col: Any = None,
+    attr_mode: str = "range",
 ) -> FastUnits:
     """Per-unit kernel results of a funnel computed block by block (see the module docstring).
 
@@ -652,9 +755,12 @@ def funnel_units(
     comes. Memory is then about the budget, plus one block per thread, plus the
     per-unit results (``2 + 8*K + 9`` bytes per unit). ``progress`` shows bars on stderr.
 
-    ``attr_col`` (an experiment's variant column) is read for every row; each unit gets
-    the smallest and largest code of its non-null values (``FastUnits.attr``): equal
-    codes mean one value, different codes several, -1 none.
+    ``attr_col`` is read for every row. With ``attr_mode="range"`` (an experiment's
+    variant column) each unit gets the smallest and largest code of its non-null values
+    (``FastUnits.attr = (min, max, values)``): equal codes mean one value, different
+    codes several, -1 none. With ``"first_touch"``, ``"last_touch"`` or ``"step:N"`` (a
+    ``by=`` breakdown) each unit gets one code (``FastUnits.attr = (code, None,
+    values)``, -1 for none), as ``funnel._attribute`` attributes it.
     """
     if not is_plain(spec, exclude):
         raise NotApplicable("rules need more than event names")
@@ -668,6 +774,15 @@ def funnel_units(
         raise NotApplicable("not a path or a frame")
     if src.categories is not None and check_events:
         spec.journey.check_events(src.categories)
+    step_attr = None
+    if attr_col is not None and attr_mode.startswith("step:"):
+        try:
+            step_attr = int(attr_mode.split(":", 1)[1]) - 1
+        except ValueError:
+            step_attr = -1
+        if not 0 <= step_attr < len(spec.steps):
+            raise NotApplicable("bad step:N")  # the general path raises the error
+        attr_mode = "step"
     n_ids = src.hi - src.lo + 1
     n_buckets_want = max(1, -(-src.n_rows // BUCKET_ROWS))
     threads = _n_threads() if src.n_rows >= THREADS_MIN_ROWS else 1
@@ -676,7 +791,7 @@ def funnel_units(
     shift = max(0, int(np.ceil(np.log2(max(n_ids / n_buckets_want, 1)))))
     n_buckets = -(-n_ids // (1 << shift))
     plan = _Plan(spec=spec, exclude=exclude, keep_all=keep_all, lo=src.lo, shift=shift, n_buckets=n_buckets,
-                 present=np.zeros(n_ids, dtype=bool))
+                 present=np.zeros(n_ids, dtype=bool), attr_mode=None if attr_col is None else attr_mode)
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     tmp = None
     spill = None
@@ -684,7 +799,7 @@ def funnel_units(
         import tempfile
 
         tmp = Path(tempfile.mkdtemp(prefix="funnelkit-buckets-", dir=None if tmp_dir is None else os.fspath(tmp_dir)))
-        spill = _Spill(tmp, [plan.local_dtype, np.int64, np.int16])
+        spill = _Spill(tmp, [plan.local_dtype, np.int64, np.int16] + ([np.int32] if step_attr is not None else []))
     from ._progress import _Bar
 
     bar = _Bar(src.n_items, "funnelkit 1/2: reading", "blocks", progress)
@@ -706,8 +821,9 @@ def funnel_units(
         excl = list(syms.exclude)
         bar = _Bar(plan.n_buckets, "funnelkit 2/2: funnel per bucket", "buckets", progress)
         try:
+            step_out = None if step_attr is None else np.full(n_units, -1, dtype=np.int64)
             kres = _run_buckets(scanned, plan, rank, kern(excl), len(spec.steps), start_ns, end_ns, pool,
-                                threads=threads, bar=bar)
+                                threads=threads, bar=bar, step_attr=step_attr, step_attr_out=step_out)
         finally:
             bar.close()
     finally:
@@ -720,7 +836,11 @@ def funnel_units(
     assert len(kres.level) == n_units
     offsets = np.flatnonzero(present)
     attr = None
-    if attr_col is not None:
+    if attr_col is not None and plan.attr_mode == "step":
+        attr = (step_out, None, plan.values())
+    elif attr_col is not None and plan.attr_mode in ("first_touch", "last_touch"):
+        attr = (plan.touch_result()[offsets], None, plan.values())
+    elif attr_col is not None:
         got = plan.attr_result()
         if got is None:  # no rows at all
             attr = (np.full(n_units, -1, np.int64), np.full(n_units, -1, np.int64), [])

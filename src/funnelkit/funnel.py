@@ -292,11 +292,10 @@ def funnel(
         start=start,
         end=end,
     )
-    if by is None:
-        events, fast, _ = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
-                                 start_ns=s_ns, end_ns=e_ns)
-        if fast is not None:
-            return fast
+    events, fast, _ = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
+                                start_ns=s_ns, end_ns=e_ns)
+    if fast is not None:
+        return fast
     events = read_if_path(events, journey_or_steps, by=by, unit=unit, session_col=session_col, lang=lang)
     prep = prepare(
         events,
@@ -342,6 +341,13 @@ def _columnar(
         return events, None, None
     if not isinstance(events, (str, os.PathLike)):
         events = ensure_events(events)
+    by = params["by"]
+    if by is not None:
+        if scan_options.get("attr_col") is not None:  # pragma: no cover - experiments have no by=
+            raise AssertionError("by= and attr_col together")
+        if not isinstance(events, (str, os.PathLike)) and by not in events.columns:
+            return events, None, None  # the general path names the missing column
+        scan_options = {**scan_options, "attr_col": by, "attr_mode": params["attribution"]}
     try:
         fu = _scan.funnel_units(
             events, spec, kern=_kernel_factory(params, spec.steps), keep_all=params["mode"] == "strict",
@@ -350,13 +356,18 @@ def _columnar(
         )
     except _scan.NotApplicable:
         return events, None, None
+    attributed = None
+    if by is not None:  # the by= value of each unit, None where it has none
+        codes, _, values = fu.attr
+        vals = np.asarray(values + [None], dtype=object)  # code -1 -> None
+        attributed = _nullify(vals[codes])
     ua = UnitArrays(
         unit_ids=fu.unit_ids,
         level=fu.kres.level.astype(np.int64),
         step_time=fu.kres.step_time,
         excluded=np.asarray(fu.kres.excluded, dtype=bool),
         n_attempts=np.asarray(fu.kres.n_attempts, dtype=np.int64),
-        attributed=None,
+        attributed=attributed,
         rows=fu.n_rows,
         rows_in_funnel=fu.rows_in_funnel,
         dropped=dict(fu.dropped),
