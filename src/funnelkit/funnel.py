@@ -720,10 +720,13 @@ def result_from_units(
         groups = _group_labels(ua.attributed, level, params["max_groups"])
         units[by] = groups
         parts = []
-        order = pd.Series(groups[level >= 1]).value_counts()
+        gcode, guniq = pd.factorize(groups)  # integer masks below, not string comparisons
+        entered = np.bincount(gcode[level >= 1], minlength=len(guniq))
+        order = {g: int(entered[i]) for i, g in enumerate(guniq) if entered[i]}
         ranked = sorted(order.items(), key=lambda kv: (kv[0] in (OTHER, MISSING), -kv[1], kv[0]))
+        index = {g: i for i, g in enumerate(guniq)}
         for g, _ in ranked:
-            m = groups == g
+            m = gcode == index[g]
             tb = _step_table(level[m], step_time[m], names, labels)
             tb.insert(0, by, g)
             parts.append(tb)
