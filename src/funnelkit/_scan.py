@@ -313,11 +313,6 @@ class _Plan:
     shift: int  # bucket b holds ids lo + [b << shift, (b + 1) << shift)
     n_buckets: int
     present: np.ndarray  # bool over hi - lo + 1 ids
-
-    @property
-    def local_dtype(self) -> Any:
-        """dtype of a row's id offset within its bucket."""
-        return np.uint16 if self.shift <= 16 else (np.uint32 if self.shift <= 32 else np.int64)
     _luts: dict[tuple[str, ...], np.ndarray] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     # per-user attribute: global value codes, and per thread the smallest / largest code seen
@@ -326,8 +321,13 @@ class _Plan:
     attr_mode: str | None = None
     attr_index: dict[Any, int] = field(default_factory=dict)
     _attr_luts: dict[tuple[Any, ...], np.ndarray] = field(default_factory=dict)
-    _attr_acc: list[tuple[np.ndarray, np.ndarray]] = field(default_factory=list)
+    _attr_acc: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # one per thread
     _local: threading.local = field(default_factory=threading.local)
+
+    @property
+    def local_dtype(self) -> Any:
+        """dtype of a row's id offset within its bucket."""
+        return np.uint16 if self.shift <= 16 else (np.uint32 if self.shift <= 32 else np.int64)
 
     def attr_lut(self, values: tuple[Any, ...]) -> np.ndarray:
         """Global codes of a block's attribute values (the last entry maps code -1 to -1)."""
@@ -368,7 +368,7 @@ class _Plan:
         first = self.attr_mode == "first_touch"
         if not self._attr_acc:
             return np.full(len(self.present), -1, dtype=np.int64)
-        bt, br, bc = (a.copy() for a in self._attr_acc[0])
+        bt, br, bc = self._attr_acc[0]
         for t, r, c in self._attr_acc[1:]:
             better = (t < bt) | ((t == bt) & (r < br)) if first else (t > bt) | ((t == bt) & (r > br))
             better &= c >= 0
@@ -645,17 +645,14 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
     edges = np.minimum(np.arange(plan.n_buckets + 1, dtype=np.int64) * width, n_ids)
     code0 = np.concatenate(([0], np.cumsum(plan.present, dtype=np.int64)))[edges]
 
-    bucket_byc: dict[int, np.ndarray | None] = {}
-
     def work(j: int) -> None:
         a, z = int(code0[j]), int(code0[j + 1])
         if z > a:
-            res = run(j)
+            res, byc = run(j)
             out.level[a:z] = res.level
             out.step_time[a:z] = res.step_time
             out.excluded[a:z] = res.excluded
             out.n_attempts[a:z] = res.n_attempts
-            byc = bucket_byc.pop(j, None)
             if step_attr is not None:  # the value on the reported attempt's step-N event
                 pos = res.step_pos[:, step_attr]
                 got = np.full(z - a, -1, dtype=np.int64)
@@ -664,8 +661,8 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
                     got[hit] = byc[pos[hit]]
                 step_attr_out[a:z] = got
 
-    def run(j: int) -> _kernels.KernelResult:
-        bucket_byc[j] = None
+    def run(j: int) -> tuple[_kernels.KernelResult, np.ndarray | None]:
+        """The kernel's result on bucket ``j``, and its rows' attribute codes in kernel order."""
         parts = scanned.buckets[j]
         scanned.buckets[j] = []  # free the parts once this bucket is done
         spilled = None if scanned.spill is None else scanned.spill.take(j)
@@ -673,7 +670,7 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
             parts = [spilled, *parts]
         nb = int(code0[j + 1] - code0[j])
         if not parts:
-            return kern(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16), nb, None)
+            return kern(np.zeros(0, np.int64), np.zeros(0, np.int64), np.zeros(0, np.int16), nb, None), None
         width_p = len(parts[0])
         if len(parts) == 1:
             cols = parts[0]
@@ -690,7 +687,6 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
             u, t, c = u[order], t[order], c[order]
             if byc is not None:
                 byc = byc[order]
-        bucket_byc[j] = byc
         can = None
         if start_ns is not None or end_ns is not None:
             can = np.ones(len(t), dtype=bool)
@@ -698,7 +694,7 @@ def _run_buckets(scanned: _Scanned, plan: _Plan, rank: np.ndarray, kern: Any, K:
                 can &= t >= start_ns
             if end_ns is not None:
                 can &= t < end_ns
-        return kern(u, t, c, nb, can)
+        return kern(u, t, c, nb, can), byc
 
     for _ in _ordered_map(pool, work, plan.n_buckets, 2 * threads):
         if bar is not None:
