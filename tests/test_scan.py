@@ -62,12 +62,14 @@ class Spy:
     def __init__(self) -> None:
         self.calls = 0
         self.attr_cols: list = []
+        self.sources: list = []  # "path" or "frame": what the columnar path read
         self._real = _scan.funnel_units
 
     def __call__(self, *args, **kwargs):
         out = self._real(*args, **kwargs)
         self.calls += 1
         self.attr_cols.append(kwargs.get("attr_col"))
+        self.sources.append("frame" if isinstance(args[0], pd.DataFrame) else "path")
         return out
 
 
@@ -120,8 +122,12 @@ def _kwargs(mode, window, window_from, exclude, start, end):
     return kw
 
 
-def _both(events, steps, kw, *, expect_columnar: bool = True):
-    """(columnar result, general result), or the same error from both."""
+def _both(events, steps, kw, *, expect_columnar: bool = True, expect_source: str | None = None):
+    """(columnar result, general result), or the same error from both.
+
+    ``expect_source``: "path" when the Parquet reader itself must take a file, "frame"
+    when it declines it and the frame read by read_events takes the columnar path.
+    """
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", FunnelkitWarning)
         try:
@@ -136,6 +142,8 @@ def _both(events, steps, kw, *, expect_columnar: bool = True):
             got = fk.funnel(events, steps, **kw)
         if expect_columnar is not None:
             assert s.calls == int(expect_columnar)
+        if expect_source is not None:
+            assert s.sources == [expect_source]
     return got, ref
 
 
@@ -160,7 +168,7 @@ def test_property_parquet_columnar_equals_general(ev, steps, row_group, mode, wi
         path = os.path.join(d, "ev.parquet")
         ev.to_parquet(path, row_group_size=row_group)
         dense = ev["user_id"].dtype.kind == "i" and (ev["user_id"].max() - ev["user_id"].min()) <= 4 * len(ev) + 1024
-        got, ref = _both(path, steps, kw, expect_columnar=bool(columnar and dense))
+        got, ref = _both(path, steps, kw, expect_source="path" if columnar and dense else "frame")
         if got is not None:
             assert_same(got, ref)
             # and the same as reading the file first
@@ -316,7 +324,7 @@ def test_parquet_declined_goes_the_general_way(tmp_path, variant, error):
         return
     with spy() as s:
         got = fk.funnel(str(path), steps, window="1h")
-    assert s.calls == 0  # declined inside, before any result
+    assert s.calls == 1  # the file was declined, then read by read_events: the frame takes the path
     with general_path():
         ref = fk.funnel(fk.read_events(str(path)), steps, window="1h")
     assert_same(got, ref)
@@ -563,7 +571,7 @@ def test_property_breakdown_columnar_equals_general(ev, steps, as_file, mode, wi
             source = os.path.join(d, "ev.parquet")
             ev.to_parquet(source, row_group_size=3)
         dense = ev["user_id"].dtype.kind == "i" and (ev["user_id"].max() - ev["user_id"].min()) <= 4 * len(ev) + 1024
-        got, ref = _both(source, steps, kw, expect_columnar=bool(dense or not as_file))
+        got, ref = _both(source, steps, kw, expect_source="path" if (as_file and dense) else "frame")
     if got is not None:
         assert_same(got, ref)
 
@@ -579,7 +587,7 @@ def test_breakdown_from_parquet_with_empty_or_sparse_property(tmp_path, values):
     path = str(tmp_path / "ev.parquet")
     ev.to_parquet(path)
     for attribution in ("first_touch", "last_touch", "step:2"):
-        got, ref = _both(path, ["a", "b"], dict(by="channel", attribution=attribution), expect_columnar=True)
+        got, ref = _both(path, ["a", "b"], dict(by="channel", attribution=attribution), expect_source="path")
         assert_same(got, ref)
 
 

@@ -296,7 +296,16 @@ def funnel(
                                 start_ns=s_ns, end_ns=e_ns)
     if fast is not None:
         return fast
-    events = read_if_path(events, journey_or_steps, by=by, unit=unit, session_col=session_col, lang=lang)
+    import os
+
+    if isinstance(events, (str, os.PathLike)):
+        # A file the columnar reader declined (string user ids, sparse ids, no statistics...):
+        # read_events validates and normalizes it, and the frame may still take the path.
+        events = read_if_path(events, journey_or_steps, by=by, unit=unit, session_col=session_col, lang=lang)
+        events, fast, _ = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
+                                    start_ns=s_ns, end_ns=e_ns)
+        if fast is not None:
+            return fast
     prep = prepare(
         events,
         journey_or_steps,
