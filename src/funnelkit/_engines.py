@@ -65,8 +65,8 @@ import pandas as pd
 
 from . import _schema
 from . import io as _io
-from ._progress import _Bar, _human, _progress_enabled
-from ._params import check_choice, parse_duration
+from ._progress import _Bar, _progress_enabled
+from ._params import check_choice
 from ._prepare import needed_columns, Prepared, prepare, resolve_steps
 from ._schema import EVENT, TIME, USER
 from .errors import (
@@ -160,35 +160,10 @@ def _funnel_params(kwargs: dict[str, Any], *, caller: str = "funnel_chunked") ->
         raise ParameterError(f"{caller}() does not support `{unsupported[0]}=` yet; use funnelkit.funnel().")
     kw = {p: sig.parameters[p].default for p in known}
     kw.update(kwargs)
-    mode = check_choice(kw["mode"], name="mode", choices=("ordered", "strict", "any_order"))
-    window_from = check_choice(kw["window_from"], name="window_from", choices=("entry", "previous"))
-    unit = check_choice(kw["unit"], name="unit", choices=("user", "session"))
-    win = parse_duration(kw["window"], name="window", allow_none=True, allow_zero=True)
-    max_groups = kw["max_groups"]
-    if isinstance(max_groups, bool) or not isinstance(max_groups, (int, np.integer)) or max_groups < 1:
-        raise ParameterError(f"`max_groups`={max_groups!r} must be a positive integer.")
-    exclude = kw["exclude"]
-    if exclude is not None and mode == "any_order":
-        raise ParameterError("`exclude=` needs an order of steps; it cannot be used with mode='any_order'.")
+    params, _, _ = fm._checked_params(**{k: kw[k] for k in (
+        "window", "mode", "window_from", "unit", "by", "attribution", "max_groups", "exclude", "start", "end",
+        "lang")})
     lang = kw["lang"]
-    if lang is not None:
-        check_choice(lang, name="lang", choices=("en", "es"))
-    # start/end: the same parsing as _run_kernel, before any data is read
-    s_ns, e_ns = fm._to_ns(kw["start"], "start"), fm._to_ns(kw["end"], "end")
-    if s_ns is not None and e_ns is not None and s_ns >= e_ns:
-        raise ParameterError(f"`start`={kw['start']!r} must be before `end`={kw['end']!r}.")
-    params = dict(
-        window=win,
-        mode=mode,
-        window_from=window_from,
-        unit=unit,
-        by=kw["by"],
-        attribution=kw["attribution"],
-        max_groups=int(max_groups),
-        exclude=list(exclude or []),
-        start=kw["start"],
-        end=kw["end"],
-    )
     return params, lang, kw["session_col"]
 
 

@@ -288,12 +288,11 @@ def experiment(
         _schema.require_columns(events, [variant_col], purpose="the experiment (variant_col)")
     # The funnel of all users on the columnar path when it can take the input, each
     # user's variant read along (funnelkit._scan); otherwise the frame and funnel().
-    params, _, _ = _engines._funnel_params(
-        dict(window=window, mode=mode, window_from=window_from, unit="user", exclude=exclude, start=start,
-             end=end, lang=lang), caller="experiment")
+    params, s_ns, e_ns = fm._checked_params(
+        window=window, mode=mode, window_from=window_from, unit="user", by=None, attribution="first_touch",
+        max_groups=25, exclude=exclude, start=start, end=end, lang=lang)
     events, res_all, attr = fm._columnar(events, journey_or_steps, params, lang=lang, session_col="session_id",
-                                         start_ns=fm._to_ns(start, "start"), end_ns=fm._to_ns(end, "end"),
-                                         attr_col=variant_col)
+                                         start_ns=s_ns, end_ns=e_ns, attr_col=variant_col)
     if res_all is not None:
         vmin, vmax, values = attr
         user_var, multi, n_without = _variants_from_codes(vmin, vmax, np.asarray(values, dtype=object),

@@ -263,35 +263,10 @@ def funnel(
             attribution=attribution, max_groups=max_groups, exclude=exclude, start=start, end=end, lang=lang,
             session_col=session_col, **kwargs_large,
         )
-    mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))  # type: ignore[assignment]
-    window_from = check_choice(window_from, name="window_from", choices=("entry", "previous"))  # type: ignore[assignment]
-    unit = check_choice(unit, name="unit", choices=("user", "session"))  # type: ignore[assignment]
-    win = parse_duration(window, name="window", allow_none=True, allow_zero=True)
-    if isinstance(max_groups, bool) or not isinstance(max_groups, (int, np.integer)) or max_groups < 1:
-        raise ParameterError(f"`max_groups`={max_groups!r} must be a positive integer.")
-    if exclude is not None and mode == "any_order":
-        raise ParameterError("`exclude=` needs an order of steps; it cannot be used with mode='any_order'.")
-    if lang is not None:
-        check_choice(lang, name="lang", choices=("en", "es"))
-    if not isinstance(attribution, str) or not (
-        attribution in ("first_touch", "last_touch") or attribution.startswith("step:")
-    ):
-        raise ParameterError(f"`attribution`={attribution!r}: use 'first_touch', 'last_touch' or 'step:N'.")
-    s_ns, e_ns = _to_ns(start, "start"), _to_ns(end, "end")  # bad dates fail before any work
-    if s_ns is not None and e_ns is not None and s_ns >= e_ns:
-        raise ParameterError(f"`start`={start!r} must be before `end`={end!r}.")
-    params = dict(
-        window=win,
-        mode=mode,
-        window_from=window_from,
-        unit=unit,
-        by=by,
-        attribution=attribution,
-        max_groups=int(max_groups),
-        exclude=list(exclude or []),
-        start=start,
-        end=end,
-    )
+    params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
+                                         attribution=attribution, max_groups=max_groups, exclude=exclude,
+                                         start=start, end=end, lang=lang)
+    mode, window_from, unit, win = params["mode"], params["window_from"], params["unit"], params["window"]
     events, fast, _ = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
                                 start_ns=s_ns, end_ns=e_ns)
     if fast is not None:
@@ -318,6 +293,58 @@ def funnel(
     )
     kres = _run_kernel(prep, mode=mode, window=win, window_from=window_from, start_ns=s_ns, end_ns=e_ns)
     return _build_result(prep, kres, params=params)
+
+
+def _checked_params(
+    *,
+    window: Any,
+    mode: Any,
+    window_from: Any,
+    unit: Any,
+    by: Any,
+    attribution: Any,
+    max_groups: Any,
+    exclude: Any,
+    start: Any,
+    end: Any,
+    lang: Any,
+) -> tuple[dict[str, Any], int | None, int | None]:
+    """:func:`funnel`'s parameter checks, in order, before any data is read.
+
+    Returns the ``params`` dict of the result and ``start``/``end`` in ns. The engines
+    (:mod:`funnelkit._engines`) and :func:`funnelkit.experiment` call it too, so the
+    same arguments fail with the same errors everywhere.
+    """
+    mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))
+    window_from = check_choice(window_from, name="window_from", choices=("entry", "previous"))
+    unit = check_choice(unit, name="unit", choices=("user", "session"))
+    win = parse_duration(window, name="window", allow_none=True, allow_zero=True)
+    if isinstance(max_groups, bool) or not isinstance(max_groups, (int, np.integer)) or max_groups < 1:
+        raise ParameterError(f"`max_groups`={max_groups!r} must be a positive integer.")
+    if exclude is not None and mode == "any_order":
+        raise ParameterError("`exclude=` needs an order of steps; it cannot be used with mode='any_order'.")
+    if lang is not None:
+        check_choice(lang, name="lang", choices=("en", "es"))
+    if not isinstance(attribution, str) or not (
+        attribution in ("first_touch", "last_touch") or attribution.startswith("step:")
+    ):
+        raise ParameterError(f"`attribution`={attribution!r}: use 'first_touch', 'last_touch' or 'step:N'.")
+    s_ns, e_ns = _to_ns(start, "start"), _to_ns(end, "end")  # bad dates fail before any work
+    if s_ns is not None and e_ns is not None and s_ns >= e_ns:
+        raise ParameterError(f"`start`={start!r} must be before `end`={end!r}.")
+    params = dict(
+        window=win,
+        mode=mode,
+        window_from=window_from,
+        unit=unit,
+        by=by,
+        attribution=attribution,
+        max_groups=int(max_groups),
+        exclude=list(exclude or []),
+        start=start,
+        end=end,
+    )
+    return params, s_ns, e_ns
 
 
 def _columnar(
