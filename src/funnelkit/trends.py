@@ -7,10 +7,14 @@ conversion departs from the other periods, so that an incident shows itself.
 Everything is computed from one :func:`funnelkit.funnel` call: each unit that
 entered the funnel is assigned to the period of its step-1 time (on the reported
 attempt, DESIGN §4), and the period's counts per step are those of its units.
+:func:`trend` returns a :class:`TrendResult` (the tidy table and the parameters
+that made it; ``.plot()`` draws it); :func:`trend_table` is a shortcut to its table.
 """
 
 from __future__ import annotations
 
+import html
+from dataclasses import dataclass, field
 from typing import Any
 
 import numpy as np
@@ -19,9 +23,9 @@ import pandas as pd
 from . import _schema
 from .errors import ParameterError
 
-__all__ = ["trend_table", "TREND_COLUMNS"]
+__all__ = ["TREND_COLUMNS", "TrendResult", "trend", "trend_table"]
 
-#: Columns of :func:`trend_table`, in order.
+#: Columns of :attr:`TrendResult.table` (and of :func:`trend_table`), in order.
 TREND_COLUMNS: tuple[str, ...] = (
     "period",
     "period_end",
@@ -41,7 +45,90 @@ TREND_COLUMNS: tuple[str, ...] = (
 )
 
 
-def trend_table(
+@dataclass(frozen=True)
+class TrendResult:
+    """The result of :func:`trend`: conversion of each step by entry period.
+
+    Attributes
+    ----------
+    table : DataFrame
+        One row per (period, step) with the columns of :data:`TREND_COLUMNS` (see
+        :func:`trend` for their meaning).
+    params : dict
+        The parameters that made the result: the funnel's (``window``, ``mode``,
+        ``window_from``, ``unit``, ``exclude``, ``start``, ``end``) and the trend's
+        (``freq``, ``tz``, ``alpha``, ``min_units``, ``lang``), plus ``horizon`` (the
+        time after a period's end that its units need to convert) and
+        ``data_start`` / ``data_end`` (the first and last event of the log).
+    steps : tuple of str
+        The funnel's step names, in order.
+    labels : tuple of str
+        Their labels (in ``params["lang"]``, default the journey's language).
+    journey : Journey or None
+        The journey the steps come from (used to relabel the steps in another language).
+    """
+
+    table: pd.DataFrame
+    params: dict[str, Any]
+    steps: tuple[str, ...]
+    labels: tuple[str, ...]
+    journey: Any = field(repr=False, default=None)
+
+    # -- views ---------------------------------------------------------------
+    def to_frame(self) -> pd.DataFrame:
+        """The tidy table (a copy), ready for ``to_csv`` or further pandas work."""
+        return self.table.copy()
+
+    def plot(self, ax: Any = None, **kwargs: Any) -> Any:
+        """Draw the trend; delegates to :func:`funnelkit.plotting.conversion_trend` (returns the Axes)."""
+        from . import plotting
+
+        return plotting.conversion_trend(self, ax=ax, **kwargs)
+
+    @property
+    def n_periods(self) -> int:
+        """Number of entry periods in the table (also those without entries)."""
+        return int(self.table["period"].nunique()) if len(self.table) else 0
+
+    def _summary(self) -> str:
+        t = self.table
+        n_inc = int((~t.drop_duplicates("period")["complete"].astype(bool)).sum()) if len(t) else 0
+        n_shift = int(t["shift"].astype(bool).sum()) if len(t) else 0
+        p = self.params
+        return (f"TrendResult(freq={p.get('freq')!r}, tz={p.get('tz')!r}, window={p.get('window')!s}, "
+                f"{self.n_periods} periods ({n_inc} incomplete), {len(self.steps)} steps, {n_shift} shifts)")
+
+    def _wide(self) -> pd.DataFrame:
+        """One row per period: entries, completeness and each step's conversion (``*`` = shift)."""
+        t = self.table
+        if not len(t):
+            return pd.DataFrame(columns=["period", "entered", "complete"])
+        hourly = str(self.params.get("freq", "D")).lower().startswith("h")
+        fmt = "%Y-%m-%d %H:%M" if hourly else "%Y-%m-%d"
+        per = t.drop_duplicates("period")
+        out = pd.DataFrame({"period": pd.DatetimeIndex(per["period"]).strftime(fmt),
+                            "entered": per["entered"].to_numpy(), "complete": per["complete"].to_numpy()})
+        for step, label in zip(self.steps, self.labels):
+            sub = t[t["step"] == step]
+            rate = sub["conversion_rate"].to_numpy(dtype=float)
+            shift = sub["shift"].to_numpy(dtype=bool)
+            out[str(label)] = [("–" if np.isnan(r) else f"{r * 100:.1f}%") + ("*" if s else "")
+                               for r, s in zip(rate, shift)]
+        return out
+
+    def __repr__(self) -> str:
+        with pd.option_context("display.width", 160, "display.max_columns", 20):
+            return self._summary() + "\n" + self._wide().to_string(index=False, max_rows=12)
+
+    def _repr_html_(self) -> str:
+        caption = html.escape(self._summary().removeprefix("TrendResult(").removesuffix(")"))
+        body = self._wide().to_html(index=False, escape=True, border=0, max_rows=20)
+        foot = ("<p style='margin:2px 0;color:#555'>Conversion from entry by entry period; * marks a shift in "
+                "step conversion; complete = False: the window is not over yet (rates still rising).</p>")
+        return f"<div class='funnelkit-result'><p><b>Trend: {caption}</b></p>{body}{foot}</div>"
+
+
+def trend(
     events: Any,
     journey_or_steps: Any,
     *,
@@ -51,7 +138,7 @@ def trend_table(
     alpha: float = 0.01,
     min_units: int = 30,
     **funnel_kwargs: Any,
-) -> pd.DataFrame:
+) -> TrendResult:
     """Conversion of each step by the period in which units entered the funnel.
 
     Parameters
@@ -77,8 +164,9 @@ def trend_table(
 
     Returns
     -------
-    DataFrame
-        One row per (period, step) with the columns of :data:`TREND_COLUMNS`:
+    TrendResult
+        Its ``table`` has one row per (period, step) with the columns of
+        :data:`TREND_COLUMNS`:
 
         - ``period``, ``period_end``: the entry period ``[period, period_end)``
           (tz-aware, in ``tz``); every period between the first and last entry
@@ -102,7 +190,8 @@ def trend_table(
 
     See Also
     --------
-    funnelkit.plotting.conversion_trend : the plot of this table.
+    trend_table : the same table, directly.
+    funnelkit.plotting.conversion_trend : the plot of a TrendResult (``TrendResult.plot()``).
 
     Examples
     --------
@@ -112,10 +201,10 @@ def trend_table(
     ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 11:00", "2024-01-01 12:00",
     ...                                  "2024-01-02 09:00", "2024-01-09 10:00"], utc=True),
     ...     "event": ["landing", "purchase", "landing", "landing", "purchase"]})
-    >>> t = trend_table(ev, ["landing", "purchase"], window="1D")
-    >>> t["period"].dt.strftime("%Y-%m-%d").unique().tolist()
-    ['2024-01-01', '2024-01-02']
-    >>> t[["step", "entered", "units", "conversion_rate", "complete"]]
+    >>> tr = fk.trends.trend(ev, ["landing", "purchase"], window="1D")
+    >>> tr.params["freq"], tr.steps, tr.n_periods
+    ('D', ('landing', 'purchase'), 2)
+    >>> tr.table[["step", "entered", "units", "conversion_rate", "complete"]]
            step  entered  units  conversion_rate  complete
     0   landing        2      2              1.0      True
     1  purchase        2      1              0.5      True
@@ -125,7 +214,7 @@ def trend_table(
     from .funnel import funnel
 
     if "by" in funnel_kwargs:
-        raise ParameterError("trend_table() does not take `by=`: call it once per group instead.")
+        raise ParameterError("trend() does not take `by=`: call it once per group instead.")
     alpha_f = float(alpha)
     if not 0 < alpha_f < 1:
         raise ParameterError(f"`alpha`={alpha!r} must be in (0, 1), e.g. 0.01.")
@@ -137,7 +226,7 @@ def trend_table(
     _check_freq(freq)
     steps, labels = list(res.steps), list(res.labels)
     K = len(steps)
-    data_end = frame[_schema.TIME].max()
+    data_start, data_end = frame[_schema.TIME].min(), frame[_schema.TIME].max()
     win = res.params["window"]
     if win is None:
         horizon = pd.Timedelta(0)
@@ -145,12 +234,19 @@ def trend_table(
         horizon = win * max(K - 1, 1)
     else:
         horizon = win
+    params = {k: v for k, v in res.params.items() if k not in ("by", "attribution", "max_groups")}
+    params.update(freq=freq, tz=str(tzinfo), alpha=alpha_f, min_units=int(min_units),
+                  lang=funnel_kwargs.get("lang"), horizon=horizon, data_start=data_start, data_end=data_end)
+
+    def result(table: pd.DataFrame) -> TrendResult:
+        return TrendResult(table=table, params=params, steps=tuple(steps), labels=tuple(labels),
+                           journey=res.journey)
 
     level = res.units["level"].to_numpy()
     entered_mask = level >= 1
     t1 = res.units[steps[0]][entered_mask]
     if not len(t1):
-        return pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
+        return result(pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS}))
     local = t1.dt.tz_convert(tzinfo).dt.tz_localize(None)
     per = local.dt.to_period(freq)
     prange = pd.period_range(per.min(), per.max(), freq=per.dt.freq)
@@ -216,19 +312,39 @@ def trend_table(
     )
     out["step"] = out["step"].astype(str)
     out["label"] = out["label"].astype(str)
-    out.attrs["funnelkit_trend"] = {
-        "freq": freq,
-        "tz": str(tzinfo),
-        "window": win,
-        "horizon": horizon,
-        "data_end": data_end,
-        "alpha": alpha_f,
-        "min_units": int(min_units),
-        "steps": tuple(steps),
-        "labels": tuple(labels),
-        "journey": res.journey,
-    }
-    return out
+    return result(out)
+
+
+def trend_table(
+    events: Any,
+    journey_or_steps: Any,
+    *,
+    freq: str = "D",
+    window: str | pd.Timedelta | None = "7D",
+    tz: str | None = "UTC",
+    alpha: float = 0.01,
+    min_units: int = 30,
+    **funnel_kwargs: Any,
+) -> pd.DataFrame:
+    """The table of :func:`trend`: ``trend(...).table``.
+
+    Takes the parameters of :func:`trend` and returns its tidy table, one row per
+    (period, step) with the columns of :data:`TREND_COLUMNS`.
+
+    Examples
+    --------
+    >>> import pandas as pd
+    >>> ev = pd.DataFrame({
+    ...     "user_id": [1, 1, 2, 3, 3],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 11:00", "2024-01-01 12:00",
+    ...                                  "2024-01-02 09:00", "2024-01-09 10:00"], utc=True),
+    ...     "event": ["landing", "purchase", "landing", "landing", "purchase"]})
+    >>> t = trend_table(ev, ["landing", "purchase"], window="1D")
+    >>> t["period"].dt.strftime("%Y-%m-%d").unique().tolist()
+    ['2024-01-01', '2024-01-02']
+    """
+    return trend(events, journey_or_steps, freq=freq, window=window, tz=tz, alpha=alpha, min_units=min_units,
+                 **funnel_kwargs).table
 
 
 def _check_tz(tz: Any) -> Any:
