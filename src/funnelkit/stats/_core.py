@@ -1,25 +1,30 @@
-"""Private helpers of :mod:`funnelkit.stats`: validation, broadcasting, tidy results,
-vectorized root finding and the Beta-posterior quadrature.
+"""Private helpers shared by the modules of :mod:`funnelkit.stats`: argument checks,
+broadcasting, tidy results, the preparation of two-arm inputs, t / normal p-values and
+intervals, and vectorized root finding.
 
-Nothing here is public API; :mod:`funnelkit.stats` documents the formulas.
+Nothing here is public API; the public modules document the formulas.
 """
 
 from __future__ import annotations
 
 import warnings
-from typing import Any, ClassVar
+from typing import Any, ClassVar, Literal, Union
 
 import numpy as np
 import pandas as pd
-from ._lazy import lazy_module
+from .._lazy import lazy_module
 
 # scipy.stats costs ~0.5 s to import: load it on first use, so `import funnelkit` stays light.
-special = lazy_module("scipy.special")
 stats = lazy_module("scipy.stats")
 
-from .errors import ParameterError, StatisticsWarning
+from ..errors import ParameterError, StatisticsWarning
 
 __all__: list[str] = []
+
+Alternative = Literal["two-sided", "larger", "smaller"]
+ALTERNATIVES = ("two-sided", "larger", "smaller")
+
+FloatOrArray = Union[float, np.ndarray]  # float for scalar inputs, ndarray otherwise
 
 
 # --- validation ----------------------------------------------------------------
@@ -177,6 +182,55 @@ class TidyResult:
         )
 
 
+# --- two-arm inputs -----------------------------------------------------------------
+
+
+def two_arms(
+    conv_c: Any, n_c: Any, conv_t: Any, n_t: Any
+) -> tuple[bool, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Validate and broadcast; rates are NaN (with a warning) for arms without users."""
+    cc, nc = check_counts(conv_c, n_c, conv_name="conv_c", n_name="n_c")
+    ct, nt = check_counts(conv_t, n_t, conv_name="conv_t", n_name="n_t")
+    scalar = all(np.ndim(a) == 0 for a in (cc, nc, ct, nt))
+    cc, nc, ct, nt = broadcast(cc, nc, ct, nt, names=("conv_c", "n_c", "conv_t", "n_t"))
+    empty = (nc == 0) | (nt == 0)
+    if np.any(empty):
+        which = " and ".join(
+            nm for nm, arr in (("n_c", nc), ("n_t", nt)) if np.any(arr == 0)
+        )
+        warn(
+            f"An arm has no users ({which} = 0){count_note(empty)}: its rate and every "
+            "statistic that needs it are NaN.",
+            stacklevel=4,
+        )
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pc = np.where(nc > 0, cc / np.where(nc > 0, nc, 1.0), np.nan)
+        pt = np.where(nt > 0, ct / np.where(nt > 0, nt, 1.0), np.nan)
+    return scalar, cc, nc, ct, nt, pc, pt
+
+
+def warn_zero_se(se: np.ndarray, valid: np.ndarray, what: str) -> None:
+    zero = valid & ~(se > 0)
+    if np.any(zero):
+        warn(
+            f"The standard error of the {what} is 0{count_note(zero)} (each arm's rate is "
+            "0 or 1): the test statistic, p-value and interval are NaN.",
+            stacklevel=4,
+        )
+
+
+def lift_and_se(
+    pc: np.ndarray, nc: np.ndarray, pt: np.ndarray, nt: np.ndarray
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Relative lift, its delta-method SE, and the mask of zero control rates."""
+    zero_c = pc == 0
+    with np.errstate(divide="ignore", invalid="ignore"):
+        pcs = np.where(zero_c, np.nan, pc)
+        lift = (pt - pcs) / pcs
+        var = pt * (1.0 - pt) / (pcs**2 * nt) + pcs * (1.0 - pcs) * pt**2 / (pcs**4 * nc)
+    return lift, np.sqrt(var), zero_c
+
+
 # --- t / normal helpers -----------------------------------------------------------
 
 
@@ -230,87 +284,3 @@ def bisect_increasing(f: Any, lo: np.ndarray, hi: np.ndarray, iters: int = 120) 
         hi = np.where(up, mid, hi)
         lo = np.where(up, lo, mid)
     return 0.5 * (lo + hi)
-
-
-# --- Beta posteriors: deterministic quadrature ---------------------------------------
-
-
-def _quantile_nodes() -> tuple[np.ndarray, np.ndarray]:
-    """Gauss–Legendre nodes/weights on (0, 1), panels graded geometrically towards both ends."""
-    inner = [1e-14, 1e-12, 1e-10, 1e-8, 1e-7, 1e-6, 1e-5, 1e-4, 3e-4, 1e-3, 3e-3, 0.01,
-             0.02, 0.04, 0.07, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45]  # fmt: skip
-    breaks = np.array([0.0] + inner + [0.5] + [1.0 - b for b in reversed(inner)] + [1.0])
-    x, w = np.polynomial.legendre.leggauss(20)
-    a, b = breaks[:-1, None], breaks[1:, None]
-    nodes = (a + (b - a) * (x[None, :] + 1.0) / 2.0).ravel()
-    weights = ((b - a) * w[None, :] / 2.0).ravel()
-    return nodes, weights
-
-
-_U_NODES, _U_WEIGHTS = _quantile_nodes()
-
-
-def beta_compare(
-    a_c: np.ndarray, b_c: np.ndarray, a_t: np.ndarray, b_t: np.ndarray
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """P(pT > pC), E[max(pC - pT, 0)] and E[max(pT - pC, 0)] for independent Betas.
-
-    The expectation over the *outer* Beta X (the one with the smaller posterior sd) is
-    written as an integral over its quantile u in (0, 1): E[h(X)] = ∫ h(Q_X(u)) du, and
-    computed with graded composite Gauss–Legendre quadrature. The conditional quantities
-    given X = x use the inner Beta Y in closed form through the regularized incomplete
-    beta function I_x:
-
-        P(Y > x) = 1 - I_x(a_Y, b_Y)
-        E[max(x - Y, 0)] = x I_x(a_Y, b_Y) - m_Y I_x(a_Y + 1, b_Y)
-        E[max(Y - x, 0)] = m_Y (1 - I_x(a_Y + 1, b_Y)) - x (1 - I_x(a_Y, b_Y))
-
-    with m_Y = a_Y / (a_Y + b_Y). Every integrand is bounded, so the neglected end panels
-    (below 1e-14 in probability) cost at most about 1e-14.
-    """
-    shape = np.broadcast_shapes(a_c.shape, b_c.shape, a_t.shape, b_t.shape)
-    a_c, b_c, a_t, b_t = (np.broadcast_to(v, shape).ravel() for v in (a_c, b_c, a_t, b_t))
-
-    def var(a: np.ndarray, b: np.ndarray) -> np.ndarray:
-        return a * b / ((a + b) ** 2 * (a + b + 1.0))
-
-    outer_is_c = var(a_c, b_c) <= var(a_t, b_t)
-    a_x = np.where(outer_is_c, a_c, a_t)
-    b_x = np.where(outer_is_c, b_c, b_t)
-    a_y = np.where(outer_is_c, a_t, a_c)
-    b_y = np.where(outer_is_c, b_t, b_c)
-    m_y = a_y / (a_y + b_y)
-
-    p_y_gt = np.empty(a_c.size)  # P(Y > X)
-    p_y_lt = np.empty(a_c.size)  # P(Y < X)
-    loss_x_gt = np.empty(a_c.size)  # E[max(X - Y, 0)]
-    loss_y_gt = np.empty(a_c.size)  # E[max(Y - X, 0)]
-    u, w = _U_NODES, _U_WEIGHTS
-    block = max(1, 200_000 // u.size)
-    for start in range(0, a_c.size, block):  # bounded memory; a few blocks at most
-        sl = slice(start, start + block)
-        ax, bx = a_x[sl, None], b_x[sl, None]
-        ay, by, my = a_y[sl, None], b_y[sl, None], m_y[sl, None]
-        x = special.betaincinv(ax, bx, u[None, :])
-        cdf = special.betainc(ay, by, x)
-        sf = special.betainc(by, ay, 1.0 - x)  # 1 - I_x(a, b), without cancellation near 1
-        cdf1 = special.betainc(ay + 1.0, by, x)
-        sf1 = special.betainc(by, ay + 1.0, 1.0 - x)
-        p_y_gt[sl] = sf @ w
-        p_y_lt[sl] = cdf @ w
-        loss_x_gt[sl] = np.maximum(x * cdf - my * cdf1, 0.0) @ w
-        loss_y_gt[sl] = np.maximum(my * sf1 - x * sf, 0.0) @ w
-
-    # X = C: P(T > C) = P(Y > X); loss of choosing T = E[max(C - T, 0)] = E[max(X - Y, 0)].
-    chance = np.where(outer_is_c, p_y_gt, p_y_lt)
-    loss_t = np.where(outer_is_c, loss_x_gt, loss_y_gt)
-    loss_c = np.where(outer_is_c, loss_y_gt, loss_x_gt)
-    chance = np.clip(chance, 0.0, 1.0)
-    # Identical posteriors: the exact answer is known by symmetry; do not leave 1e-16 noise.
-    same = (a_c == a_t) & (b_c == b_t)
-    chance = np.where(same, 0.5, chance)
-    mean_loss = 0.5 * (loss_t + loss_c)
-    loss_t = np.where(same, mean_loss, loss_t)
-    loss_c = np.where(same, mean_loss, loss_c)
-    return chance.reshape(shape), loss_t.reshape(shape), loss_c.reshape(shape)
-
