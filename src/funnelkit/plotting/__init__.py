@@ -1,0 +1,58 @@
+"""Plots of funnelkit results (presentation only: nothing here computes an analysis).
+
+Every function takes a result object, never the event log: compute the analysis
+first (``fk.funnel``, ``fk.experiment``, ``fk.time_between``, ``fk.trends.trend``,
+``funnelkit.journey_map.journey_map``), then draw it (``result.plot()`` calls these).
+Passing an event log raises :class:`~funnelkit.errors.ParameterError` naming the
+call that makes the right result.
+
+The functions follow the seaborn conventions: matplotlib is imported inside the
+function (``import funnelkit`` stays light), the target Axes is ``ax=`` (a new
+figure when omitted) and the Axes is returned. Labels come from the journey, in
+English or Spanish (``lang=``, default: the journey's language); titles, axis labels
+and number formats follow ``lang`` too (``56.6%`` / ``56,6 %``). Colours are the
+Okabe–Ito palette (:data:`PALETTE`), which stays distinct for colour-blind readers.
+
+=========================  =================  =========================================================
+function                   takes              shows
+=========================  =================  =========================================================
+:func:`funnel_bars`        FunnelResult       units per step, conversion from entry, drop-off between steps
+:func:`breakdown`          FunnelResult       conversion per touchpoint / channel (``funnel(..., by=)``)
+:func:`variant_conversion` ExperimentResult   share of exposed users reaching each step, per variant, with CIs
+:func:`time_hist`          TimeBetweenResult  distribution of the time between consecutive steps
+:func:`time_cumulative`    TimeBetweenResult  "converted within t": share of the previous step converted by t
+:func:`conversion_trend`   TrendResult        conversion by entry period; incomplete windows and shifts flagged
+:func:`journey_map`        JourneyMapResult   stages × touchpoints: reach, step conversion, frictions (DESIGN §7)
+:func:`plot_result`        any of them        the dispatcher behind ``FunnelResult.plot`` & co.
+=========================  =================  =========================================================
+
+``trend_table``, ``journey_map_table`` and ``JOURNEY_MAP_COLUMNS`` are analyses, kept
+importable from here as before; they live in :mod:`funnelkit.trends` and
+:mod:`funnelkit.journey_map`.
+"""
+
+from ..journey_map import JOURNEY_MAP_COLUMNS, journey_map_table
+from ..trends import trend_table
+from ._style import PALETTE
+from .breakdown import breakdown
+from .dispatch import plot_result
+from .experiment import variant_conversion
+from .funnel import funnel_bars
+from .journey_map import journey_map
+from .timing import time_cumulative, time_hist
+from .trend import conversion_trend
+
+__all__ = [
+    "JOURNEY_MAP_COLUMNS",
+    "PALETTE",
+    "breakdown",
+    "conversion_trend",
+    "funnel_bars",
+    "journey_map",
+    "journey_map_table",
+    "plot_result",
+    "time_cumulative",
+    "time_hist",
+    "trend_table",
+    "variant_conversion",
+]
