@@ -128,3 +128,37 @@ def check_choice(value: Any, *, name: str, choices: Iterable[str]) -> str:
             + hint
         )
     return value
+
+
+def parse_bytes(value: Any, *, name: str) -> int:
+    """A size in bytes: a positive int, or a string such as ``"512MB"``, ``"2GB"``, ``"64 MiB"``.
+
+    Examples
+    --------
+    >>> parse_bytes("512MB", name="memory_budget")
+    536870912
+    >>> parse_bytes(4096, name="memory_budget")
+    4096
+    """
+    import re
+
+    if isinstance(value, (int, np.integer)) and not isinstance(value, bool) and value > 0:
+        return int(value)
+    if isinstance(value, str):
+        m = re.fullmatch(r"\s*([0-9]*\.?[0-9]+)\s*([kKmMgGtT]?)i?[bB]?\s*", value)
+        if m:
+            mult = {"": 1, "k": 1024, "m": 1024**2, "g": 1024**3, "t": 1024**4}[m.group(2).lower()]
+            out = int(float(m.group(1)) * mult)
+            if out > 0:
+                return out
+    raise ParameterError(f"`{name}`={value!r}: give a number of bytes or a size such as '2GB' or '512MB'.")
+
+
+def physical_memory() -> int:
+    """Bytes of physical memory of this machine (16 GiB when it cannot be read)."""
+    import os
+
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):  # pragma: no cover - not POSIX
+        return 16 * 1024**3

@@ -208,6 +208,7 @@ def experiment(
     start: Any = None,
     end: Any = None,
     lang: Literal["en", "es"] | None = None,
+    memory_budget: int | str | None = None,
 ) -> ExperimentResult:
     """Compare a funnel across the variants of an A/B(/n) test, step by step.
 
@@ -221,7 +222,7 @@ def experiment(
         Column with the variant of the user (on at least one of their events).
     control : scalar
         The control variant's value; every other variant is compared with it.
-    window, mode, window_from, exclude, start, end, lang
+    window, mode, window_from, exclude, start, end, lang, memory_budget
         As in :func:`funnelkit.funnel` (the unit is always the user).
     weights : sequence or mapping, optional
         Planned traffic split for the sample-ratio check (default: equal).
@@ -272,38 +273,26 @@ def experiment(
                    sequential=sequential, n_star=n_star, bayes=bayes, target_lift=target_lift,
                    power_target=power_target, min_users=min_users, exclude=exclude, start=start, end=end,
                    lang=lang)
-    from . import _engines
-
-    if _engines.is_large_source(events):  # Parquet too large for memory, or a Dask DataFrame
-        return _engines.dispatch_experiment(events, journey_or_steps, variant_col=variant_col,
-                                            control=control, **options)
     import importlib
-    import os
-
-    from ._prepare import read_if_path
 
     fm = importlib.import_module(".funnel", __package__)
-    if not isinstance(events, (str, os.PathLike)):
-        events = _schema.ensure_events(events)
-        _schema.require_columns(events, [variant_col], purpose="the experiment (variant_col)")
-    # The funnel of all users on the columnar path when it can take the input, each
-    # user's variant read along (funnelkit._scan); otherwise the frame and funnel().
+    from ._prepare import resolve_steps
+
     params, s_ns, e_ns = fm._checked_params(
         window=window, mode=mode, window_from=window_from, unit="user", by=None, attribution="first_touch",
         max_groups=25, exclude=exclude, start=start, end=end, lang=lang)
-    events, res_all, attr = fm._columnar(events, journey_or_steps, params, lang=lang, session_col="session_id",
-                                         start_ns=s_ns, end_ns=e_ns, attr_col=variant_col)
-    if res_all is not None:
-        vmin, vmax, values = attr
-        user_var, multi, n_without = _variants_from_codes(vmin, vmax, np.asarray(values, dtype=object),
-                                                          res_all.units.index)
-    else:
-        events = read_if_path(events, journey_or_steps, variant_col=variant_col, lang=lang)
-        frame = _schema.ensure_events(events)
-        _schema.require_columns(frame, [variant_col], purpose="the experiment (variant_col)")
-        res_all = funnel(frame, journey_or_steps, window=window, mode=mode, window_from=window_from,
-                         unit="user", exclude=exclude, start=start, end=end, lang=lang)
-        user_var, multi, n_without = _user_variants(frame, variant_col, res_all.units.index)
+    spec = resolve_steps(journey_or_steps, lang=lang)
+    # The funnel of all users, each user's variant read along (smallest and largest
+    # variant value per user): one pass of the engine.
+    req = fm._request(spec, params, s_ns, e_ns, session_col="session_id", attr_col=variant_col,
+                      attr_mode="range", memory_budget=fm._memory_budget(events, memory_budget),
+                      attr_purpose="the experiment (variant_col)",
+                      progress=memory_budget is not None)
+    part = fm.compute(events, req)
+    res_all = fm.result_from_partial(part, spec, params)
+    user_var, multi, n_without = _variants_from_codes(part.attr, part.attr_max,
+                                                      np.asarray(part.attr_values, dtype=object),
+                                                      res_all.units.index)
     return _experiment_from_funnel(res_all, user_var, multi, n_without, variant_col=variant_col,
                                    control=control, **options)
 
@@ -502,9 +491,9 @@ def _user_variants(frame: pd.DataFrame, col: str, unit_ids: pd.Index) -> tuple[p
     the variant's codes; per user the smallest and largest variant code seen (nulls
     ignored) tell "one variant", "several" or "none".
     """
-    from ._prepare import _unit_codes
+    from .engine.sources import unit_codes
 
-    ucode, ids, _ = _unit_codes(frame, "user", "session_id")
+    ucode, ids = unit_codes(frame, _schema.USER)
     if not ids.equals(unit_ids):  # pragma: no cover - unit_ids come from the same frame
         ucode = unit_ids.get_indexer(frame[_schema.USER])
     s = frame[col]

@@ -15,9 +15,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import _kernels
-from ._params import check_choice, parse_duration, parse_timestamp
-from ._prepare import Prepared, prepare, read_if_path
+from ._params import check_choice, parse_bytes, parse_duration, parse_timestamp, physical_memory
 from .errors import ParameterError
 
 __all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]  # UnitArrays & co. are for engines
@@ -245,54 +243,80 @@ def funnel(
     1  product_view      2         0.666667        1
     2      purchase      1         0.333333        1
     """
-    from . import _engines
+    params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
+                                         attribution=attribution, max_groups=max_groups, exclude=exclude,
+                                         start=start, end=end, lang=lang)
+    from ._prepare import resolve_steps
 
-    kwargs_large = {}
+    spec = resolve_steps(journey_or_steps, lang=lang)
+    budget = _memory_budget(events, memory_budget)
+    attr_mode, step_attr = _attribution(params["attribution"], len(spec.steps)) if by is not None else (None, None)
+    req = _request(spec, params, s_ns, e_ns, session_col=session_col, attr_col=by, attr_mode=attr_mode,
+                   step_attr=step_attr, memory_budget=budget, progress=memory_budget is not None)
+    part = compute(events, req)
+    return result_from_partial(part, spec, params)
+
+
+def _memory_budget(events: Any, memory_budget: Any) -> int | None:
+    """The spill budget in bytes: the one given for a path, else a quarter of the RAM for a
+    path, None for data already in memory."""
+    import os
+
+    is_path = isinstance(events, (str, os.PathLike))
     if memory_budget is not None:
-        import os
-
-        if not isinstance(events, (str, os.PathLike)):
+        if not is_path:
             raise ParameterError(
                 f"`memory_budget`={memory_budget!r} applies to a Parquet path (read out of core); "
                 f"the events given are a {type(events).__name__}, already in memory. Drop the argument."
             )
-        kwargs_large["memory_budget"] = memory_budget
-    if kwargs_large or _engines.is_large_source(events):  # large Parquet, or a Dask DataFrame
-        return _engines.dispatch_funnel(
-            events, journey_or_steps, window=window, mode=mode, window_from=window_from, unit=unit, by=by,
-            attribution=attribution, max_groups=max_groups, exclude=exclude, start=start, end=end, lang=lang,
-            session_col=session_col, **kwargs_large,
-        )
-    params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
-                                         attribution=attribution, max_groups=max_groups, exclude=exclude,
-                                         start=start, end=end, lang=lang)
-    mode, window_from, unit, win = params["mode"], params["window_from"], params["unit"], params["window"]
-    events, fast, _ = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
-                                start_ns=s_ns, end_ns=e_ns)
-    if fast is not None:
-        return fast
-    import os
+        return parse_bytes(memory_budget, name="memory_budget")
+    return physical_memory() // 4 if is_path else None
 
-    if isinstance(events, (str, os.PathLike)):
-        # A file the columnar reader declined (string user ids, sparse ids, no statistics...):
-        # read_events validates and normalizes it, and the frame may still take the path.
-        events = read_if_path(events, journey_or_steps, by=by, unit=unit, session_col=session_col, lang=lang)
-        events, fast, _ = _columnar(events, journey_or_steps, params, lang=lang, session_col=session_col,
-                                    start_ns=s_ns, end_ns=e_ns)
-        if fast is not None:
-            return fast
-    prep = prepare(
-        events,
-        journey_or_steps,
-        unit=unit,
-        session_col=session_col,
-        keep_all=(mode == "strict"),
-        exclude=exclude,
-        lang=lang,
-        extra_columns=[by] if by is not None else (),
+
+def _attribution(attribution: str, k: int) -> tuple[str, int | None]:
+    """The engine's attribute mode for a ``by=`` attribution, and the 0-based step of step:N."""
+    if attribution.startswith("step:"):
+        try:
+            n = int(attribution.split(":", 1)[1])
+        except ValueError:
+            n = 0
+        if not 1 <= n <= k:
+            raise ParameterError(
+                f"`attribution`={attribution!r}: use 'step:N' with N between 1 and {k} (1-based step number)."
+            )
+        return "step", n - 1
+    return attribution, None
+
+
+def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | None, *, session_col: str,
+             attr_col: Any = None, attr_mode: str | None = None, step_attr: int | None = None,
+             memory_budget: int | None = None, progress: bool = False, tmp_dir: Any = None,
+             attr_purpose: str | None = None) -> Any:
+    """The engine request of a funnel with checked ``params``."""
+    from ._prepare import needed_columns
+    from ._schema import USER
+    from .engine import FunnelRequest
+
+    win = params["window"]
+    unit_col = USER if params["unit"] == "user" else session_col
+    needed = needed_columns(spec.journey, by=attr_col, unit=params["unit"], session_col=session_col)
+    return FunnelRequest(
+        spec=spec, mode=params["mode"], window=None if win is None else int(win.value),
+        window_from=params["window_from"], exclude=params["exclude"], unit_col=unit_col,
+        attr_col=attr_col, attr_mode=attr_mode, step_attr=step_attr, start_ns=s_ns, end_ns=e_ns,
+        needed=tuple(needed), memory_budget=memory_budget, progress=progress, tmp_dir=tmp_dir,
+        attr_purpose=attr_purpose or f"by={attr_col!r}",
     )
-    kres = _run_kernel(prep, mode=mode, window=win, window_from=window_from, start_ns=s_ns, end_ns=e_ns)
-    return _build_result(prep, kres, params=params)
+
+
+def compute(events: Any, req: Any) -> Any:
+    """Run the engine on ``events``: a Dask DataFrame partition by partition, else here."""
+    from .engine import run_funnel
+    from .engine.dask import is_dask_frame, run_funnel_dask
+
+    if is_dask_frame(events):
+        return run_funnel_dask(events, req)
+    return run_funnel(events, req)
 
 
 def _checked_params(
@@ -347,173 +371,8 @@ def _checked_params(
     return params, s_ns, e_ns
 
 
-def _columnar(
-    events: Any,
-    journey_or_steps: Any,
-    params: dict[str, Any],
-    *,
-    lang: str | None,
-    session_col: str,
-    start_ns: int | None,
-    end_ns: int | None,
-    **scan_options: Any,
-) -> tuple[Any, FunnelResult | None, Any]:
-    """The funnel through :mod:`funnelkit._scan` when it can take the input, else None.
-
-    Returns the events to give the general path (a frame normalized here is passed on,
-    not normalized twice), the result if any, and the per-unit attribute of
-    ``scan_options["attr_col"]`` (see ``FastUnits.attr``). ``scan_options``
-    (``memory_budget``, ``tmp_dir``, ``progress``, ``attr_col``) go to
-    :func:`funnelkit._scan.funnel_units`.
-    """
-    import os
-
-    from . import _scan
-    from ._prepare import resolve_steps
-    from ._schema import ensure_events
-
-    spec = resolve_steps(journey_or_steps, lang=lang)
-    if not _scan.is_plain(spec, params["exclude"]):
-        return events, None, None
-    if not isinstance(events, (str, os.PathLike)):
-        events = ensure_events(events)
-    by = params["by"]
-    if by is not None:
-        if scan_options.get("attr_col") is not None:  # pragma: no cover - experiments have no by=
-            raise AssertionError("by= and attr_col together")
-        if not isinstance(events, (str, os.PathLike)) and by not in events.columns:
-            return events, None, None  # the general path names the missing column
-        scan_options = {**scan_options, "attr_col": by, "attr_mode": params["attribution"]}
-    try:
-        fu = _scan.funnel_units(
-            events, spec, kern=_kernel_factory(params, spec.steps), keep_all=params["mode"] == "strict",
-            exclude=params["exclude"], unit=params["unit"], session_col=session_col,
-            start_ns=start_ns, end_ns=end_ns, **scan_options,
-        )
-    except _scan.NotApplicable:
-        return events, None, None
-    attributed = None
-    if by is not None:  # the by= value of each unit, None where it has none
-        codes, _, values = fu.attr
-        vals = np.asarray(values + [None], dtype=object)  # code -1 -> None
-        attributed = _nullify(vals[codes])
-    ua = UnitArrays(
-        unit_ids=fu.unit_ids,
-        level=fu.kres.level.astype(np.int64),
-        step_time=fu.kres.step_time,
-        excluded=np.asarray(fu.kres.excluded, dtype=bool),
-        n_attempts=np.asarray(fu.kres.n_attempts, dtype=np.int64),
-        attributed=attributed,
-        rows=fu.n_rows,
-        rows_in_funnel=fu.rows_in_funnel,
-        dropped=dict(fu.dropped),
-    )
-    res = result_from_units(ua, names=spec.names, labels=spec.labels, journey=spec.journey,
-                            params=params, data_end=fu.data_end)
-    return events, res, fu.attr
-
-
-def _kernel_factory(params: dict[str, Any], steps: np.ndarray) -> Any:
-    """``make(exclude) -> kern(unit, t, code, n_units, can_start)`` for the funnel's mode."""
-    win = params["window"]
-    w = None if win is None else int(win.value)
-    mode, window_from = params["mode"], params["window_from"]
-
-    def make(exclude: Sequence[tuple[int, int, int]]) -> Any:
-        if mode == "any_order":
-            def kern(unit, t, code, n_units, can):
-                return _kernels.any_order_funnel(unit, t, code, steps, n_units=n_units, window=w, can_start=can)
-        else:
-            base = _kernels.ordered_funnel if mode == "ordered" else _kernels.strict_funnel
-
-            def kern(unit, t, code, n_units, can):
-                return base(unit, t, code, steps, n_units=n_units, window=w, can_start=can,
-                            window_from=window_from, exclude=exclude)
-        return kern
-
-    return make
-
-
 def _to_ns(value: Any, name: str) -> int | None:
     return None if value is None else int(parse_timestamp(value, name=name).as_unit("ns").value)
-
-
-def _run_kernel(
-    prep: Prepared,
-    *,
-    mode: str,
-    window: pd.Timedelta | None,
-    window_from: str,
-    start_ns: int | None,
-    end_ns: int | None,
-) -> _kernels.KernelResult:
-    """Run the mode's kernel; ``start_ns``/``end_ns`` (validated) bound the step-1 events."""
-    s_ns, e_ns = start_ns, end_ns
-    can_start = None
-    if s_ns is not None or e_ns is not None:
-        can_start = np.ones(len(prep.t), dtype=bool)
-        if s_ns is not None:
-            can_start &= prep.t >= s_ns
-        if e_ns is not None:
-            can_start &= prep.t < e_ns
-    make = _kernel_factory(dict(window=window, mode=mode, window_from=window_from), prep.spec.steps)
-    return _parallel_by_unit(make(prep.exclude), prep.unit, prep.t, prep.code, prep.n_units, can_start)
-
-
-#: Rows above which the kernel runs on several threads (numpy releases the GIL).
-PARALLEL_MIN_ROWS = 1_000_000
-
-
-def _n_threads() -> int:
-    """Threads for the kernel: ``FUNNELKIT_NUM_THREADS`` or the usable cores (at most 8)."""
-    import os
-
-    env = os.environ.get("FUNNELKIT_NUM_THREADS")
-    if env:
-        try:
-            return max(1, int(env))
-        except ValueError:
-            raise ParameterError(
-                f"FUNNELKIT_NUM_THREADS={env!r} must be a whole number of threads, e.g. 2."
-            ) from None
-    try:
-        cores = len(os.sched_getaffinity(0))
-    except AttributeError:  # pragma: no cover - not Linux
-        cores = os.cpu_count() or 1
-    return max(1, min(cores, 8))
-
-
-def _parallel_by_unit(kern: Any, unit: np.ndarray, t: np.ndarray, code: np.ndarray, n_units: int,
-                      can_start: np.ndarray | None) -> _kernels.KernelResult:
-    """Run ``kern`` on contiguous blocks of units in threads and stitch the results.
-
-    Units are independent, and the rows are sorted by unit, so each block is a slice
-    with its unit codes shifted to start at 0: the result is identical to one call.
-    """
-    n_threads = _n_threads()
-    if n_threads < 2 or len(unit) < PARALLEL_MIN_ROWS or n_units < 2:
-        return kern(unit, t, code, n_units, can_start)
-    from concurrent.futures import ThreadPoolExecutor
-
-    bounds_u = np.linspace(0, n_units, n_threads + 1).astype(np.int64)
-    bounds_r = np.searchsorted(unit, bounds_u).astype(np.int64)
-    jobs = []
-    for i in range(n_threads):
-        r0, r1 = int(bounds_r[i]), int(bounds_r[i + 1])
-        u0, u1 = int(bounds_u[i]), int(bounds_u[i + 1])
-        can = None if can_start is None else can_start[r0:r1]
-        jobs.append((unit[r0:r1] - u0, t[r0:r1], code[r0:r1], u1 - u0, can, r0))
-    with ThreadPoolExecutor(n_threads) as ex:
-        parts = list(ex.map(lambda j: kern(*j[:5]), jobs))
-    step_pos = np.concatenate([np.where(p.step_pos >= 0, p.step_pos + j[5], p.step_pos)
-                               for p, j in zip(parts, jobs)])
-    return _kernels.KernelResult(
-        level=np.concatenate([p.level for p in parts]),
-        step_time=np.concatenate([p.step_time for p in parts]),
-        step_pos=step_pos,
-        excluded=np.concatenate([p.excluded for p in parts]),
-        n_attempts=np.concatenate([p.n_attempts for p in parts]),
-    )
 
 
 def _step_durations(level: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
@@ -573,48 +432,6 @@ def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], 
     )
 
 
-def _attribute(prep: Prepared, kres: _kernels.KernelResult, by: str, attribution: str) -> np.ndarray:
-    """The ``by`` value attributed to each unit (object array, None where missing)."""
-    frame = prep.frame
-    col = frame[by]
-    n_units = prep.n_units
-    out = np.full(n_units, None, dtype=object)
-    if attribution.startswith("step:"):
-        try:
-            k = int(attribution.split(":", 1)[1])
-        except ValueError:
-            k = 0
-        K = len(prep.spec.steps)
-        if not 1 <= k <= K:
-            raise ParameterError(
-                f"`attribution`={attribution!r}: use 'step:N' with N between 1 and {K} (1-based step number)."
-            )
-        pos = kres.step_pos[:, k - 1]
-        ok = pos >= 0
-        rows = prep.rows[pos[ok]]
-        vals = col.iloc[rows].to_numpy(dtype=object)
-        out[np.flatnonzero(ok)] = vals
-        return _nullify(out)
-    from ._prepare import _time_ns
-
-    unit_all = prep.unit_all
-    notnull = col.notna().to_numpy()
-    idx = np.flatnonzero(notnull)
-    if len(idx) == 0:
-        return out
-    t = _time_ns(frame)[idx]
-    u = unit_all[idx]
-    order = np.lexsort((t, u))  # stable: ties keep row order
-    idx, u = idx[order], u[order]
-    if attribution == "first_touch":
-        firsts = np.r_[True, u[1:] != u[:-1]]
-    else:
-        firsts = np.r_[u[1:] != u[:-1], True]
-    sel = idx[firsts]
-    out[u[firsts]] = col.iloc[sel].to_numpy(dtype=object)
-    return _nullify(out)
-
-
 def _nullify(a: np.ndarray) -> np.ndarray:
     mask = pd.isna(a)
     a = a.copy()
@@ -636,100 +453,27 @@ def _group_labels(values: np.ndarray, level: np.ndarray, max_groups: int) -> np.
     return np.where(s.isin(keep_set), s, OTHER)
 
 
-@dataclass
-class UnitArrays:
-    """Per-unit results of one computation: mergeable by concatenation.
-
-    Engines that split the data by unit (chunked Parquet, Dask) compute one of these
-    per part, :func:`concat_units` merges them, and :func:`result_from_units` builds
-    the same :class:`FunnelResult` the in-memory path builds.
-    """
-
-    unit_ids: pd.Index
-    level: np.ndarray  # int64 (n_units,)
-    step_time: np.ndarray  # int64 (n_units, K), NAT where not reached
-    excluded: np.ndarray  # bool (n_units,)
-    n_attempts: np.ndarray  # int64 (n_units,)
-    attributed: np.ndarray | None  # object (n_units,): the `by` value of each unit, None if missing
-    rows: int = 0
-    rows_in_funnel: int = 0
-    dropped: dict[str, int] = field(default_factory=dict)
-
-
-def unit_arrays(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[str, Any]) -> UnitArrays:
-    """Collect the kernel's per-unit output (and the ``by`` attribution) of one part."""
+def result_from_partial(part: Any, spec: Any, params: dict[str, Any]) -> FunnelResult:
+    """Build the :class:`FunnelResult` from the engine's per-unit arrays (a ``FunnelPartial``)."""
     attributed = None
-    by = params["by"]
-    if by is not None:
-        attribution = params["attribution"]
-        if not (attribution in ("first_touch", "last_touch") or attribution.startswith("step:")):
-            raise ParameterError(
-                f"`attribution`={attribution!r}: use 'first_touch', 'last_touch' or 'step:N'."
-            )
-        attributed = _attribute(prep, kres, by, attribution)
-    return UnitArrays(
-        unit_ids=prep.unit_ids,
-        level=kres.level.astype(np.int64),
-        step_time=kres.step_time,
-        excluded=np.asarray(kres.excluded, dtype=bool),
-        n_attempts=np.asarray(kres.n_attempts, dtype=np.int64),
-        attributed=attributed,
-        rows=prep.n_rows,
-        rows_in_funnel=int(len(prep.rows)) if params["mode"] != "strict" else int((prep.code >= 0).sum()),
-        dropped=dict(prep.dropped),
-    )
+    if params["by"] is not None:  # the by= value of each unit, None where it has none
+        vals = np.asarray(list(part.attr_values) + [None], dtype=object)  # code -1 -> None
+        attributed = _nullify(vals[part.attr])
+    return _result(part, attributed, names=spec.names, labels=spec.labels, journey=spec.journey,
+                   params=params)
 
 
-def concat_units(parts: Sequence[UnitArrays]) -> UnitArrays:
-    """Merge the per-unit results of disjoint parts (sorted by unit id, as in memory)."""
-    parts = [p for p in parts if len(p.unit_ids)] or list(parts[:1])
-    if len(parts) == 1:
-        return parts[0]
-    ids = parts[0].unit_ids.append([p.unit_ids for p in parts[1:]])
-    if ids.has_duplicates:
-        raise AssertionError("a unit appears in two parts: the data was not split by unit")  # pragma: no cover
-    order = np.argsort(ids.to_numpy(), kind="stable")
-    attributed = None
-    if parts[0].attributed is not None:
-        attributed = np.concatenate([p.attributed for p in parts])[order]
-    dropped: dict[str, int] = {}
-    for p in parts:
-        for k, v in p.dropped.items():
-            dropped[k] = dropped.get(k, 0) + v
-    return UnitArrays(
-        unit_ids=ids[order],
-        level=np.concatenate([p.level for p in parts])[order],
-        step_time=np.concatenate([p.step_time for p in parts])[order],
-        excluded=np.concatenate([p.excluded for p in parts])[order],
-        n_attempts=np.concatenate([p.n_attempts for p in parts])[order],
-        attributed=attributed,
-        rows=sum(p.rows for p in parts),
-        rows_in_funnel=sum(p.rows_in_funnel for p in parts),
-        dropped=dropped,
-    )
-
-
-def _build_result(prep: Prepared, kres: _kernels.KernelResult, *, params: dict[str, Any]) -> FunnelResult:
-    return result_from_units(
-        unit_arrays(prep, kres, params=params),
-        names=prep.spec.names,
-        labels=prep.spec.labels,
-        journey=prep.spec.journey,
-        params=params,
-        data_end=prep.data_end,
-    )
-
-
-def result_from_units(
-    ua: UnitArrays,
+def _result(
+    ua: Any,
+    attributed: np.ndarray | None,
     *,
     names: Sequence[str],
     labels: Sequence[str],
     journey: Any,
     params: dict[str, Any],
-    data_end: int,
 ) -> FunnelResult:
-    """Build the :class:`FunnelResult` from per-unit arrays (``data_end``: ns of the last event)."""
+    """The result's tables from per-unit arrays and each unit's ``by`` value."""
+    data_end = ua.data_end
     K = len(names)
     level = ua.level
     step_time = ua.step_time
@@ -753,7 +497,7 @@ def result_from_units(
     breakdown = None
     by = params["by"]
     if by is not None:
-        groups = _group_labels(ua.attributed, level, params["max_groups"])
+        groups = _group_labels(attributed, level, params["max_groups"])
         units[by] = groups
         parts = []
         gcode, guniq = pd.factorize(groups)  # integer masks below, not string comparisons
@@ -788,7 +532,7 @@ def result_from_units(
         cens[0] = 0
         censored = pd.DataFrame({"step": list(names), "censored": cens})
     diagnostics = {
-        "rows": ua.rows,
+        "rows": ua.n_rows,
         "rows_in_funnel": ua.rows_in_funnel,
         "units": len(ua.unit_ids),
         "units_entered": int((level >= 1).sum()),

@@ -1,0 +1,224 @@
+"""The funnel bucket function: one sorted bucket of whole units -> per-unit funnel results (private).
+
+Input: a bucket's rows (bucket-local unit codes, ns times, rule bits, positions and,
+for ``attribution="step:N"``, attribute codes), in input order. Steps:
+
+1. sort by (unit, time, position, rule bits, attribute) -- value keys break the last
+   ties, so no result depends on the input's row order (:func:`.buckets.order`);
+2. evaluate ``repeat()`` and ``after()`` rules, which need each unit's whole sorted
+   history (:func:`stage_bits`); they take precedence over plain rules, as in
+   :meth:`funnelkit.Journey.assign_stages`;
+3. turn stage bits into the kernels' symbols. A row matching one funnel step (the
+   usual case) is one kernel row. A row matching several (overlapping steps:
+   ``pageview`` and ``pageview where url=/checkout``; one event in two steps) becomes
+   one *role row* per step symbol, each sorted at the position of the step it plays,
+   with its event id, so the kernel lets one event fill at most one step of a chain;
+4. run the mode's kernel (:mod:`.kernels`) and read the ``step:N`` attribute at the
+   reported attempt's step-N event.
+
+Results are per unit of the bucket; buckets are independent, so the engine runs them
+on all cores and concatenates their outputs in unit order.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..stages import RepeatRule, _after_first, _nth_in_unit
+from . import kernels
+from .buckets import order
+from .plan import RuleBits
+
+__all__ = ["FunnelKernel", "stage_bits", "run_bucket"]
+
+
+@dataclass(frozen=True)
+class FunnelKernel:
+    """What the funnel bucket function computes (one per funnel call)."""
+
+    mode: str  # "ordered", "strict", "any_order"
+    window: int | None  # ns
+    window_from: str
+    steps: np.ndarray  # kernel symbol (stage index) of each step
+    exclude: tuple[tuple[int, int, int], ...]
+    bits: RuleBits
+    after_order: tuple[int, ...]  # stage indices, every after() target before its users
+    stage_of: dict[str, int]  # stage name -> index
+    step_names: tuple[str, ...]
+    start_ns: int | None = None
+    end_ns: int | None = None
+    step_attr: int | None = None  # 0-based step whose event's attribute is read
+
+    @property
+    def k(self) -> int:
+        return len(self.steps)
+
+
+def stage_bits(bits: np.ndarray, u: np.ndarray, rb: RuleBits, after_order: tuple[int, ...],
+               stage_of: dict[str, int]) -> tuple[np.ndarray, np.ndarray | None]:
+    """Final stage bits of sorted rows, and which rows a repeat()/after() rule picked.
+
+    Plain rules give their stage's bit. Then, in dependency order, ``repeat(e, n)``
+    picks the n-th row of its unit matching ``e`` and ``after(s, e)`` the rows matching
+    ``e`` strictly after the unit's first row of stage ``s`` (in sorted order); a picked
+    row leaves its plain stages for the rule's stage.
+    """
+    dt = bits.dtype.type
+    cur = bits & dt(rb.stage_mask)
+    if not rb.special:
+        return cur, None
+    by_stage = rb.special_by_stage()
+    picked = np.zeros(len(bits), dtype=bool)
+    hits = np.zeros(len(bits), dtype=np.int16)
+    for si in after_order:
+        for bit, r in by_stage.get(si, []):
+            m = (bits & dt(1 << bit)) != 0
+            if isinstance(r, RepeatRule):
+                sel = _nth_in_unit(m, u, r.nth)
+            else:
+                tgt = stage_of[r.stage]
+                sel = m & _after_first((cur & dt(1 << tgt)) != 0, u)
+            if sel.any():
+                fresh = sel & ~picked
+                cur[fresh] = 0  # repeat/after take precedence over plain rules
+                cur[sel] |= dt(1 << si)
+                picked |= sel
+                hits += sel
+    return cur, hits
+
+
+def _symbols(fk: FunnelKernel, cur: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Kernel symbol per row when no row plays two steps (else ``overlap=True``)."""
+    dt = cur.dtype.type
+    syms = sorted(set(int(s) for s in fk.steps))
+    mask = 0
+    for s in syms:
+        mask |= 1 << s
+    fb = cur & dt(mask)
+    if ((fb & (fb - dt(1))) != 0).any():  # some row has two step bits
+        return np.empty(0, dtype=np.int16), True
+    code = np.full(len(cur), -1, dtype=np.int16)
+    for s in syms:
+        code[fb == dt(1 << s)] = s
+    for bit, sym, _ in fk.bits.excl:
+        m = (bits & dt(1 << bit)) != 0
+        m &= code < 0
+        code[m] = sym
+    return code, False
+
+
+def _overlap_error(fk: FunnelKernel, cur: np.ndarray) -> ParameterError:
+    dt = cur.dtype.type
+    syms = sorted(set(int(s) for s in fk.steps))
+    names = [n for n, s in zip(fk.step_names, fk.steps.tolist())]
+    both = []
+    for a in syms:
+        for b in syms:
+            if a < b and ((cur & dt(1 << a)) != 0).__and__((cur & dt(1 << b)) != 0).any():
+                na = names[fk.steps.tolist().index(a)]
+                nb = names[fk.steps.tolist().index(b)]
+                both.append(f"{na!r} and {nb!r}")
+    what = "; ".join(both[:3])
+    if fk.mode != "ordered":
+        fix = "use mode='ordered'"
+    else:
+        fix = "use window_from='entry' (the default)"
+    return ParameterError(
+        f"Some events match several steps of this funnel ({what}). Overlapping steps are "
+        f"supported by ordered funnels with the window measured from entry; mode={fk.mode!r}, "
+        f"window_from={fk.window_from!r} cannot tell which step such an event plays. Fix: {fix}, "
+        "or make the steps' rules disjoint (e.g. a where= condition)."
+    )
+
+
+def _roles(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, cur: np.ndarray, bits: np.ndarray,
+           rpos_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Role rows (row index, symbol) sorted by (unit, time, step position, row)."""
+    dt = cur.dtype.type
+    rows_l, code_l = [], []
+    syms = sorted(set(int(s) for s in fk.steps))
+    step_any = np.zeros(len(cur), dtype=bool)
+    for s in syms:
+        r = np.flatnonzero((cur & dt(1 << s)) != 0)
+        step_any[r] = True
+        rows_l.append(r)
+        code_l.append(np.full(len(r), s, dtype=np.int16))
+    taken = step_any.copy()
+    for bit, sym, _ in fk.bits.excl:
+        r = np.flatnonzero(((bits & dt(1 << bit)) != 0) & ~taken)
+        taken[r] = True
+        rows_l.append(r)
+        code_l.append(np.full(len(r), sym, dtype=np.int16))
+    rows = np.concatenate(rows_l)
+    code = np.concatenate(code_l)
+    rp = rpos_of[code.astype(np.int64)]
+    o = np.lexsort((rows, rp, t[rows], u[rows]))
+    return rows[o], code[o]
+
+
+def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray, pos: np.ndarray,
+               attr: np.ndarray | None, n_units: int) -> tuple[Any, np.ndarray | None]:
+    """The funnel on one bucket (see the module docstring).
+
+    ``u`` are bucket-local unit codes ``0 .. n_units-1``. Returns the kernel's result
+    (``step_pos`` relative to the kernel rows: not meaningful outside) and, with
+    ``fk.step_attr``, each unit's attribute code on its reported step-N event (-1 none).
+    """
+    ties = [bits] if attr is None else [bits, attr]
+    perm = order(u, t, pos, ties, n_units=n_units, n_pos=fk.k + 1)
+    if perm is not None:
+        u, t, bits = u[perm], t[perm], bits[perm]
+        if attr is not None:
+            attr = attr[perm]
+    cur, _ = stage_bits(bits, u, fk.bits, fk.after_order, fk.stage_of)
+    n_sym = max(fk.bits.n_stages, max((s for _, s, _ in fk.bits.excl), default=0) + 1)
+    rpos_of = np.full(n_sym + 1, fk.k, dtype=np.int16)  # symbol -> step position (last: -1)
+    for k in range(fk.k - 1, -1, -1):
+        rpos_of[int(fk.steps[k])] = k
+    code, overlap = _symbols(fk, cur, bits)
+    event = None
+    rows = None
+    if overlap:
+        if fk.mode != "ordered" or (fk.window_from == "previous" and fk.window is not None):
+            raise _overlap_error(fk, cur)
+        rows, code = _roles(fk, u, t, cur, bits, rpos_of)
+        u, t, event = u[rows], t[rows], rows.astype(np.int64)
+    elif fk.bits.special:
+        # repeat()/after() may move a row to a later step: re-sort ties by final position
+        rp = rpos_of[code.astype(np.int64)]
+        same = (u[1:] == u[:-1]) & (t[1:] == t[:-1])
+        if (same & (rp[1:] < rp[:-1])).any():
+            o = np.lexsort((rp, t, u))
+            u, t, code = u[o], t[o], code[o]
+            rows = o
+    can = None
+    if fk.start_ns is not None or fk.end_ns is not None:
+        can = np.ones(len(t), dtype=bool)
+        if fk.start_ns is not None:
+            can &= t >= fk.start_ns
+        if fk.end_ns is not None:
+            can &= t < fk.end_ns
+    if fk.mode == "any_order":
+        res = kernels.any_order_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can)
+    elif fk.mode == "strict":
+        res = kernels.strict_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can,
+                                    window_from=fk.window_from, exclude=fk.exclude)
+    elif event is not None:
+        res = kernels.ordered_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can,
+                                     window_from=fk.window_from, exclude=fk.exclude, event=event)
+    else:
+        res = kernels.ordered_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can,
+                                     window_from=fk.window_from, exclude=fk.exclude)
+    got = None
+    if fk.step_attr is not None:
+        got = np.full(n_units, -1, dtype=np.int64)
+        p = res.step_pos[:, fk.step_attr]
+        hit = p >= 0
+        if attr is not None and hit.any():
+            r = p[hit] if rows is None else rows[p[hit]]
+            got[hit] = attr[r]
+    return res, got

@@ -1,0 +1,306 @@
+"""The plan: a journey's rules evaluated block by block into rule bits (private).
+
+Every rule a computation needs gets one bit:
+
+* one bit per stage of the journey (hidden ``after()`` targets included) for its plain
+  rules (event names, globs, regexes, ``where=`` conditions);
+* one bit per ``repeat()`` / ``after()`` rule, for the rule it wraps (which events could
+  be "the n-th purchase" or "usage after purchase"); the rule itself needs the unit's
+  whole sorted history and is evaluated in the bucket (:mod:`.funnel_fn`);
+* one bit per exclusion rule.
+
+A row's bits are the OR of the rules it matches; a row may match several (overlapping
+funnel steps). Name rules are evaluated once per block dictionary (a lookup table over
+the block's event names), ``where=`` rules on the block's property columns. Rows with
+no bit are dropped at once (a strict funnel keeps every row: any event breaks
+adjacency). The plan also gives each row its *position*: the first funnel step it can
+fill (``K`` for none), the tie-break of events at the same time.
+
+The plan then splits the kept rows by unit range into bucket parts (:meth:`Plan.split`)
+and folds the per-unit attributes that need every row (an experiment's variant, first
+and last touch) into per-thread accumulators.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from ..errors import ParameterError
+from ..stages import AfterRule, RepeatRule, Rule
+from .sources import Block
+
+__all__ = ["Plan", "RuleBits", "rule_bits"]
+
+_I64_MAX = np.iinfo(np.int64).max
+_I64_MIN = np.iinfo(np.int64).min
+
+
+@dataclass(frozen=True)
+class RuleBits:
+    """Which bit stands for which rule (see the module docstring)."""
+
+    n_stages: int  # stages of the journey, hidden ones included: bits 0 .. n_stages-1
+    plain: tuple[tuple[int, Rule], ...]  # (stage bit, rule)
+    special: tuple[tuple[int, int, Any], ...]  # (bit, stage, RepeatRule | AfterRule)
+    excl: tuple[tuple[int, int, Rule], ...]  # (bit, kernel symbol, rule)
+    step_pos: np.ndarray  # int16 per bit: the first funnel step it can fill (K: none)
+    n_bits: int
+
+    @property
+    def dtype(self) -> Any:
+        for dt in (np.uint8, np.uint16, np.uint32, np.uint64):
+            if self.n_bits <= np.iinfo(dt).bits:
+                return dt
+        raise AssertionError  # pragma: no cover - checked in rule_bits
+
+    @property
+    def stage_mask(self) -> int:
+        return (1 << self.n_stages) - 1
+
+    def special_by_stage(self) -> dict[int, list[tuple[int, Any]]]:
+        out: dict[int, list[tuple[int, Any]]] = {}
+        for bit, si, r in self.special:
+            out.setdefault(si, []).append((bit, r))
+        return out
+
+
+def rule_bits(journey: Any, steps: np.ndarray, excl: Sequence[tuple[int, int, int]],
+              excl_rules: Sequence[Rule]) -> RuleBits:
+    """Number the rules of ``journey`` (and the exclusions) as bits."""
+    stages = journey._all_stages()
+    n = len(stages)
+    K = len(steps)
+    first_step = np.full(n, K, dtype=np.int16)
+    for k in range(K - 1, -1, -1):
+        first_step[int(steps[k])] = k
+    plain: list[tuple[int, Rule]] = []
+    special: list[tuple[int, int, Any]] = []
+    pos: list[int] = [int(first_step[si]) for si in range(n)]
+    bit = n
+    for si, st in enumerate(stages):
+        for r in st.rules:
+            if isinstance(r, Rule):
+                plain.append((si, r))
+            else:
+                special.append((bit, si, r))
+                pos.append(int(first_step[si]))
+                bit += 1
+    ex: list[tuple[int, int, Rule]] = []
+    for (sym, _, _), r in zip(excl, excl_rules):
+        ex.append((bit, int(sym), r))
+        pos.append(K)
+        bit += 1
+    if bit > 64:
+        raise ParameterError(
+            f"This journey and its exclusions have {bit} rules; funnelkit evaluates at most 64 "
+            "at once. Fix: merge event lists into fewer rules (one stage may list many events)."
+        )
+    return RuleBits(n, tuple(plain), tuple(special), tuple(ex), np.asarray(pos, dtype=np.int16), bit)
+
+
+class _PropsView:
+    """The block's ``where=`` columns as ``Rule._row_mask`` reads a frame."""
+
+    def __init__(self, props: Any) -> None:
+        self._p = props
+        self.columns = list(props)
+
+    def __getitem__(self, col: Any) -> Any:
+        return self._p[col]
+
+
+@dataclass
+class Plan:
+    """Per-block evaluation of the rules, and the split of kept rows into buckets."""
+
+    bits: RuleBits
+    keep_all: bool
+    lo: int
+    shift: int  # bucket b holds ids lo + [b << shift, (b + 1) << shift)
+    n_buckets: int
+    present: np.ndarray  # bool over hi - lo + 1 ids
+    attr_mode: str | None = None  # "range", "first_touch", "last_touch", "step" or None
+    carry_rows: bool = False  # carry each kept row's input position (stage assignment)
+    k_steps: int = 0  # K, the number of funnel steps (the position of rows that fill none)
+    _luts: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, list[Any]]] = field(default_factory=dict)
+    _lock: threading.Lock = field(default_factory=threading.Lock)
+    _acc: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # one per thread
+    _local: threading.local = field(default_factory=threading.local)
+
+    # ----------------------------------------------------------------- layout
+    @property
+    def local_dtype(self) -> Any:
+        """dtype of a row's id offset within its bucket."""
+        return np.uint16 if self.shift <= 16 else (np.uint32 if self.shift <= 32 else np.int64)
+
+    def part_dtypes(self) -> list[Any]:
+        """dtypes of the arrays of a bucket part, in order."""
+        out = [self.local_dtype, np.int64, self.bits.dtype, np.int16]
+        if self.attr_mode == "step":
+            out.append(np.int32)
+        if self.carry_rows:
+            out.append(np.int64)
+        return out
+
+    # ----------------------------------------------------------------- rules
+    def luts(self, cats: tuple[str, ...]) -> tuple[np.ndarray, np.ndarray, list[Any]]:
+        """Per event name of a block: bits of its name-only rules, its position, and the
+        ``where=`` rules with the names they apply to."""
+        got = self._luts.get(cats)
+        if got is not None:
+            return got
+        rb = self.bits
+        dt = rb.dtype
+        lut = np.zeros(len(cats) + 1, dtype=dt)
+        where: list[Any] = []
+        entries = [(si, r) for si, r in rb.plain] + [(b, r.rule) for b, _, r in rb.special] \
+            + [(b, r) for b, _, r in rb.excl]
+        for b, r in entries:
+            m = r._match_names(cats)
+            if r.where:
+                if m.any():
+                    where.append((b, r, np.concatenate([m, [False]]), int(rb.step_pos[b])))
+            else:
+                lut[:-1][m] |= dt(1 << b)
+        pos = np.full(len(cats) + 1, self.k_steps, dtype=np.int16)
+        for b in range(rb.n_bits):
+            if int(rb.step_pos[b]) < self.k_steps:
+                hit = (lut & dt(1 << b)) != 0
+                pos[hit] = np.minimum(pos[hit], rb.step_pos[b])
+        got = (lut, pos, where)
+        with self._lock:
+            self._luts[cats] = got
+        return got
+
+    def evaluate(self, blk: Block) -> tuple[np.ndarray, np.ndarray]:
+        """Bits and position of every row of the block."""
+        lut, pos_lut, where = self.luts(blk.cats)
+        ev = blk.ev
+        bits = lut[ev]
+        pos = pos_lut[ev]
+        if where:
+            view = _PropsView(blk.props)
+            dt = self.bits.dtype
+            for b, rule, name_mask, bpos in where:
+                m = rule._row_mask(view, name_mask, ev)
+                if m.any():
+                    bits[m] |= dt(1 << b)
+                    np.minimum(pos, np.where(m, bpos, self.k_steps).astype(np.int16), out=pos)
+        return bits, pos
+
+    # ----------------------------------------------------------------- attributes
+    def _thread_acc(self, make: Any) -> tuple[np.ndarray, ...]:
+        acc = getattr(self._local, "acc", None)
+        if acc is None:
+            acc = self._local.acc = make()
+            with self._lock:
+                self._acc.append(acc)
+        return acc
+
+    def _fold_range(self, off: np.ndarray, g: np.ndarray) -> None:
+        n = len(self.present)
+        vmin, vmax = self._thread_acc(lambda: (np.full(n, _I64_MAX, np.int64), np.full(n, -1, np.int64)))
+        ok = np.flatnonzero(g >= 0)
+        np.minimum.at(vmin, off[ok], g[ok])
+        np.maximum.at(vmax, off[ok], g[ok])
+
+    def _fold_touch(self, off: np.ndarray, t: np.ndarray, g: np.ndarray) -> None:
+        """Best (time, value) per unit: earliest (latest for last touch) time, smallest value."""
+        first = self.attr_mode == "first_touch"
+        n = len(self.present)
+        edge = _I64_MAX if first else _I64_MIN
+        bt, bc = self._thread_acc(lambda: (np.full(n, edge, np.int64), np.full(n, _I64_MAX, np.int64)))
+        ok = np.flatnonzero(g >= 0)
+        if not len(ok):
+            return
+        u, tt, code = off[ok], t[ok], g[ok]
+        before = bt[u]
+        (np.minimum if first else np.maximum).at(bt, u, tt)
+        now = bt[u]
+        bc[u[now != before]] = _I64_MAX  # a better time: forget the value of the old one
+        at_best = now == tt
+        np.minimum.at(bc, u[at_best], code[at_best])
+
+    def attributes(self) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per unit id: (code, None) for first/last touch, (min, max) codes for a range."""
+        n = len(self.present)
+        if self.attr_mode == "range":
+            if not self._acc:
+                return np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+            vmin, vmax = self._acc[0]
+            for a, b in self._acc[1:]:
+                np.minimum(vmin, a, out=vmin)
+                np.maximum(vmax, b, out=vmax)
+            vmin = vmin.copy()
+            vmin[vmax < 0] = -1
+            return vmin, vmax
+        first = self.attr_mode == "first_touch"
+        if not self._acc:
+            return np.full(n, -1, np.int64), None
+        bt, bc = self._acc[0]
+        for t, c in self._acc[1:]:
+            better = (t < bt) if first else (t > bt)
+            better |= (t == bt) & (c < bc)
+            bt[better], bc[better] = t[better], c[better]
+        return np.where(bc == _I64_MAX, -1, bc), None
+
+    # ----------------------------------------------------------------- split
+    def split(self, blk: Block) -> tuple[list[Any], set[str], int, int]:
+        """One block: mark its units present, keep the rows that matter, split them by bucket.
+
+        Returns the parts per bucket (None where empty), the event names used, the rows
+        kept that match a rule, and the block's latest time (ns).
+        """
+        bits, pos = self.evaluate(blk)
+        used_mask = np.zeros(len(blk.cats), dtype=bool)
+        used_mask[blk.ev] = True
+        used = {c for c, m in zip(blk.cats, used_mask) if m}
+        off = blk.unit - self.lo if self.lo else blk.unit
+        self.present[off] = True
+        t = blk.t
+        t_max = int(t.max()) * blk.t_factor if len(t) else -(2**63)
+        g = blk.attr
+        if g is not None and self.attr_mode in ("range", "first_touch", "last_touch"):
+            if self.attr_mode == "range":
+                self._fold_range(off, g)
+            else:
+                self._fold_touch(off, t * blk.t_factor if blk.t_factor != 1 else t, g)
+        hit = bits != 0
+        kept = int(np.count_nonzero(hit))
+        if self.keep_all:
+            keep = None
+        else:
+            keep = np.flatnonzero(hit)
+            off, t, bits, pos = off[keep], t[keep], bits[keep], pos[keep]
+        if blk.t_factor != 1:
+            t = t * blk.t_factor  # range checked by the source
+        extra: list[np.ndarray] = []
+        if self.attr_mode == "step":
+            a = g if g is not None else np.full(len(blk.t), -1, np.int64)
+            extra.append((a if keep is None else a[keep]).astype(np.int32))
+        if self.carry_rows:
+            r = np.arange(blk.row0, blk.row0 + len(blk.t), dtype=np.int64)
+            extra.append(r if keep is None else r[keep])
+        cols = [off, t, bits, pos, *extra]
+        out: list[Any] = [None] * self.n_buckets
+        local_type = self.local_dtype
+        if self.n_buckets == 1:
+            cols[0] = off.astype(local_type)
+            out[0] = tuple(cols)
+            return out, used, kept, t_max
+        b = (off >> self.shift).astype(np.uint16 if self.n_buckets <= 1 << 16 else np.int64)
+        order = np.argsort(b, kind="stable")  # radix sort for 16-bit keys; keeps input order
+        cnt = np.bincount(b, minlength=self.n_buckets)
+        bounds = np.concatenate(([0], np.cumsum(cnt)))
+        loc = off[order]
+        loc &= (1 << self.shift) - 1  # offset within the bucket
+        cols = [loc.astype(local_type)] + [c[order] for c in cols[1:]]
+        for j in np.flatnonzero(cnt):
+            a, z = int(bounds[j]), int(bounds[j + 1])
+            out[j] = tuple(c[a:z] for c in cols)
+        return out, used, kept, t_max

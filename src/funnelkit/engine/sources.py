@@ -1,0 +1,480 @@
+"""Sources: an event log as blocks of only the columns a computation needs (private).
+
+A :class:`Source` tells the engine how many rows the log has, the range of its unit
+codes, and how to read block ``i`` (:class:`Block`): unit ids or codes, times, event
+indices into the block's own small dictionary of names, the ``where=`` columns of the
+block and the global code of the attribute (``by=`` value, experiment variant) of each
+row. Blocks are read in parallel by the engine.
+
+Where the data comes from:
+
+* a normalized pandas frame (:func:`frame_source`): 1M-row slices. Arrow tables,
+  polars frames and anything else :func:`funnelkit.read_events` takes are normalized
+  by the io layer first (validation and messages live there), then sliced;
+* a Parquet file or a directory of files (:func:`parquet_source`): row groups read
+  straight from the file, only the needed columns, when the file holds what
+  ``read_events`` would accept without conversion (tz-aware times, string event
+  names, integer or string unit ids, no nulls per the row-group statistics). Other
+  files are read and validated by ``read_events`` and then sliced like a frame, so
+  every problem gets the io layer's message.
+
+Unit codes. Integer ids in a dense range are used as they are (offsets from the
+smallest). Any other ids -- strings (UUIDs, GA4's ``user_pseudo_id``), sparse
+integers -- get codes from **one global sorted dictionary**: for a frame, the
+categories of the normalized column; for Parquet, the row groups' own dictionaries
+merged in a first pass over that column alone (never a frame of 10M strings), each row
+group's dictionary mapped once to global codes. Units are therefore numbered by sorted
+id everywhere, and results never depend on how the log was read.
+
+Attribute codes are global too, and sorted by value, so that ties ("the first value
+at the earliest time") are broken by value and not by row order.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+from .. import _schema
+from ..errors import MissingColumnError, ParameterError
+from ._parallel import n_threads
+
+__all__ = ["Block", "Source", "frame_source", "parquet_source", "unit_codes", "sorted_codes"]
+
+#: Rows per block of an in-memory frame.
+FRAME_BLOCK_ROWS = 1 << 20
+#: Rows of a Parquet row group processed at once after decoding (bounds the temporaries).
+SUB_BLOCK_ROWS = 1 << 18
+
+_NS_PER = {"s": 10**9, "ms": 10**6, "us": 10**3, "ns": 1}
+_NS_MIN = int(pd.Timestamp.min.value)
+_NS_MAX = int(pd.Timestamp.max.value)
+
+
+class _Declined(Exception):
+    """This Parquet file needs the io layer (conversion, validation or its messages)."""
+
+
+@dataclass
+class Block:
+    """One block of the log (positional arrays of equal length)."""
+
+    unit: np.ndarray  # int64 unit ids (dense integer range) or global unit codes
+    t: np.ndarray  # int64 times since the epoch, UTC, in units of `t_factor` ns
+    ev: np.ndarray  # integer indices into `cats`
+    cats: tuple[str, ...]
+    t_factor: int = 1
+    attr: np.ndarray | None = None  # int64 global attribute codes (-1: null)
+    props: Mapping[Any, pd.Series] = field(default_factory=dict)  # where= columns, positional
+    row0: int = 0  # input position of the block's first row
+
+
+@dataclass
+class Source:
+    """Blocks to read, and the range of the unit ids (or codes) they hold."""
+
+    n_rows: int
+    lo: int  # smallest unit id / code
+    hi: int  # largest unit id / code
+    n_items: int
+    read: Callable[[int], list[Block]]
+    ids_of: Callable[[np.ndarray], pd.Index]  # present offsets -> unit ids
+    unit_name: str
+    categories: Sequence[str] | None = None  # every event name, when known up front
+    attr_values: list[Any] | None = None  # value of each attribute code
+    dropped: dict[str, int] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- codes
+
+
+def _value_order(values: Sequence[Any]) -> list[int]:
+    """Positions of ``values`` in sorted order (by type name, then repr, when they do not compare)."""
+    idx = list(range(len(values)))
+    try:
+        return sorted(idx, key=values.__getitem__)
+    except TypeError:
+        return sorted(idx, key=lambda i: (type(values[i]).__name__, repr(values[i])))
+
+
+def sorted_codes(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
+    """int64 codes of ``s`` numbered by sorted value (-1 for nulls), and the values."""
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64)
+        uniq = list(s.cat.categories)
+    else:
+        codes, u = pd.factorize(s, use_na_sentinel=True)
+        codes = codes.astype(np.int64, copy=False)
+        uniq = list(u)
+    order = _value_order(uniq)
+    rank = np.empty(len(uniq) + 1, dtype=np.int64)
+    rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniq))
+    rank[-1] = -1  # code -1 indexes the last entry
+    return rank[codes], [uniq[i] for i in order]
+
+
+def unit_codes(frame: pd.DataFrame, col: str) -> tuple[np.ndarray, pd.Index]:
+    """int64 code per row (units numbered by sorted id) and the id of each code."""
+    s = frame[col]
+    if isinstance(s.dtype, pd.CategoricalDtype):
+        codes = s.cat.codes.to_numpy().astype(np.int64, copy=False)
+        cats = s.cat.categories
+        if (codes < 0).any():
+            raise ParameterError(f"Column {col!r} has null values; units must be defined for every event.")
+        if not cats.is_monotonic_increasing:
+            codes, values = sorted_codes(s)
+            return codes, pd.Index(values, name=col)
+        used = np.zeros(len(cats), dtype=bool)
+        used[codes] = True
+        if used.all():
+            return codes, pd.Index(cats, name=col)
+        remap = np.cumsum(used) - 1
+        return remap[codes].astype(np.int64), pd.Index(cats[used], name=col)
+    if s.isna().any():
+        raise ParameterError(
+            f"Column {col!r} has null values; units must be defined for every event. "
+            f"Fix: fill or drop them (e.g. events.dropna(subset=[{col!r}]))."
+        )
+    if s.dtype.kind in "iu" and len(s):
+        v = s.to_numpy()
+        lo, hi = int(v.min()), int(v.max())
+        if hi - lo <= 4 * len(v) + 1024:  # dense ids: a lookup table instead of hashing
+            off = (v - lo).astype(np.intp, copy=False)
+            present = np.zeros(hi - lo + 1, dtype=bool)
+            present[off] = True
+            rank = np.cumsum(present, dtype=np.int64) - 1
+            ids = (np.flatnonzero(present) + lo).astype(s.dtype, copy=False)
+            return rank[off], pd.Index(ids, name=col)
+    codes, uniques = pd.factorize(s, sort=True)
+    return codes.astype(np.int64, copy=False), pd.Index(uniques, name=col)
+
+
+# --------------------------------------------------------------------------- frames
+
+
+def frame_source(frame: pd.DataFrame, *, unit_col: str, attr_col: Any = None,
+                 props: Sequence[Any] = (), attr_purpose: str = "this computation") -> Source:
+    """Blocks of a normalized frame (see the module docstring)."""
+    if attr_col is not None:
+        _schema.require_columns(frame, [attr_col], purpose=attr_purpose)
+    for col in props:
+        if col not in frame.columns:
+            from ..errors import JourneyError
+
+            raise JourneyError(
+                f"A journey rule has where={{{col!r}: ...}} but the event log has no column {col!r}. "
+                f"Available columns: {', '.join(map(str, frame.columns))}."
+            )
+    attr = attr_values = None
+    if attr_col is not None:
+        attr, attr_values = sorted_codes(frame[attr_col])
+    s = frame[unit_col]
+    raw = s.to_numpy() if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu" else None
+    lo = hi = 0
+    if raw is not None and len(raw):
+        lo, hi = int(raw.min()), int(raw.max())
+        if hi - lo > 4 * len(raw) + 1024 or raw.dtype == np.uint64:
+            raw = None
+    if raw is not None:
+        codes, ids = raw, None
+    else:
+        codes, ids = unit_codes(frame, unit_col)
+        lo, hi = 0, max(len(ids) - 1, 0)
+    ev = frame[_schema.EVENT]
+    cats = tuple(str(c) for c in ev.cat.categories)
+    ev_codes = ev.cat.codes.to_numpy()
+    t = frame[_schema.TIME].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    n = len(frame)
+    starts = list(range(0, n, FRAME_BLOCK_ROWS))
+    prop_cols = {c: frame[c] for c in props}
+
+    def read(i: int) -> list[Block]:
+        a = starts[i]
+        b = min(a + FRAME_BLOCK_ROWS, n)
+        pr = {c: s_.iloc[a:b].reset_index(drop=True) for c, s_ in prop_cols.items()}
+        return [Block(codes[a:b].astype(np.int64, copy=False), t[a:b], ev_codes[a:b], cats,
+                      attr=None if attr is None else attr[a:b], props=pr, row0=a)]
+
+    def ids_of(offsets: np.ndarray) -> pd.Index:
+        if ids is None:
+            return pd.Index((offsets + lo).astype(s.dtype), name=unit_col)
+        return ids if len(offsets) == len(ids) else ids[offsets]
+
+    return Source(n_rows=n, lo=lo, hi=hi, n_items=len(starts), read=read, ids_of=ids_of,
+                  unit_name=unit_col, categories=cats, attr_values=attr_values,
+                  dropped=dict(frame.attrs.get("funnelkit_dropped", {}) or {}))
+
+
+# --------------------------------------------------------------------------- Parquet
+
+
+def _is_text(t: Any) -> bool:
+    import pyarrow as pa
+
+    t = t.value_type if pa.types.is_dictionary(t) else t
+    return pa.types.is_string(t) or pa.types.is_large_string(t)
+
+
+def _leaf_index(md: Any, name: str) -> int:
+    for j in range(md.num_columns):
+        if md.schema.column(j).path == name:
+            return j
+    raise _Declined(f"no leaf column {name!r}")
+
+
+@dataclass
+class _Files:
+    files: list[Path]
+    items: list[tuple[int, int]]  # (file, row group)
+    row0: list[int]
+    n_rows: int
+    lo: int | None
+    hi: int | None
+    unit_is_int: bool
+
+
+def _inspect(path: Any, unit_col: str, attr_col: Any, props: Sequence[Any]) -> _Files:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    from .. import io as _io
+
+    p = Path(os.fspath(path)).expanduser()
+    if p.is_dir():
+        files = _io._parquet_files(p)
+        if any("=" in part for f in files for part in f.relative_to(p).parts[:-1]):
+            raise _Declined("partition directories become columns")
+    elif p.is_file() and _io._suffix(p) in _io._PARQUET_SUFFIXES:
+        files = [p]
+    else:
+        raise _Declined("not a Parquet file or directory")
+    if not files:
+        raise _Declined("no Parquet files")
+    items: list[tuple[int, int]] = []
+    row0: list[int] = []
+    lo = hi = None
+    n_rows = 0
+    unit_is_int = None
+    need = [unit_col, _schema.TIME, _schema.EVENT]
+    for fi, f in enumerate(files):
+        try:
+            md = pq.read_metadata(f)
+            schema = md.schema.to_arrow_schema()
+        except Exception:
+            raise _Declined("unreadable") from None
+        names = schema.names
+        if any(names.count(c) != 1 for c in need + [c for c in [attr_col, *props] if c is not None]):
+            raise _Declined("columns missing or repeated")
+        ut, tt, et = schema.field(unit_col).type, schema.field(_schema.TIME).type, schema.field(_schema.EVENT).type
+        is_int = pa.types.is_integer(ut) and not (pa.types.is_unsigned_integer(ut) and ut.bit_width == 64)
+        if not (is_int or _is_text(ut)):
+            raise _Declined("unit ids are neither integers nor strings")
+        if unit_is_int is None:
+            unit_is_int = is_int
+        elif unit_is_int != is_int:
+            raise _Declined("files disagree on the unit id type")
+        if not (pa.types.is_timestamp(tt) and tt.tz is not None):
+            raise _Declined("timestamps are not tz-aware")
+        if not _is_text(et):
+            raise _Declined("event names are not strings")
+        leaves = [_leaf_index(md, c) for c in need]
+        for rg in range(md.num_row_groups):
+            rmd = md.row_group(rg)
+            if rmd.num_rows == 0:
+                continue
+            for j in leaves:
+                st = rmd.column(j).statistics
+                if st is None or not st.has_null_count or st.null_count:
+                    raise _Declined("nulls, or no statistics to rule them out")
+            st = rmd.column(leaves[0]).statistics
+            if is_int:
+                if not st.has_min_max:
+                    unit_is_int = False  # sparse/unknown range: use the dictionary
+                else:
+                    mn, mx = int(st.min), int(st.max)
+                    lo = mn if lo is None else min(lo, mn)
+                    hi = mx if hi is None else max(hi, mx)
+            items.append((fi, rg))
+            row0.append(n_rows)
+            n_rows += rmd.num_rows
+    if not n_rows:
+        raise _Declined("no rows")
+    dense = bool(unit_is_int) and lo is not None and hi is not None and hi - lo <= 4 * n_rows + 1024
+    return _Files(files, items, row0, n_rows, lo, hi, dense)
+
+
+class _Readers:
+    """One ParquetFile per (thread, file)."""
+
+    def __init__(self, files: list[Path], dict_cols: list[Any]) -> None:
+        self.files, self.dict_cols, self.local = files, dict_cols, threading.local()
+
+    def get(self, fi: int) -> Any:
+        import pyarrow.parquet as pq
+
+        handles = getattr(self.local, "files", None)
+        if handles is None:
+            handles = self.local.files = {}
+        pf = handles.get(fi)
+        if pf is None:
+            pf = handles[fi] = pq.ParquetFile(self.files[fi], read_dictionary=self.dict_cols)
+        return pf
+
+
+def _dict_chunks(col: Any) -> Any:
+    """A row group's column as one dictionary array (chunks unified)."""
+    import pyarrow as pa
+
+    if not pa.types.is_dictionary(col.type):
+        col = col.dictionary_encode()
+    if isinstance(col, pa.ChunkedArray):
+        col = col.unify_dictionaries().combine_chunks() if col.num_chunks != 1 else col.chunk(0)
+    return col
+
+
+def _global_dictionary(fs: _Files, readers: _Readers, col: Any, pool: ThreadPoolExecutor | None) -> tuple[Any, list[np.ndarray]]:
+    """The sorted distinct values of ``col`` (an Arrow array) and, per row group, the global
+    code of each entry of its dictionary. One pass over that column alone."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    def one(i: int) -> Any:
+        fi, rg = fs.items[i]
+        arr = _dict_chunks(readers.get(fi).read_row_group(rg, columns=[col], use_threads=False).column(0))
+        return arr.dictionary
+
+    mapper = map if pool is None else pool.map
+    dicts = list(mapper(one, range(len(fs.items))))
+    allv = pa.concat_arrays([d.cast(dicts[0].type) for d in dicts]) if len(dicts) > 1 else dicts[0]
+    uniq = pc.unique(allv)
+    if uniq.null_count:
+        uniq = uniq.drop_null()
+    glob = uniq.take(pc.sort_indices(uniq))
+    codes = pc.index_in(allv, value_set=glob).to_numpy(zero_copy_only=False)
+    codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes.astype(np.int64)
+    luts: list[np.ndarray] = []
+    a = 0
+    for d in dicts:
+        luts.append(np.concatenate([codes[a:a + len(d)], [-1]]))  # last entry: code -1 (null)
+        a += len(d)
+    return glob, luts
+
+
+def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Sequence[Any] = ()) -> Source:
+    """Row groups of a Parquet file or directory read directly (see the module docstring).
+
+    Raises ``_Declined`` when the io layer must read the file instead.
+    """
+    import pyarrow as pa
+
+    fs = _inspect(path, unit_col, attr_col, props)
+    threads = n_threads() if fs.n_rows >= (1 << 19) else 1
+    dict_cols = [_schema.EVENT] + ([] if fs.unit_is_int else [unit_col])
+    readers = _Readers(fs.files, dict_cols + ([attr_col] if attr_col is not None else []))
+    pool = ThreadPoolExecutor(threads) if threads > 1 else None
+    try:
+        unit_glob = unit_luts = attr_glob = attr_luts = None
+        if not fs.unit_is_int:
+            unit_glob, unit_luts = _global_dictionary(fs, readers, unit_col, pool)
+        if attr_col is not None:
+            attr_glob, attr_luts = _global_dictionary(fs, readers, attr_col, pool)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    if fs.unit_is_int:
+        lo, hi = int(fs.lo), int(fs.hi)  # type: ignore[arg-type]
+    else:
+        lo, hi = 0, len(unit_glob) - 1
+    attr_values = None if attr_glob is None else attr_glob.to_pylist()
+    cols = [unit_col, _schema.TIME, _schema.EVENT] + ([attr_col] if attr_col is not None else []) + list(props)
+
+    def read(i: int) -> list[Block]:
+        fi, rg = fs.items[i]
+        table = readers.get(fi).read_row_group(rg, columns=cols, use_threads=False)
+        ua, ta, ea = table.column(0), table.column(1), table.column(2)
+        factor = _NS_PER[ta.type.unit]
+        t = ta.combine_chunks().view(pa.int64()).to_numpy() if ta.num_chunks != 1 else ta.chunk(0).view(pa.int64()).to_numpy()
+        if len(t) and factor > 1:
+            lo_t, hi_t = int(t.min()), int(t.max())
+            if not (_NS_MIN <= lo_t * factor and hi_t * factor <= _NS_MAX):
+                raise ParameterError(
+                    f"Timestamps of {fs.files[fi]} lie outside the range pandas can hold "
+                    f"(1677-09-21 to 2262-04-11), e.g. {lo_t if lo_t * factor < _NS_MIN else hi_t} "
+                    f"{ta.type.unit}. Fix: filter them out before the analysis."
+                )
+        if fs.unit_is_int:
+            u = ua.combine_chunks() if ua.num_chunks != 1 else ua.chunk(0)
+            if u.type != pa.int64():
+                u = u.cast(pa.int64())
+            u = u.to_numpy()
+        else:
+            ud = _dict_chunks(ua)
+            lut = unit_luts[i]  # type: ignore[index]
+            if len(lut) != len(ud.dictionary) + 1:  # pragma: no cover - same column read twice
+                raise AssertionError("a row group's dictionary changed between two reads")
+            u = lut[ud.indices.to_numpy()]
+        ed = _dict_chunks(ea)
+        cats = tuple(ed.dictionary.to_pylist())
+        ev = ed.indices.to_numpy()
+        attr = None
+        if attr_col is not None:
+            ad = _dict_chunks(table.column(3))
+            lut = attr_luts[i]  # type: ignore[index]
+            idx = ad.indices.fill_null(-1) if ad.null_count else ad.indices
+            attr = lut[idx.to_numpy()]
+        pr = {}
+        base = 3 + (attr_col is not None)
+        for k, c in enumerate(props):
+            pr[c] = _schema.arrow_to_series(table.column(base + k))
+        out = []
+        row0 = fs.row0[i]
+        for a in range(0, len(t), SUB_BLOCK_ROWS):  # smaller temporaries per step
+            z = a + SUB_BLOCK_ROWS
+            sub = {c: s[a:z].reset_index(drop=True) for c, s in pr.items()} if pr else {}
+            out.append(Block(u[a:z], t[a:z], ev[a:z], cats, factor,
+                             None if attr is None else attr[a:z], sub, row0 + a))
+        return out
+
+    def ids_of(offsets: np.ndarray) -> pd.Index:
+        if fs.unit_is_int:
+            return pd.Index(offsets.astype(np.int64) + lo, name=unit_col)
+        vals = unit_glob.take(pa.array(offsets.astype(np.int64)))  # type: ignore[union-attr]
+        return pd.Index(vals.to_pandas(), name=unit_col)
+
+    return Source(n_rows=fs.n_rows, lo=lo, hi=hi, n_items=len(fs.items), read=read, ids_of=ids_of,
+                  unit_name=unit_col, attr_values=attr_values)
+
+
+def open_source(events: Any, *, unit_col: str, attr_col: Any, props: Sequence[Any],
+                needed: Sequence[Any], attr_purpose: str = "this computation") -> Source:
+    """The source of ``events``: a path (Parquet read directly when it can be), or anything
+    the io layer normalizes (frames, Arrow, polars, CSV, other Parquet files).
+
+    ``needed`` are the property columns the computation reads (for the io layer).
+    """
+    if isinstance(events, (str, os.PathLike)):
+        try:
+            return parquet_source(events, unit_col=unit_col, attr_col=attr_col, props=props)
+        except _Declined:
+            from ..io import read_events
+
+            events = read_events(events, columns=list(needed))
+    frame = _schema.ensure_events(events)
+    if len(frame) == 0:
+        from ..errors import EmptyEventLogError
+
+        raise EmptyEventLogError("The event log is empty: there is nothing to compute a funnel on.")
+    if unit_col != _schema.USER and unit_col not in frame.columns:
+        raise MissingColumnError(
+            f"unit='session' needs a {unit_col!r} column, which the event log does not have. "
+            f"Fix: run events = funnelkit.sessionize(events, timeout='30min') first."
+        )
+    return frame_source(frame, unit_col=unit_col, attr_col=attr_col, props=props, attr_purpose=attr_purpose)
