@@ -276,7 +276,7 @@ def experiment(
     import importlib
 
     fm = importlib.import_module(".funnel", __package__)
-    from ._prepare import resolve_steps
+    from ._steps import resolve_steps
 
     params, s_ns, e_ns = fm._checked_params(
         window=window, mode=mode, window_from=window_from, unit="user", by=None, attribution="first_touch",

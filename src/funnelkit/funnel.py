@@ -246,7 +246,7 @@ def funnel(
     params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
                                          attribution=attribution, max_groups=max_groups, exclude=exclude,
                                          start=start, end=end, lang=lang)
-    from ._prepare import resolve_steps
+    from ._steps import resolve_steps
 
     spec = resolve_steps(journey_or_steps, lang=lang)
     budget = _memory_budget(events, memory_budget)
@@ -293,7 +293,7 @@ def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | No
              memory_budget: int | None = None, progress: bool = False, tmp_dir: Any = None,
              attr_purpose: str | None = None) -> Any:
     """The engine request of a funnel with checked ``params``."""
-    from ._prepare import needed_columns
+    from ._steps import needed_columns
     from ._schema import USER
     from .engine import FunnelRequest
 

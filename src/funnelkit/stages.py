@@ -723,71 +723,6 @@ class Journey:
                 stacklevel=_stacklevel(),
             )
 
-    def _assign(
-        self,
-        view: Any,
-        ev_sorted: np.ndarray,
-        categories: Sequence[str],
-        unit_sorted: np.ndarray,
-        *,
-        check: bool = True,
-    ) -> np.ndarray:
-        """Stage index per row (int16, -1 = no stage) of rows already sorted by unit and time.
-
-        ``view[col]`` returns a property column in that sorted order (see ``_RowsView``),
-        ``ev_sorted`` the rows' event category codes and ``unit_sorted`` their unit codes.
-        Occurrence counts (:func:`repeat`) and "after" conditions are evaluated in that
-        order. Hidden stages (kept only for after() of a selected journey) get codes
-        >= len(self).
-        """
-        stages = self._all_stages()
-        n = len(ev_sorted)
-        if check:
-            self.check_events(categories)
-        # plain rules -------------------------------------------------------------
-        plain_hits = np.zeros(n, dtype=np.int16)
-        plain_code = np.full(n, -1, dtype=np.int16)
-        special: list[tuple[int, AnyRule]] = []
-        for si, s in enumerate(stages):
-            stage_mask = np.zeros(n, dtype=bool)
-            for r in s.rules:
-                if isinstance(r, Rule):
-                    stage_mask |= r._row_mask(view, r._match_names(categories), ev_sorted)
-                else:
-                    special.append((si, r))
-            plain_hits += stage_mask
-            plain_code[stage_mask] = si
-        if (plain_hits > 1).any():
-            raise OverlappingRulesError(self._overlap_message(categories))
-        code = plain_code
-        if not special:
-            return code
-        # repeat / after rules, in dependency order; they take precedence -----------
-        by_stage: dict[int, list[AnyRule]] = {}
-        for si, r in special:
-            by_stage.setdefault(si, []).append(r)
-        special_hits = np.zeros(n, dtype=np.int16)
-        final = code.copy()
-        for si in self._after_order():
-            for r in by_stage.get(si, []):
-                inner = r.rule
-                m = inner._row_mask(view, inner._match_names(categories), ev_sorted)
-                if isinstance(r, RepeatRule):
-                    sel = _nth_in_unit(m, unit_sorted, r.nth)
-                else:
-                    tgt = next(i for i, st in enumerate(stages) if st.name == r.stage)
-                    sel = m & _after_first(final == tgt, unit_sorted)
-                special_hits += sel
-                final[sel] = si
-        if (special_hits > 1).any():
-            rows = np.flatnonzero(special_hits > 1)
-            names = sorted({str(categories[c]) for c in ev_sorted[rows]})
-            raise OverlappingRulesError(
-                f"Event(s) {names} are selected by more than one repeat()/after() rule. "
-                "Make the rules disjoint (e.g. different events or a where= condition)."
-            )
-        return final
-
     def _overlap_message(self, categories: Sequence[str]) -> str:
         stages = self._all_stages()
         conflicts: dict[str, list[str]] = {}
@@ -823,14 +758,24 @@ class Journey:
         >>> j.assign_stages(ev).tolist()
         ['visit', 'buy', 'again']
         """
-        from . import _prepare
+        from . import _schema
+        from .engine.bucket_stages import assign_stages
 
-        prep = _prepare.prepare(events, self, unit=unit, keep_all=True)
-        codes = np.full(prep.n_rows, -1, dtype=np.int16)
-        codes[prep.rows] = prep.stage_code
+        frame = _schema.ensure_events(events)
+        if unit not in ("user", "session"):
+            raise ParameterError(f"`unit`={unit!r}: use 'user' or 'session'.")
+        unit_col = _schema.USER if unit == "user" else "session_id"
+        if unit_col not in frame.columns:
+            from .errors import MissingColumnError
+
+            raise MissingColumnError(
+                "unit='session' needs a 'session_id' column, which the event log does not have. "
+                "Fix: run events = funnelkit.sessionize(events, timeout='30min') first."
+            )
+        codes = assign_stages(frame, self, unit_col=unit_col)
         names = list(self.names)
         cat = pd.Categorical.from_codes(np.where(codes >= len(names), -1, codes), categories=names)
-        return pd.Series(cat, index=prep.frame.index, name="stage")
+        return pd.Series(cat, index=frame.index, name="stage")
 
 
 class _SelectedJourney(Journey):
@@ -861,17 +806,6 @@ class _SelectedJourney(Journey):
         j = _SelectedJourney.__new__(_SelectedJourney)
         j._stages, j._hidden, j.name, j.lang = self._stages, self._hidden, self.name, lang
         return j
-
-
-class _RowsView:
-    """Columns of ``frame`` taken at positions ``rows``, read lazily (only where= columns)."""
-
-    def __init__(self, frame: pd.DataFrame, rows: np.ndarray) -> None:
-        self._frame, self._rows = frame, rows
-        self.columns = frame.columns
-
-    def __getitem__(self, col: str) -> pd.Series:
-        return self._frame[col].iloc[self._rows].reset_index(drop=True)
 
 
 def _nth_in_unit(mask: np.ndarray, unit_sorted: np.ndarray, nth: int) -> np.ndarray:

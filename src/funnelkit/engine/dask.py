@@ -45,7 +45,7 @@ def run_funnel_dask(ddf: Any, req: FunnelRequest) -> FunnelPartial:
         import dask
     except ImportError:  # pragma: no cover - a Dask frame implies dask
         raise ParameterError("Dask is not installed: pip install 'funnelkit[dask]'.") from None
-    from .._prepare import symbol_table
+    from .._steps import symbol_table
 
     cols = list(ddf.columns)
     _schema.resolve_columns(cols)  # the in-memory MissingColumnError for user_id / timestamp / event

@@ -25,7 +25,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._progress import _Bar
+from .._progress import _Bar, _progress_enabled
 from ._parallel import n_threads, ordered_map
 from .bucket_funnel import FunnelKernel, run_bucket
 from .buckets import THREADS_MIN_ROWS, Buckets, layout, run_ordered, temp_dir
@@ -119,7 +119,7 @@ def scan(src: Source, plan: Plan, buckets: Buckets, pool: ThreadPoolExecutor | N
 
 def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
     """The funnel of ``events`` (a path, a frame, anything the io layer takes)."""
-    from .._prepare import symbol_table
+    from .._steps import symbol_table
 
     spec = req.spec
     journey = spec.journey
@@ -148,11 +148,12 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
         step_names=tuple(spec.names), start_ns=req.start_ns, end_ns=req.end_ns,
         step_attr=req.step_attr if plan.attr_mode == "step" else None,
     )
+    progress = _progress_enabled(req.progress)  # a bar only on a terminal
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     tmp = temp_dir(req.tmp_dir) if req.memory_budget is not None else None
     buckets = Buckets(n_buckets, plan.part_dtypes(), budget=req.memory_budget, tmp=tmp)
     try:
-        used, kept, t_max = scan(src, plan, buckets, pool, threads, req.progress)
+        used, kept, t_max = scan(src, plan, buckets, pool, threads, progress)
         if src.categories is None:  # names known only now (Parquet read directly)
             names = sorted(used)
             if req.check_events:
@@ -190,7 +191,7 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
             if step_attr is not None and got is not None:
                 step_attr[a:z] = got
 
-        bar = _Bar(n_buckets, "funnelkit 2/2: funnel per bucket", "buckets", req.progress)
+        bar = _Bar(n_buckets, "funnelkit 2/2: funnel per bucket", "buckets", progress)
         try:
             run_ordered(pool, work, n_buckets, threads, bar)
         finally:
