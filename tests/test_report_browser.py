@@ -22,6 +22,8 @@ import pytest  # noqa: E402
 import funnelkit as fk  # noqa: E402
 from funnelkit import report  # noqa: E402
 from funnelkit.datasets._journeys import shop_journey  # noqa: E402
+from funnelkit.journey_map import journey_map  # noqa: E402
+from funnelkit.trends import trend  # noqa: E402
 
 ES = ("Descubrimiento", "Consideración", "Compra", "Uso", "Fidelización")
 BLUE, ORANGE = (0, 114, 178), (230, 159, 0)  # Okabe–Ito: variant A / variant B bars
@@ -95,7 +97,8 @@ def pages(tmp_path_factory):
     d = tmp_path_factory.mktemp("browser")
     ev = fk.datasets.make_shop(n_users=3000, seed=1)
     exp = fk.experiment(ev, shop_journey(), variant_col="variant", control="A", window="7D")
-    en = report.experiment_report(exp, d / "report_en.html", lang="en", events=ev)
+    analyses = dict(trend=trend(ev, shop_journey(), window="7D"), journey_map=journey_map(ev, shop_journey()))
+    en = report.experiment_report(exp, d / "report_en.html", lang="en", **analyses)
     es = report.experiment_report(exp, d / "report_es.html", lang="es")
     return {"en": en, "es": es, "exp": exp}
 
