@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pandas as pd
 import pytest
 
@@ -38,6 +40,59 @@ def test_report_on_own_parquet_with_journey(own_parquet, tmp_path, capsys):
     html = out.read_text(encoding="utf-8")
     assert "Descubrimiento" in html and "Compra" in html
     assert f"wrote {out}" in capsys.readouterr().err
+
+
+def test_report_on_the_bundled_sample(tmp_path, capsys):
+    out = tmp_path / "report.html"
+    assert cli.main(["report", "--out", str(out), "--no-progress"]) == 0
+    html = out.read_text(encoding="utf-8")
+    heads = re.findall(r"<h2[^>]*>(.*?)</h2>", html)
+    assert heads == ["Summary", "Health checks", "Design", "Results by step", "Conclusions", "Conversion by variant",
+                     "Time to convert", "Conversion trend", "Journey map", "Power and sample size"]
+    assert html.count("data:image/png;base64,") == 4
+    # the date range under the title comes from the trend the command computed
+    assert "Data: Mar 1, 2026" in html
+    assert f"wrote {out}" in capsys.readouterr().err
+
+
+def test_report_computes_the_results_it_passes(own_parquet, tmp_path, monkeypatch):
+    """The command computes the trend and the journey map and hands them to the report as results."""
+    from funnelkit import report
+    from funnelkit.journey_map import JourneyMapResult
+    from funnelkit.trends import TrendResult
+
+    seen = {}
+    real = report.funnel_report
+
+    def spy(result, path, **kwargs):
+        seen.update(kwargs)
+        return real(result, path, **kwargs)
+
+    monkeypatch.setattr(report, "funnel_report", spy)
+    path, journey, _ = own_parquet
+    out = tmp_path / "f.html"
+    rc = cli.main(["report", str(path), "--user-col", "uid", "--time-col", "ts", "--event-col", "name",
+                   "--journey", str(journey), "--window", "3D", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    assert isinstance(seen["trend"], TrendResult) and isinstance(seen["journey_map"], JourneyMapResult)
+    assert seen["trend"].params["window"] == pd.Timedelta("3D")
+    assert seen["journey_map"].params["touchpoint"] == "channel"
+    html = out.read_text(encoding="utf-8")
+    assert "Tendencia de la conversión" in html and "Mapa del recorrido" in html  # the journey file is Spanish
+
+
+def test_report_without_the_touchpoint_column_leaves_the_map_out(own_parquet, tmp_path, capsys):
+    path, journey, ev = own_parquet
+    plain = tmp_path / "plain.parquet"
+    ev.drop(columns=["channel"]).to_parquet(plain)
+    out = tmp_path / "p.html"
+    rc = cli.main(["report", str(plain), "--journey", str(journey), "--variant-col", "variant", "--control", "A",
+                   "--out", str(out), "--no-progress"])
+    assert rc == 0
+    err = capsys.readouterr().err
+    assert "no column 'channel'" in err and "--touchpoint" in err
+    html = out.read_text(encoding="utf-8")
+    assert "Conversion trend" in html and "Journey map" not in html
 
 
 def test_funnel_prints_the_table_matching_the_library(own_parquet, capsys):

@@ -1,7 +1,9 @@
 """The ``funnelkit`` command line: the main jobs of the library from a shell.
 
 ``funnelkit report``      the HTML experiment report (or funnel report without --variant-col);
-                          the bundled sample by default
+                          the bundled sample by default. The command computes the results
+                          (experiment or funnel, conversion trend, journey map) and hands
+                          them to :mod:`funnelkit.report`, which only presents them
 ``funnelkit funnel``      the funnel table in the terminal (or CSV / HTML)
 ``funnelkit sessionize``  add session ids to an event file
 
@@ -155,6 +157,29 @@ def _funnel(args: argparse.Namespace):
     )
 
 
+def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: dict[str, Any]) -> dict[str, Any]:
+    """The report's trend and journey map, computed on the same funnel (``trend=``, ``journey_map=``).
+
+    Their warnings were already shown by the main computation on the same events, so
+    they are not repeated. Without the touchpoint column the map is left out (said on stderr).
+    """
+    import warnings
+
+    from .journey_map import journey_map
+    from .trends import trend
+
+    out: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        out["trend"] = trend(events, journey, **funnel_kwargs)
+        if touchpoint is not None and touchpoint in events.columns:
+            out["journey_map"] = journey_map(events, journey, touchpoint=touchpoint, **funnel_kwargs)
+    if touchpoint is not None and "journey_map" not in out:
+        print(f"funnelkit: the event log has no column {touchpoint!r}: the journey map is left out "
+              "(choose its rows with --touchpoint COLUMN).", file=sys.stderr)
+    return out
+
+
 def _cmd_report(args: argparse.Namespace) -> int:
     import funnelkit as fk
 
@@ -167,7 +192,7 @@ def _cmd_report(args: argparse.Namespace) -> int:
         from .errors import ParameterError
 
         raise ParameterError("--variant-col needs --control (the control variant's value, e.g. --control A)")
-    steps = Steps(3, enabled=not args.no_progress and sys.stderr.isatty())
+    steps = Steps(4, enabled=not args.no_progress and sys.stderr.isatty())
     steps("reading the bundled sample" if sample else f"reading {args.events}")
     events = _load(args, args.events)
     journey = _steps(args, sample=sample)
@@ -177,13 +202,17 @@ def _cmd_report(args: argparse.Namespace) -> int:
         steps("comparing the variants")
         exp = fk.experiment(events, journey, variant_col=variant_col, control=control, alpha=args.alpha,
                             correction=args.correction, sequential=args.sequential, **common)
+        steps("computing the conversion trend and the journey map")
+        analyses = _analyses(events, journey, touchpoint or "channel", common)
         steps("writing the report")
-        out = exp.report(args.out, lang=args.lang or "en", events=events, touchpoint=touchpoint or "channel")
+        out = exp.report(args.out, lang=args.lang or "en", **analyses)
     else:
         steps("computing the funnel")
         res = fk.funnel(events, journey, unit=args.unit, by=args.by, **common)
+        steps("computing the conversion trend and the journey map")
+        analyses = _analyses(events, journey, touchpoint or args.by, dict(common, unit=args.unit))
         steps("writing the report")
-        out = res.report(args.out, lang=args.lang, events=events, touchpoint=touchpoint)
+        out = res.report(args.out, lang=args.lang, **analyses)
     steps.done()
     print(f"funnelkit: wrote {out}", file=sys.stderr)
     return 0
