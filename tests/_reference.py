@@ -5,8 +5,10 @@ Used by the property tests (``from _reference import ...`` with ``tests/`` on
 per unit on plain Python lists and enumerates chains exhaustively, so keep the inputs
 small (a handful of events per unit, a few steps).
 
-The functions take the same arguments as the kernels in ``funnelkit._kernels`` and
-return the same :class:`~funnelkit._kernels.KernelResult`.
+The functions take the same arguments as the kernels in ``funnelkit.engine.kernels`` and
+return the same :class:`~funnelkit.engine.kernels.KernelResult`. ``ref_ordered(...,
+event=...)`` is the reference for overlapping steps (role rows, one event per step of a
+chain), see :func:`ref_chains`.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from itertools import combinations
 
 import numpy as np
 
-from funnelkit._kernels import NAT, KernelResult
+from funnelkit.engine.kernels import NAT, KernelResult
 
 __all__ = ["ref_ordered", "ref_strict", "ref_any_order", "ref_chains"]
 
@@ -41,6 +43,7 @@ def ref_chains(
     window_from: str,
     strict: bool,
     can_start: list[bool],
+    event: list[int] | None = None,
 ) -> list[Chain]:
     """Every valid chain (of any length 1..K) of one unit whose events are ``ev``.
 
@@ -48,6 +51,11 @@ def ref_chains(
     ``code[e_i] == steps[i]``, a first event allowed by ``can_start``, the window rule
     (``entry``: last minus first <= window; ``previous``: every gap <= window) and, when
     ``strict``, adjacent positions within the unit.
+
+    With ``event`` the positions are role rows (one row per step symbol an event
+    matches, sharing the event's unit and time) and the chain's rows must belong to
+    distinct events: ``(t[p], event[p])`` identifies an event within the unit (the
+    kernel's contract only asks ids to differ between events of one unit and time).
     """
     chains: list[Chain] = []
     # Only events carrying a step symbol can be in a chain (a pure speed-up: the loop
@@ -60,6 +68,8 @@ def ref_chains(
                 continue
             if not can_start[ch[0]]:
                 continue
+            if event is not None and len({(t[p], event[p]) for p in ch}) < k:
+                continue  # one event fills at most one step
             if strict and any(idx[i + 1] != idx[i] + 1 for i in range(k - 1)):
                 continue
             if window is not None:
@@ -120,8 +130,10 @@ def _ordered_or_strict(
     exclude: Sequence[tuple[int, int, int]],
     can_start: np.ndarray | None,
     strict: bool,
+    event: np.ndarray | None = None,
 ) -> KernelResult:
     tl, cl, sl = [int(v) for v in t], [int(v) for v in code], [int(v) for v in steps]
+    el = None if event is None else [int(v) for v in event]
     k = len(sl)
     cs = [True] * len(tl) if can_start is None else [bool(v) for v in can_start]
     level = np.zeros(n_units, dtype=np.int16)
@@ -131,7 +143,7 @@ def _ordered_or_strict(
     n_attempts = np.zeros(n_units, dtype=np.int64)
     for u, ev in enumerate(_units(unit, n_units)):
         chains = ref_chains(ev, tl, cl, sl, window=window, window_from=window_from,
-                            strict=strict, can_start=cs)
+                            strict=strict, can_start=cs, event=el)
         starts = [p for p in ev if cl[p] == sl[0] and cs[p]]
         n_attempts[u] = len(starts)
         # The attempt of each start: the earliest of its deepest chains.
@@ -171,11 +183,18 @@ def ref_ordered(
     window_from: str = "entry",
     exclude: Sequence[tuple[int, int, int]] = (),
     can_start: np.ndarray | None = None,
+    event: np.ndarray | None = None,
 ) -> KernelResult:
-    """Reference for :func:`funnelkit._kernels.ordered_funnel`."""
+    """Reference for :func:`funnelkit.engine.kernels.ordered_funnel`.
+
+    With ``event`` (role rows): every chain of role rows with strictly increasing
+    positions (``t`` non-decreasing, ties in sort order), distinct events, ``e_i``
+    matching step ``i`` and the window; an exhaustive search, so unlike the kernel's
+    greedy it never misses a deeper assignment of the events at one timestamp.
+    """
     return _ordered_or_strict(unit, t, code, steps, n_units=n_units, window=window,
                               window_from=window_from, exclude=exclude,
-                              can_start=can_start, strict=False)
+                              can_start=can_start, strict=False, event=event)
 
 
 def ref_strict(
@@ -190,7 +209,7 @@ def ref_strict(
     exclude: Sequence[tuple[int, int, int]] = (),
     can_start: np.ndarray | None = None,
 ) -> KernelResult:
-    """Reference for :func:`funnelkit._kernels.strict_funnel`."""
+    """Reference for :func:`funnelkit.engine.kernels.strict_funnel`."""
     return _ordered_or_strict(unit, t, code, steps, n_units=n_units, window=window,
                               window_from=window_from, exclude=exclude,
                               can_start=can_start, strict=True)
@@ -206,7 +225,7 @@ def ref_any_order(
     window: int | None,
     can_start: np.ndarray | None = None,
 ) -> KernelResult:
-    """Reference for :func:`funnelkit._kernels.any_order_funnel`.
+    """Reference for :func:`funnelkit.engine.kernels.any_order_funnel`.
 
     For every allowed funnel event ``s`` of a unit, the window holds the unit's events
     at or after ``s`` with ``t - t(s) <= window``; a symbol needed ``m`` times is filled

@@ -1,4 +1,4 @@
-"""Tests of funnelkit._kernels: hand-made cases for every rule of DESIGN §4, and
+"""Tests of funnelkit.engine.kernels: hand-made cases for every rule of DESIGN §4, and
 hypothesis property tests against the slow reference in tests/_reference.py.
 
 Set ``HYPOTHESIS_PROFILE=thorough`` to run the property tests with many more examples.
@@ -17,9 +17,10 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import funnelkit._kernels as kernels
+import funnelkit.engine.kernels as kernels
 from _reference import ref_any_order, ref_ordered, ref_strict
-from funnelkit._kernels import (
+from funnelkit.engine.kernels import _common, any_order, ordered, strict
+from funnelkit.engine.kernels import (
     NAT,
     KernelResult,
     any_order_funnel,
@@ -358,9 +359,17 @@ def test_invalid_arrays_raise_value_error() -> None:
     ordered_funnel(unit, t, code, [A] * 64, n_units=1, window=None)  # 64 steps are fine
 
 
-def test_docstring_examples() -> None:
-    result = doctest.testmod(kernels, optionflags=doctest.NORMALIZE_WHITESPACE)
+@pytest.mark.parametrize("module", [ordered, strict, any_order])
+def test_docstring_examples(module: Any) -> None:
+    result = doctest.testmod(module, optionflags=doctest.NORMALIZE_WHITESPACE)
     assert result.attempted >= 3 and result.failed == 0
+
+
+def test_package_exports() -> None:
+    assert kernels.__all__ == ["NAT", "KernelResult", "ordered_funnel", "strict_funnel",
+                               "any_order_funnel"]
+    assert kernels.ordered_funnel is ordered.ordered_funnel
+    assert kernels.KernelResult is _common.KernelResult
 
 
 # ---------------------------------------------------------------------------
@@ -376,7 +385,7 @@ def test_range_argmax(vals: list[int], data: st.DataObject) -> None:
     pairs = [(lo, hi) for lo, hi in pairs if lo < hi]
     lo = np.array([p[0] for p in pairs], dtype=np.int64)
     hi = np.array([p[1] for p in pairs], dtype=np.int64)
-    got = kernels._range_argmax(np.array(vals, dtype=np.int16), lo, hi)
+    got = _common._range_argmax(np.array(vals, dtype=np.int16), lo, hi)
     want = [int(np.argmax(vals[a:b])) + a for a, b in pairs]  # argmax: first maximum
     assert got.tolist() == want
 
@@ -390,9 +399,9 @@ def test_window_end(units: list[list[int]], window: int | None, scale: int,
     unit = np.array([u for u, ts in enumerate(units) for _ in ts], dtype=np.int64)
     t = np.array([x * scale for ts in units for x in sorted(ts)], dtype=np.int64)
     w = None if window is None else window * scale
-    limit = 0 if force_fallback else kernels._KEY_LIMIT
-    with mock.patch.object(kernels, "_KEY_LIMIT", limit):
-        got = kernels._window_end(t, w, kernels._blocks(unit))
+    limit = 0 if force_fallback else _common._KEY_LIMIT
+    with mock.patch.object(_common, "_KEY_LIMIT", limit):
+        got = _common._window_end(t, w, _common._blocks(unit))
     want = [max(q for q in range(len(t)) if unit[q] == unit[p] and (w is None or t[q] <= t[p] + w))
             for p in range(len(t))]
     assert got.tolist() == want
@@ -472,7 +481,7 @@ def test_any_order_matches_reference(case: dict[str, Any]) -> None:
 @given(event_logs(max_events=12, t_max=40))
 @_settings(100)
 def test_window_end_fallback_gives_the_same_results(case: dict[str, Any]) -> None:
-    with mock.patch.object(kernels, "_KEY_LIMIT", 0):
+    with mock.patch.object(_common, "_KEY_LIMIT", 0):
         slow = [_call(fn, case) for fn in (ordered_funnel, any_order_funnel)]
     fast = [_call(fn, case) for fn in (ordered_funnel, any_order_funnel)]
     for a, b in zip(slow, fast):
