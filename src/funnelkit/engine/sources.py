@@ -340,32 +340,91 @@ def _dict_chunks(col: Any) -> Any:
     return col
 
 
-def _global_dictionary(fs: _Files, readers: _Readers, col: Any, pool: ThreadPoolExecutor | None) -> tuple[Any, list[np.ndarray]]:
-    """The sorted distinct values of ``col`` (an Arrow array) and, per row group, the global
-    code of each entry of its dictionary. One pass over that column alone."""
+def _string_order(arr: Any) -> np.ndarray:
+    """argsort of an Arrow string array without nulls, in byte (= code point) order.
+
+    Sorting a million strings with Arrow takes about a second; here they are sorted by
+    their first 8 bytes as big-endian integers, and only the strings sharing a prefix
+    (rare for ids) are compared whole.
+    """
     import pyarrow as pa
     import pyarrow.compute as pc
 
-    def one(i: int) -> Any:
-        fi, rg = fs.items[i]
-        arr = _dict_chunks(readers.get(fi).read_row_group(rg, columns=[col], use_threads=False).column(0))
-        return arr.dictionary
+    n = len(arr)
+    if n < 2:
+        return np.arange(n, dtype=np.int64)
+    off_t = np.int64 if pa.types.is_large_string(arr.type) else np.int32
+    bufs = arr.buffers()
+    offsets = np.frombuffer(bufs[1], dtype=off_t)[arr.offset: arr.offset + n + 1].astype(np.int64)
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
+    length = np.diff(offsets)
+    padded = np.concatenate([data[: offsets[-1]], np.zeros(8, np.uint8)])
+    lane = np.arange(8)
+    pre = padded[np.minimum(offsets[:-1, None] + lane, len(padded) - 1)]
+    pre[lane[None, :] >= length[:, None]] = 0
+    key = pre.view(">u8").ravel().astype(np.uint64)
+    order = np.argsort(key, kind="stable")
+    ks = key[order]
+    if (ks[1:] == ks[:-1]).any():  # equal prefixes: order those groups by the whole strings
+        first = np.flatnonzero(np.r_[True, ks[1:] != ks[:-1]])
+        size = np.diff(np.r_[first, n])
+        big, lens = first[size > 1], size[size > 1]
+        slots = np.repeat(big - np.cumsum(np.r_[0, lens[:-1]]), lens) + np.arange(int(lens.sum()))
+        members = order[slots]
+        # a lower prefix always sorts lower, so one sort of all members keeps each group in its slots
+        order[slots] = members[pc.sort_indices(arr.take(pa.array(members))).to_numpy()]
+    return order
 
-    mapper = map if pool is None else pool.map
-    dicts = list(mapper(one, range(len(fs.items))))
+
+def _global_dictionary(dicts: Sequence[Any]) -> tuple[Any, list[np.ndarray]]:
+    """The sorted distinct values of the row groups' dictionaries (an Arrow array) and, per
+    row group, the global code of each entry of its dictionary (a last entry -1 for nulls)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    if not dicts:
+        return pa.array([], type=pa.string()), []
     allv = pa.concat_arrays([d.cast(dicts[0].type) for d in dicts]) if len(dicts) > 1 else dicts[0]
-    uniq = pc.unique(allv)
-    if uniq.null_count:
-        uniq = uniq.drop_null()
-    glob = uniq.take(pc.sort_indices(uniq))
-    codes = pc.index_in(allv, value_set=glob).to_numpy(zero_copy_only=False)
-    codes = np.where(np.isnan(codes), -1, codes).astype(np.int64) if codes.dtype.kind == "f" else codes.astype(np.int64)
+    enc = pc.dictionary_encode(allv, null_encoding="mask")
+    uniq = enc.dictionary
+    if _is_text(uniq.type):
+        srt = _string_order(uniq)
+    elif pa.types.is_integer(uniq.type) or pa.types.is_floating(uniq.type):
+        srt = np.argsort(uniq.to_numpy(), kind="stable")
+    else:  # dates, booleans, mixed: Python's order of the values, as for a frame
+        srt = np.asarray(_value_order(uniq.to_pylist()), dtype=np.int64)
+    rank = np.empty(len(uniq) + 1, dtype=np.int64)
+    rank[srt] = np.arange(len(uniq))
+    rank[-1] = -1
+    idx = enc.indices
+    idx = idx.fill_null(-1) if idx.null_count else idx
+    codes = rank[idx.to_numpy()]
     luts: list[np.ndarray] = []
     a = 0
     for d in dicts:
-        luts.append(np.concatenate([codes[a:a + len(d)], [-1]]))  # last entry: code -1 (null)
+        luts.append(np.concatenate([codes[a:a + len(d)], [-1]]))
         a += len(d)
-    return glob, luts
+    return uniq.take(pa.array(srt)), luts
+
+
+def _prepass(fs: _Files, readers: _Readers, col: Any, pool: ThreadPoolExecutor | None,
+             keep_indices: bool) -> tuple[Any, list[np.ndarray], list[np.ndarray] | None]:
+    """One pass over ``col`` alone: its global sorted dictionary, the per-row-group code
+    tables, and (``keep_indices``) each row group's dictionary indices, so the main pass
+    need not read the column again."""
+    def one(i: int) -> tuple[Any, np.ndarray | None]:
+        fi, rg = fs.items[i]
+        arr = _dict_chunks(readers.get(fi).read_row_group(rg, columns=[col], use_threads=False).column(0))
+        ind = None
+        if keep_indices:
+            ix = arr.indices
+            ind = (ix.fill_null(-1) if ix.null_count else ix).to_numpy().astype(np.int32, copy=False)
+        return arr.dictionary, ind
+
+    mapper = map if pool is None else pool.map
+    got = list(mapper(one, range(len(fs.items))))
+    glob, luts = _global_dictionary([d for d, _ in got])
+    return glob, luts, [ix for _, ix in got] if keep_indices else None
 
 
 def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Sequence[Any] = ()) -> Source:
@@ -381,11 +440,11 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
     readers = _Readers(fs.files, dict_cols + ([attr_col] if attr_col is not None else []))
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     try:
-        unit_glob = unit_luts = attr_glob = attr_luts = None
+        unit_glob = unit_luts = unit_idx = attr_glob = attr_luts = None
         if not fs.unit_is_int:
-            unit_glob, unit_luts = _global_dictionary(fs, readers, unit_col, pool)
+            unit_glob, unit_luts, unit_idx = _prepass(fs, readers, unit_col, pool, keep_indices=True)
         if attr_col is not None:
-            attr_glob, attr_luts = _global_dictionary(fs, readers, attr_col, pool)
+            attr_glob, attr_luts, _ = _prepass(fs, readers, attr_col, pool, keep_indices=False)
     finally:
         if pool is not None:
             pool.shutdown()
@@ -394,12 +453,14 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
     else:
         lo, hi = 0, len(unit_glob) - 1
     attr_values = None if attr_glob is None else attr_glob.to_pylist()
-    cols = [unit_col, _schema.TIME, _schema.EVENT] + ([attr_col] if attr_col is not None else []) + list(props)
+    head = [unit_col] if fs.unit_is_int else []  # string ids were read by the first pass
+    cols = head + [_schema.TIME, _schema.EVENT] + ([attr_col] if attr_col is not None else []) + list(props)
+    h = len(head)
 
     def read(i: int) -> list[Block]:
         fi, rg = fs.items[i]
         table = readers.get(fi).read_row_group(rg, columns=cols, use_threads=False)
-        ua, ta, ea = table.column(0), table.column(1), table.column(2)
+        ta, ea = table.column(h), table.column(h + 1)
         factor = _NS_PER[ta.type.unit]
         t = ta.combine_chunks().view(pa.int64()).to_numpy() if ta.num_chunks != 1 else ta.chunk(0).view(pa.int64()).to_numpy()
         if len(t) and factor > 1:
@@ -411,27 +472,25 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
                     f"{ta.type.unit}. Fix: filter them out before the analysis."
                 )
         if fs.unit_is_int:
+            ua = table.column(0)
             u = ua.combine_chunks() if ua.num_chunks != 1 else ua.chunk(0)
             if u.type != pa.int64():
                 u = u.cast(pa.int64())
             u = u.to_numpy()
         else:
-            ud = _dict_chunks(ua)
-            lut = unit_luts[i]  # type: ignore[index]
-            if len(lut) != len(ud.dictionary) + 1:  # pragma: no cover - same column read twice
-                raise AssertionError("a row group's dictionary changed between two reads")
-            u = lut[ud.indices.to_numpy()]
+            u = unit_luts[i][unit_idx[i]]  # type: ignore[index]
+            unit_idx[i] = None  # type: ignore[index]  # read once: free it
         ed = _dict_chunks(ea)
         cats = tuple(ed.dictionary.to_pylist())
         ev = ed.indices.to_numpy()
         attr = None
         if attr_col is not None:
-            ad = _dict_chunks(table.column(3))
+            ad = _dict_chunks(table.column(h + 2))
             lut = attr_luts[i]  # type: ignore[index]
             idx = ad.indices.fill_null(-1) if ad.null_count else ad.indices
             attr = lut[idx.to_numpy()]
         pr = {}
-        base = 3 + (attr_col is not None)
+        base = h + 2 + (attr_col is not None)
         for k, c in enumerate(props):
             pr[c] = _schema.arrow_to_series(table.column(base + k))
         out = []
