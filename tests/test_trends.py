@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+import dataclasses
+import subprocess
+import sys
+
 import numpy as np
 import pandas as pd
 import pytest
 
 import funnelkit as fk
 from funnelkit.errors import ParameterError
-from funnelkit.trends import TREND_COLUMNS, trend_table
+from funnelkit.trends import TREND_COLUMNS, TrendResult, trend, trend_table
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")  # a Monday
 
@@ -45,6 +49,106 @@ def three_days():
     return log(rows)
 
 
+# --------------------------------------------------------------------------- trend() and TrendResult
+def test_trend_returns_a_result_with_its_parameters(three_days):
+    tr = trend(three_days, ["landing", "purchase"], window="1D", freq="D", tz="UTC", alpha=0.05, min_units=3)
+    assert isinstance(tr, TrendResult)
+    assert list(tr.table.columns) == list(TREND_COLUMNS)
+    assert tr.steps == ("landing", "purchase") and tr.labels == ("landing", "purchase")
+    p = tr.params
+    assert (p["freq"], p["tz"], p["alpha"], p["min_units"]) == ("D", "UTC", 0.05, 3)
+    assert p["window"] == pd.Timedelta("1D") and p["horizon"] == pd.Timedelta("1D")
+    assert p["mode"] == "ordered" and p["window_from"] == "entry" and p["unit"] == "user"
+    assert p["data_start"] == T0 + pd.Timedelta(hours=10)
+    assert p["data_end"] == T0 + pd.Timedelta(days=5, hours=12)
+    assert "by" not in p
+    assert tr.n_periods == 4
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        tr.table = None  # type: ignore[misc]
+
+
+def test_trend_values_on_a_hand_made_log(three_days):
+    tr = trend(three_days, ["landing", "purchase"], window="1D")
+    t = tr.table
+    assert t["period"].tolist() == [T0 + pd.Timedelta(days=d) for d in range(4) for _ in range(2)]
+    assert t["step"].tolist() == ["landing", "purchase"] * 4
+    assert t["entered"].tolist() == [4, 4, 2, 2, 0, 0, 1, 1]
+    assert t["units"].tolist() == [4, 2, 2, 0, 0, 0, 1, 1]
+    assert t["units_previous"].tolist() == [4, 4, 2, 2, 0, 0, 1, 1]
+    assert t["step_conversion_rate"].tolist()[:4] == [1.0, 0.5, 1.0, 0.0]
+    assert t["complete"].all() and not t["shift"].any()
+    # conversion_rate = units / entered, the denominator beside it
+    ok = t["entered"] > 0
+    assert (t.loc[ok, "conversion_rate"] * t.loc[ok, "entered"]).tolist() == t.loc[ok, "units"].tolist()
+
+
+def test_trend_table_is_the_results_table(three_days):
+    tr = trend(three_days, ["landing", "purchase"], window="2D", freq="W")
+    pd.testing.assert_frame_equal(trend_table(three_days, ["landing", "purchase"], window="2D", freq="W"), tr.table)
+    frame = tr.to_frame()
+    frame.loc[0, "units"] = -1
+    assert tr.table.loc[0, "units"] != -1
+
+
+def test_trend_is_keyword_only_after_the_data(three_days):
+    with pytest.raises(TypeError):
+        trend(three_days, ["landing", "purchase"], "D")  # type: ignore[misc]
+
+
+def test_trend_horizon_with_window_from_previous():
+    rows = day_rows(0, 2, 1, 1) + [(1, 20, "review"), (50, 24 * 3 + 12, "page_view")]
+    tr = trend(log(rows), ["landing", "purchase", "review"], window="2D", window_from="previous")
+    assert tr.params["horizon"] == pd.Timedelta("4D") and tr.params["window_from"] == "previous"
+    assert trend(log(rows), ["landing"], window=None).params["horizon"] == pd.Timedelta(0)
+
+
+def test_trend_repr_and_html(three_days):
+    tr = trend(three_days, ["landing", "purchase"], window="2D")
+    lines = repr(tr).splitlines()
+    assert lines[0] == ("TrendResult(freq='D', tz='UTC', window=2 days 00:00:00, 4 periods (1 incomplete), "
+                        "2 steps, 0 shifts)")
+    assert lines[1].split() == ["period", "entered", "complete", "landing", "purchase"]
+    assert lines[2].split() == ["2024-01-01", "4", "True", "100.0%", "50.0%"]
+    assert lines[4].split() == ["2024-01-03", "0", "True", "–", "–"]
+    assert lines[5].split() == ["2024-01-04", "1", "False", "100.0%", "100.0%"]
+    html = tr._repr_html_()
+    assert html.startswith("<div class='funnelkit-result'>") and "<table" in html and "2024-01-04" in html
+
+
+def test_trend_marks_shifts_in_its_summary():
+    tr = trend(_incident_log(), ["landing", "purchase"], window="1D")
+    assert "1 shifts" in repr(tr).splitlines()[0]
+    assert "10.0%*" in repr(tr)
+
+
+def test_trend_labels_and_journey():
+    ev = log(day_rows(0, 3, 1, 1) + [(99, 48, "page_view")])
+    j = fk.Journey({"discovery": "landing", "purchase": "purchase"},
+                   labels={"discovery": ("Discovery", "Descubrimiento"), "purchase": ("Purchase", "Compra")})
+    tr = trend(ev, j, window="1D", lang="es")
+    assert tr.labels == ("Descubrimiento", "Compra") and tr.journey is not None and tr.params["lang"] == "es"
+
+
+def test_empty_trend_is_a_result_too():
+    ev = log([(1, 10, "page_view")])
+    with pytest.warns(Warning):
+        tr = trend(ev, ["landing", "purchase"], window="1D")
+    assert list(tr.table.columns) == list(TREND_COLUMNS) and not len(tr.table) and tr.n_periods == 0
+    assert "0 periods" in repr(tr)
+
+
+def test_plot_imports_plotting_lazily():
+    code = ("import sys, pandas as pd; import funnelkit as fk; "
+            "ev = pd.DataFrame({'user_id': [1, 1], 'timestamp': pd.to_datetime(['2024-01-01', '2024-01-02'], utc=True),"
+            " 'event': ['a', 'b']}); tr = fk.trends.trend(ev, ['a', 'b'], window='1D'); "
+            "assert 'matplotlib' not in sys.modules; import matplotlib; matplotlib.use('Agg'); "
+            "ax = tr.plot(); print(ax.get_title(loc='left'))")
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert out.stdout.strip() == "Conversion by entry day"
+
+
+# --------------------------------------------------------------------------- the table
 def test_counts_and_rates_per_day(three_days):
     t = trend_table(three_days, ["landing", "purchase"], window="1D")
     assert list(t.columns) == list(TREND_COLUMNS)
