@@ -28,4 +28,7 @@ def test_notebook_runs(path, tmp_path, monkeypatch):
     assert not errors
     if path.stem == "experiment":
         report = tmp_path / "experiment_report.html"
-        assert report.is_file() and "Compra" in report.read_text(encoding="utf-8")
+        text = report.read_text(encoding="utf-8") if report.is_file() else ""
+        assert "Compra" in text
+        # the notebook passes the trend and the journey map it computed: their sections are there
+        assert "Tendencia de la conversión" in text and "Mapa del recorrido" in text
