@@ -2,7 +2,8 @@
 
 The exact semantics (ordered, strict and any-order funnels, windows, the reported
 attempt, exclusions, breakdowns) are those of the design document, §4; the heavy
-lifting happens in :mod:`funnelkit._kernels`.
+lifting happens in the engine (:mod:`funnelkit.engine`, see ``docs/engine.md``) and its
+kernels; ``docs/funnels.md`` states the semantics in full.
 """
 
 from __future__ import annotations
@@ -218,11 +219,20 @@ def funnel(
     session_col : str, default "session_id"
         The session column used with ``unit="session"``.
     memory_budget : int or str, optional
-        For a Parquet path only: process it out of core, holding at most about this
-        much of the log in memory (``"512MB"``, ``"2GB"`` or bytes) and spilling to a
-        temporary directory beyond it, with a progress bar. By default a path is read
-        into memory unless its estimated in-memory size exceeds a quarter of RAM, in
-        which case a 2 GiB budget applies. The result is identical either way.
+        For a Parquet path only: hold at most about this much of the funnel's rows in
+        memory (``"256MB"``, ``"2GB"`` or bytes) while the file is read, spilling
+        buckets of units to a temporary directory beyond it (a progress bar shows on a
+        terminal). By default a path spills beyond a quarter of the machine's memory.
+        The result is identical either way.
+
+    Notes
+    -----
+    Steps may overlap (step 1 ``pageview``, step 3 ``Rule("pageview", where={"url":
+    "/checkout"})``; the same event in two steps): an event that matches several steps
+    is a candidate for each, and fills at most one step of a chain. Ties at one
+    timestamp are ordered by the position of the step each event plays, then by value,
+    never by row order. Overlapping steps need ``mode="ordered"`` with
+    ``window_from="entry"``.
 
     Returns
     -------
@@ -242,6 +252,18 @@ def funnel(
     0       landing      3         1.000000        0
     1  product_view      2         0.666667        1
     2      purchase      1         0.333333        1
+
+    An event may be a candidate for several steps, and fills one of them: at 10:01,
+    ``b`` plays step 2 before the second ``a`` plays step 3 (as ClickHouse
+    ``windowFunnel(..., 'strict_once')``); user 2's single ``a`` cannot fill steps 1 and 3.
+
+    >>> tie = pd.DataFrame({
+    ...     "user_id": [1, 1, 1, 2, 2],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 10:01", "2024-01-01 10:01",
+    ...                                  "2024-01-01 10:00", "2024-01-01 10:00"], utc=True),
+    ...     "event": ["a", "b", "a", "a", "b"]})
+    >>> fk.funnel(tie, ["a", "b", "a"], window="1h").units["level"].tolist()
+    [3, 2]
     """
     params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
                                          attribution=attribution, max_groups=max_groups, exclude=exclude,

@@ -135,29 +135,43 @@ def _overlap_error(fk: FunnelKernel, cur: np.ndarray) -> ParameterError:
     )
 
 
-def _roles(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, cur: np.ndarray, bits: np.ndarray,
-           rpos_of: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Role rows (row index, symbol) sorted by (unit, time, step position, row)."""
+def _roles(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, cur: np.ndarray,
+           bits: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Role rows: one per (row, step it can play), coded by step position.
+
+    Returns the rows (indices into the sorted bucket) and codes of the role rows, sorted
+    by (unit, time, step position, row), and the kernel's steps (``0 .. K-1``): role
+    code ``k`` plays step ``k``, exclusion ``e`` is coded ``K + e``.
+    """
     dt = cur.dtype.type
+    K = fk.k
     rows_l, code_l = [], []
-    syms = sorted(set(int(s) for s in fk.steps))
     step_any = np.zeros(len(cur), dtype=bool)
-    for s in syms:
-        r = np.flatnonzero((cur & dt(1 << s)) != 0)
+    for k in range(K):
+        r = np.flatnonzero((cur & dt(1 << int(fk.steps[k]))) != 0)
         step_any[r] = True
         rows_l.append(r)
-        code_l.append(np.full(len(r), s, dtype=np.int16))
-    taken = step_any.copy()
-    for bit, sym, _ in fk.bits.excl:
-        r = np.flatnonzero(((bits & dt(1 << bit)) != 0) & ~taken)
-        taken[r] = True
+        code_l.append(np.full(len(r), k, dtype=np.int16))
+    for e, (bit, _, _) in enumerate(fk.bits.excl):
+        r = np.flatnonzero(((bits & dt(1 << bit)) != 0) & ~step_any)
+        step_any[r] = True
         rows_l.append(r)
-        code_l.append(np.full(len(r), sym, dtype=np.int16))
+        code_l.append(np.full(len(r), K + e, dtype=np.int16))
     rows = np.concatenate(rows_l)
     code = np.concatenate(code_l)
-    rp = rpos_of[code.astype(np.int64)]
+    rp = np.minimum(code, K)
     o = np.lexsort((rows, rp, t[rows], u[rows]))
-    return rows[o], code[o]
+    return rows[o], code[o], np.arange(K, dtype=np.int64)
+
+
+def _split_repeats(steps: np.ndarray) -> bool:
+    """Whether a symbol plays steps that are not contiguous (``[a, b, a]``)."""
+    seen: dict[int, int] = {}
+    for k, s in enumerate(steps.tolist()):
+        if s in seen and seen[s] != k - 1:
+            return True
+        seen[s] = k
+    return False
 
 
 def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray, pos: np.ndarray,
@@ -180,12 +194,18 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
     for k in range(fk.k - 1, -1, -1):
         rpos_of[int(fk.steps[k])] = k
     code, overlap = _symbols(fk, cur, bits)
-    event = None
     rows = None
-    if overlap:
-        if fk.mode != "ordered" or (fk.window_from == "previous" and fk.window is not None):
-            raise _overlap_error(fk, cur)
-        rows, code = _roles(fk, u, t, cur, bits, rpos_of)
+    steps, exclude = fk.steps, fk.exclude
+    entry = fk.mode == "ordered" and (fk.window_from == "entry" or fk.window is None)
+    if overlap and not entry:
+        raise _overlap_error(fk, cur)
+    event = None
+    if overlap or (entry and _split_repeats(fk.steps)):
+        # an event may play several steps (overlapping rules, or a name repeated at
+        # non-adjacent steps): one role row per step it can play, sorted at that step
+        rows, code, steps = _roles(fk, u, t, cur, bits)
+        ex_code = {sym: fk.k + e for e, (_, sym, _) in enumerate(fk.bits.excl)}
+        exclude = tuple((ex_code[x], a, b) for x, a, b in fk.exclude)
         u, t, event = u[rows], t[rows], rows.astype(np.int64)
     elif fk.bits.special:
         # repeat()/after() may move a row to a later step: re-sort ties by final position
@@ -203,16 +223,13 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
         if fk.end_ns is not None:
             can &= t < fk.end_ns
     if fk.mode == "any_order":
-        res = kernels.any_order_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can)
+        res = kernels.any_order_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can)
     elif fk.mode == "strict":
-        res = kernels.strict_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can,
-                                    window_from=fk.window_from, exclude=fk.exclude)
-    elif event is not None:
-        res = kernels.ordered_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can,
-                                     window_from=fk.window_from, exclude=fk.exclude, event=event)
+        res = kernels.strict_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can,
+                                    window_from=fk.window_from, exclude=exclude)
     else:
-        res = kernels.ordered_funnel(u, t, code, fk.steps, n_units=n_units, window=fk.window, can_start=can,
-                                     window_from=fk.window_from, exclude=fk.exclude)
+        res = kernels.ordered_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can,
+                                     window_from=fk.window_from, exclude=exclude, event=event)
     got = None
     if fk.step_attr is not None:
         got = np.full(n_units, -1, dtype=np.int64)
