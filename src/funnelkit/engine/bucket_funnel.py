@@ -33,7 +33,7 @@ from . import kernels
 from .buckets import order
 from .plan import RuleBits
 
-__all__ = ["FunnelKernel", "stage_bits", "run_bucket"]
+__all__ = ["FunnelKernel", "code_lut", "stage_bits", "run_bucket"]
 
 
 @dataclass(frozen=True)
@@ -52,6 +52,7 @@ class FunnelKernel:
     start_ns: int | None = None
     end_ns: int | None = None
     step_attr: int | None = None  # 0-based step whose event's attribute is read
+    code_lut: np.ndarray | None = None  # see code_lut()
 
     @property
     def k(self) -> int:
@@ -91,24 +92,45 @@ def stage_bits(bits: np.ndarray, u: np.ndarray, rb: RuleBits, after_order: tuple
     return cur, hits
 
 
-def _symbols(fk: FunnelKernel, cur: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, bool]:
-    """Kernel symbol per row when no row plays two steps (else ``overlap=True``)."""
+def _symbol_codes(steps: np.ndarray, rb: RuleBits, cur: np.ndarray,
+                  bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Kernel symbol per row (-1: none; an exclusion's symbol for a row in no step), and
+    whether the row plays two steps or more."""
     dt = cur.dtype.type
-    syms = sorted(set(int(s) for s in fk.steps))
+    syms = sorted(set(int(s) for s in steps))
     mask = 0
     for s in syms:
         mask |= 1 << s
     fb = cur & dt(mask)
-    if ((fb & (fb - dt(1))) != 0).any():  # some row has two step bits
-        return np.empty(0, dtype=np.int16), True
+    multi = (fb & (fb - dt(1))) != 0
     code = np.full(len(cur), -1, dtype=np.int16)
     for s in syms:
         code[fb == dt(1 << s)] = s
-    for bit, sym, _ in fk.bits.excl:
+    for bit, sym, _ in rb.excl:
         m = (bits & dt(1 << bit)) != 0
-        m &= code < 0
+        m &= (code < 0) & ~multi
         code[m] = sym
-    return code, False
+    return code, multi
+
+
+def code_lut(steps: np.ndarray, rb: RuleBits) -> np.ndarray | None:
+    """:func:`_symbol_codes` of every value the rule bits can take (-2: two steps), when
+    the symbols depend on the bits alone (at most 16 bits, no repeat()/after())."""
+    if rb.n_bits > 16 or rb.special:
+        return None
+    v = np.arange(1 << rb.n_bits, dtype=rb.dtype)
+    code, multi = _symbol_codes(steps, rb, v & v.dtype.type(rb.stage_mask), v)
+    code[multi] = -2
+    return code
+
+
+def _symbols(fk: FunnelKernel, cur: np.ndarray, bits: np.ndarray) -> tuple[np.ndarray, bool]:
+    """Kernel symbol per row when no row plays two steps (else ``overlap=True``)."""
+    if fk.code_lut is not None:  # one gather instead of a pass per step
+        code = fk.code_lut[bits]
+        return code, bool((code == -2).any())
+    code, multi = _symbol_codes(fk.steps, fk.bits, cur, bits)
+    return code, bool(multi.any())
 
 
 def _overlap_error(fk: FunnelKernel, cur: np.ndarray) -> ParameterError:

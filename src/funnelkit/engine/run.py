@@ -27,7 +27,7 @@ import pandas as pd
 
 from .._progress import _Bar, _progress_enabled
 from ._parallel import n_threads, ordered_map
-from .bucket_funnel import FunnelKernel, run_bucket
+from .bucket_funnel import FunnelKernel, code_lut, run_bucket
 from .buckets import THREADS_MIN_ROWS, Buckets, layout, run_ordered, temp_dir
 from .kernels import NAT
 from .plan import Plan, rule_bits
@@ -147,6 +147,7 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
         after_order=tuple(journey._after_order()), stage_of={s.name: i for i, s in enumerate(stages)},
         step_names=tuple(spec.names), start_ns=req.start_ns, end_ns=req.end_ns,
         step_attr=req.step_attr if plan.attr_mode == "step" else None,
+        code_lut=code_lut(np.asarray(spec.steps, dtype=np.int64), rb),
     )
     progress = _progress_enabled(req.progress)  # a bar only on a terminal
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
