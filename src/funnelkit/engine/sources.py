@@ -436,7 +436,11 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
 
     fs = _inspect(path, unit_col, attr_col, props)
     threads = n_threads() if fs.n_rows >= (1 << 19) else 1
-    dict_cols = [_schema.EVENT] + ([] if fs.unit_is_int else [unit_col])
+    import pyarrow.parquet as pq
+
+    schema = pq.read_schema(fs.files[0])
+    text_props = [c for c in props if _is_text(schema.field(c).type)]  # read as categoricals
+    dict_cols = [_schema.EVENT] + ([] if fs.unit_is_int else [unit_col]) + text_props
     readers = _Readers(fs.files, dict_cols + ([attr_col] if attr_col is not None else []))
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     try:
