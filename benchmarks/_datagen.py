@@ -121,3 +121,61 @@ def generate(size: int, seed: int = SEED) -> dict:
     with open(meta_path, "w") as fh:
         json.dump(meta, fh, indent=1)
     return meta
+
+
+def hex_user_id(uid: int) -> str:
+    """The 32-hex-character string id of integer user ``uid``: md5 of its decimal text."""
+    import hashlib
+
+    return hashlib.md5(str(int(uid)).encode()).hexdigest()
+
+
+def generate_strid(size: int, seed: int = SEED) -> dict:
+    """The string-id variant of the ``size`` log (shape b), unless cached.
+
+    The same rows in the same (time) order and the same row groups, with each integer
+    ``user_id`` replaced by :func:`hex_user_id` (32 lowercase hex characters, a plain
+    Parquet string column). Written row group by row group: the peak stays small at 50M.
+    Returns ``{"path", "users", "parquet_mb"}`` (also stored beside the file as ``.json``).
+    """
+    import numpy as np
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.parquet as pq
+
+    src = generate(size, seed)["path"]
+    path = data_path(size, seed, "strid")
+    meta_path = path + ".json"
+    if os.path.exists(path) and os.path.exists(meta_path):
+        with open(meta_path) as fh:
+            return json.load(fh)
+    pf = pq.ParquetFile(src)
+    ids = pc.unique(pq.read_table(src, columns=["user_id"]).column(0)).to_numpy()
+    lo, hi = int(ids.min()), int(ids.max())
+    if lo < 0 or hi > 50 * len(ids) + 1000:  # pragma: no cover - make_shop's ids are 1..n_users
+        raise ValueError("user ids are not a dense non-negative range")
+    lut = np.full(hi + 1, "", dtype=object)
+    lut[ids] = [hex_user_id(u) for u in ids.tolist()]
+    lut_arr = pa.array(lut, pa.string())
+    tmp = path + ".tmp"
+    writer = None
+    try:
+        for g in range(pf.num_row_groups):
+            t = pf.read_row_group(g)
+            i = t.schema.get_field_index("user_id")
+            hexed = lut_arr.take(t.column(i))
+            # (no pandas metadata: it would still say user_id is int64)
+            t = t.set_column(i, pa.field("user_id", pa.string(), nullable=False), hexed).replace_schema_metadata(None)
+            if writer is None:
+                writer = pq.ParquetWriter(tmp, t.schema, compression=PARQUET_COMPRESSION,
+                                          coerce_timestamps=PARQUET_TIME_UNIT)
+            writer.write_table(t, row_group_size=t.num_rows)
+    finally:
+        if writer is not None:
+            writer.close()
+    os.replace(tmp, path)
+    meta = {"path": path, "source": src, "users": int(len(ids)), "id": "md5(str(user_id)), 32 hex chars",
+            "parquet_mb": os.path.getsize(path) / 2**20, "row_groups": pq.ParquetFile(path).num_row_groups}
+    with open(meta_path, "w") as fh:
+        json.dump(meta, fh, indent=1)
+    return meta

@@ -2,12 +2,13 @@
 
 Usage: python _worker.py '<json job>'
 
-The job says which engine module of ``peers/`` to use, which task (``funnel`` or
-``sessions``) and its keyword arguments, or ``probe`` (several small files, no timing),
-or ``generate`` (write a data file). It prints one line ``@@RESULT@@ {json}`` with the
-answer, the wall and CPU seconds of the task alone, the import time and the resident
-memory after the imports; the parent reads the peak RSS of the whole process from
-``os.wait4``.
+The job says which engine module of ``peers/`` to use, which task (``funnel``,
+``sessions`` or ``shape``) and its keyword arguments, or ``probe`` (several small files,
+no timing), or ``generate`` / ``generate_strid`` (write a data file). An engine raising
+``peers.NotApplicable`` (an option it does not have) is reported as skipped, with the
+reason. It prints one line ``@@RESULT@@ {json}`` with the answer, the wall and CPU
+seconds of the task alone, the import time and the resident memory after the imports;
+the parent reads the peak RSS of the whole process from ``os.wait4``.
 """
 
 from __future__ import annotations
@@ -46,6 +47,11 @@ def main() -> None:
 
         _emit({"ok": True, "result": generate(**job["args"])})
         return
+    if kind == "generate_strid":
+        from _datagen import generate_strid
+
+        _emit({"ok": True, "result": generate_strid(**job["args"])})
+        return
     t_imp = time.perf_counter()
     try:
         mod = importlib.import_module(f"peers.{job['engine']}")
@@ -65,9 +71,15 @@ def main() -> None:
         _emit({"ok": True, "result": out, "version": mod.version()})
         return
     fn = getattr(mod, job["task"])
+    from peers import NotApplicable
+
     ru0 = resource.getrusage(resource.RUSAGE_SELF)
     wall0, cpu0 = time.perf_counter(), time.process_time()
-    result = fn(job["path"], **job["args"])
+    try:
+        result = fn(job["path"], **job["args"])
+    except NotApplicable as exc:  # an option this engine does not have: no time, the reason
+        _emit({"ok": False, "skipped": True, "error": str(exc)})
+        return
     wall, cpu = time.perf_counter() - wall0, time.process_time() - cpu0
     ru1 = resource.getrusage(resource.RUSAGE_SELF)
     _emit(

@@ -3,6 +3,7 @@
     python benchmarks/run.py                      # 1M and 10M events, 3 runs each
     python benchmarks/run.py --sizes 1M --repeat 1
     python benchmarks/run.py --sizes 1M,10M,50M   # adds the optional 50M point
+    python benchmarks/run.py --sizes 10M,50M --shapes a,b,c,d,e,f   # the six shapes only
 
 For every size it generates the event log once with ``funnelkit.datasets.make_shop``
 (cached in ``benchmarks/_data/``), then times each engine from the Parquet file to the
@@ -11,7 +12,10 @@ answer, each run in a fresh interpreter (so the peak RSS is that engine's alone)
 * ordered funnel, 5 steps, 1-day window: funnelkit, ClickHouse (chdb,
   ``windowFunnel``), DuckDB SQL;
 * ordered funnel without window: funnelkit, retentioneering, ClickHouse, DuckDB;
-* sessionization (30 min): funnelkit, DuckDB and ClickHouse window functions.
+* sessionization (30 min): funnelkit, DuckDB and ClickHouse window functions;
+* with ``--shapes a,b,c,d,e,f``: six shapes of the 1-day funnel (integer ids, string ids,
+  a ``where=`` rule, ``by="channel"``, sessions as units, an experiment), each by
+  funnelkit in memory and out of core, chdb and DuckDB, summed up in one table.
 
 Before any time is reported, every engine's answer is compared with funnelkit's:
 a row whose answer differs is marked MISMATCH and both answers are printed. Peers are
@@ -41,9 +45,11 @@ sys.path.insert(0, HERE)
 from _datagen import DATA_DIR, data_path, parse_size, size_label  # noqa: E402
 from spec import (  # noqa: E402
     BROWSE_EVENTS,
+    OOC_BUDGET,
     PARQUET_COMPRESSION,
     SEED,
     SESSION_TIMEOUT_MS,
+    SHAPES,
     STEP_NAMES,
     STEPS,
     WINDOW_MS,
@@ -65,12 +71,15 @@ class Engine:
     task: str  # "funnel" | "sessions"
     args: dict
     python: str = "default"  # "default" (this interpreter) or "rete" (--rete-python)
+    data: str = "main"  # which file of the size: "main" or "strid" (spec.SHAPES)
 
     @property
     def short(self) -> str:
-        return {"fk": "funnelkit", "fk_cols": "funnelkit (cols)", "fk_ooc": "funnelkit (out-of-core)",
-                "ch": "ClickHouse", "duck": "DuckDB",
-                "rete": "retentioneering"}[self.key]
+        return ENGINE_SHORT[self.key]
+
+
+ENGINE_SHORT = {"fk": "funnelkit", "fk_cols": "funnelkit (cols)", "fk_ooc": "funnelkit (out-of-core)",
+                "ch": "ClickHouse", "duck": "DuckDB", "rete": "retentioneering"}
 
 
 FUNNEL_1D = [
@@ -102,6 +111,24 @@ TASKS = {
     "funnel_nowin": ("Ordered funnel, 5 steps, no window", FUNNEL_NOWIN),
     "sessions": ("Sessionization, 30-minute inactivity timeout", SESSIONS),
 }
+
+
+def shape_engines(shape: str) -> list[Engine]:
+    """The rows of one shape (--shapes): funnelkit in memory, out of core, chdb, DuckDB."""
+    data = SHAPES[shape][1]
+    return [
+        Engine("fk", "funnelkit", "funnelkit_engine", "shape", {"shape": shape}, data=data),
+        Engine("fk_ooc", f"funnelkit out-of-core (memory_budget={OOC_BUDGET!r})", "funnelkit_engine", "shape",
+               {"shape": shape, "memory_budget": OOC_BUDGET}, data=data),
+        Engine("ch", "ClickHouse (chdb)", "chdb_engine", "shape", {"shape": shape}, data=data),
+        Engine("duck", "DuckDB SQL", "duckdb_engine", "shape", {"shape": shape}, data=data),
+    ]
+
+
+#: The shapes as tasks "shape_a" .. "shape_f" (README.md: what each runs, with the SQL).
+for _s, (_title, _data) in SHAPES.items():
+    TASKS[f"shape_{_s}"] = (f"Shape {_title}, ordered funnel, 5 steps, window 1 day", shape_engines(_s))
+OLD_TASKS = ("funnel_1d", "funnel_nowin", "sessions")
 
 
 # --------------------------------------------------------------------------- running
@@ -346,6 +373,107 @@ def run_semantic_probe(py: dict[str, str], timeout: float) -> dict[str, dict[str
     return out
 
 
+# --------------------------------------------------------------------------- shape probe
+
+PROBE_ENGINES = ("fk", "fk_ooc", "ch", "duck")
+MIN = 60_000
+
+
+def _shape_probe_rows() -> list[tuple[int, int, str, str | None, str | None]]:
+    """(user, ms offset, event, channel, variant), in time order per user. Comments: what each
+    user checks, and its level with the plain 5-step funnel (1-day window)."""
+    pa_, org, soc, sto, ref, nl = "paid_ads", "organic_search", "social", "store", "referral", "newsletter"
+    return [
+        # 100: all five steps in minutes, a paid_ads purchase: level 5 everywhere
+        (100, 0, "landing", pa_, "A"), (100, 1 * MIN, "product_view", pa_, "A"),
+        (100, 2 * MIN, "checkout_start", pa_, "A"), (100, 3 * MIN, "purchase", pa_, "A"),
+        (100, 4 * MIN, "app_open", pa_, "A"),
+        # 200: the step-1 events no one else has (so every step name exists): level 1
+        (200, 0, "ad_click", sto, "A"), (200, 1, "store_visit", sto, "A"),
+        # 1: first channel on a browse event (social), then paid_ads on the funnel's rows: level 2
+        (1, 0, "page_view", soc, "A"), (1, 1 * MIN, "landing", pa_, "A"), (1, 2 * MIN, "product_view", pa_, "A"),
+        # 2: first channel NULL, then store: first non-null = store; level 2
+        (2, 0, "landing", None, "B"), (2, 1 * MIN, "product_view", sto, "B"),
+        # 3: no channel at all: "(missing)"; level 1
+        (3, 0, "landing", None, "B"),
+        # 4: two variants (A, B): left out of the experiment; level 2
+        (4, 0, "landing", pa_, "A"), (4, 1 * MIN, "product_view", pa_, "B"),
+        # 5: no variant: not exposed; level 1
+        (5, 0, "landing", org, None),
+        # 6: its variant only on a browse event: exposed (B); level 1
+        (6, 0, "page_view", ref, "B"), (6, 1 * MIN, "landing", ref, None),
+        # 7: never enters (browse only), variant A: exposed with level 0
+        (7, 0, "page_view", soc, "A"),
+        # 8: its purchases have a NULL and another channel: level 5, but 3 with the where= rule
+        (8, 0, "landing", nl, "A"), (8, 1 * MIN, "add_to_cart", nl, "A"), (8, 2 * MIN, "checkout_start", nl, "A"),
+        (8, 3 * MIN, "purchase", None, "A"), (8, 4 * MIN, "purchase", org, "A"), (8, 5 * MIN, "app_open", nl, "A"),
+        # 9: a paid_ads purchase: level 5 with the rule too
+        (9, 0, "landing", pa_, "B"), (9, 1 * MIN, "product_view", pa_, "B"), (9, 2 * MIN, "checkout_start", pa_, "B"),
+        (9, 3 * MIN, "purchase", pa_, "B"), (9, 4 * MIN, "review", pa_, "B"),
+        # 10: gaps of exactly 30 min (same session) then 30 min + 1 ms (a new session): level 3
+        # as a user; sessions: [landing, product_view] level 2 and [checkout_start] level 0
+        (10, 0, "landing", sto, "B"), (10, 30 * MIN, "product_view", sto, "B"),
+        (10, 60 * MIN + 1, "checkout_start", sto, "B"),
+    ]
+
+
+#: The expected answer of each shape on that file (by hand, from the docstrings).
+SHAPE_PROBE_EXPECTED: dict[str, Any] = {
+    "a": [11, 7, 4, 3, 3],
+    "b": [11, 7, 4, 3, 3],
+    "c": [11, 7, 4, 2, 2],
+    "d": {"(missing)": [1, 0, 0, 0, 0], "newsletter": [1, 1, 1, 1, 1], "organic_search": [1, 0, 0, 0, 0],
+          "paid_ads": [3, 3, 2, 2, 2], "referral": [1, 0, 0, 0, 0], "social": [1, 1, 0, 0, 0],
+          "store": [3, 2, 1, 0, 0]},
+    "e": [11, 7, 3, 3, 3],
+    "f": {"A": [5, 4, 3, 2, 2, 2], "B": [5, 5, 3, 2, 1, 1]},
+}
+
+
+def write_shape_probe_files() -> dict[str, str]:
+    """The probe log as Parquet: integer ids ("main") and md5-hex ids ("strid")."""
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+    from _datagen import hex_user_id
+
+    rows = _shape_probe_rows()
+    d = os.path.join(DATA_DIR, "probe")
+    os.makedirs(d, exist_ok=True)
+    cols = {
+        "timestamp": pa.array([T0 + off for _, off, *_ in rows], pa.timestamp("ms", tz="UTC")),
+        "event": pa.array([r[2] for r in rows], pa.string()).dictionary_encode(),
+        "channel": pa.array([r[3] for r in rows], pa.string()).dictionary_encode(),
+        "variant": pa.array([r[4] for r in rows], pa.string()).dictionary_encode(),
+    }
+    out = {}
+    for kind, ids in (("main", pa.array([r[0] for r in rows], pa.int64())),
+                      ("strid", pa.array([hex_user_id(r[0]) for r in rows], pa.string()))):
+        p = os.path.join(d, f"shapes_{kind}.parquet")
+        pq.write_table(pa.table({"user_id": ids, **cols}), p)
+        out[kind] = p
+    return out
+
+
+def run_shape_probe(py: dict[str, str], shapes: list[str], only: set[str], timeout: float) -> dict[str, Any]:
+    paths = write_shape_probe_files()
+    out: dict[str, Any] = {}
+    for s in shapes:
+        answers: dict[str, Any] = {}
+        for e in shape_engines(s):
+            if only and e.key not in only and e.key != "fk":
+                continue
+            r = run_worker({"kind": "run", "engine": e.module, "task": e.task, "args": e.args,
+                            "path": paths[e.data]}, py[e.python], timeout)
+            answers[e.key] = r.result if r.ok else {"error": r.error, "skipped": r.skipped}
+            print(f"[shape probe {s}] {e.label:<48} -> {answers[e.key]}", flush=True)
+        exp = SHAPE_PROBE_EXPECTED[s]
+        for k, a in answers.items():
+            if a != exp and not (isinstance(a, dict) and a.get("skipped")):
+                print(f"!! shape probe {s}: {k} {a} != expected {exp}", flush=True)
+        out[s] = {"expected": exp, "answers": answers}
+    return out
+
+
 # --------------------------------------------------------------------------- report
 
 
@@ -393,9 +521,16 @@ def render_task_table(title: str, rows: list[Row], ref_row: Row) -> tuple[list[s
     ]
     answers = ["", "| engine | sessions | check |", "|---|---:|---|"]
     is_counts = isinstance(ref, list)
+    is_groups = isinstance(ref, dict)
+    steps_h = [f"step {k}" for k in range(1, len(STEPS) + 1)]
     if is_counts:
-        answers[1] = "| engine | " + " | ".join(f"step {k}" for k in range(1, len(STEPS) + 1)) + " | check |"
+        answers[1] = "| engine | " + " | ".join(steps_h) + " | check |"
         answers[2] = "|---|" + "---:|" * len(STEPS) + "---|"
+    if is_groups:  # shape d: {group: units per step}; f: {variant: [exposed users, converters per step]}
+        width = len(next(iter(ref.values()), [0] * len(STEPS)))
+        head = (["exposed users"] if width == len(STEPS) + 1 else []) + steps_h
+        answers[1] = "| engine | group | " + " | ".join(head) + " | check |"
+        answers[2] = "|---|---|" + "---:|" * len(head) + "---|"
     for row in rows:
         st = status_of(row, ref)
         walls = [r.wall_s for r in row.good]
@@ -414,6 +549,18 @@ def render_task_table(title: str, rows: list[Row], ref_row: Row) -> tuple[list[s
             f"| {'1 (ref)' if row is ref_row else fmt_ratio(fk_m, m)} |"
         )
         ans = row.answers[0]
+        if is_groups and isinstance(ans, dict):
+            if row is not ref_row and st == "OK":  # the groups table is long: agreeing engines in one line
+                answers.append(f"| {row.engine.label} | (every group) | same as funnelkit" + " |" * (len(head) - 1)
+                               + f" | {st} |")
+                continue
+            for g, cs in ans.items():
+                answers.append(f"| {row.engine.label} | {g} | " + " | ".join(f"{c:,}" for c in cs) + f" | {st} |")
+            if st.startswith("MISMATCH"):
+                for g, cs in ref.items():
+                    answers.append("| ↳ funnelkit (reference) | " + f"{g} | " + " | ".join(f"{c:,}" for c in cs)
+                                   + " | |")
+            continue
         if is_counts and isinstance(ans, list):
             answers.append(f"| {row.engine.label} | " + " | ".join(f"{c:,}" for c in ans) + f" | {st} |")
         else:
@@ -425,8 +572,156 @@ def render_task_table(title: str, rows: list[Row], ref_row: Row) -> tuple[list[s
     return lines, answers
 
 
+def _cell(row: Row | None, ref: Any, notes: dict[str, int]) -> tuple[str, str, float, float]:
+    """(time cell, memory cell, median s, median MB) of a summary row; times only when the
+    answer matches funnelkit's (else the status, and the ratio columns stay empty). The
+    reason of a skipped row goes to ``notes`` (message -> footnote number)."""
+    if row is None:
+        return "not run", "—", float("nan"), float("nan")
+    st = status_of(row, ref)
+    if st == "SKIPPED":
+        reason = next((r.error for r in row.runs if r.error), "skipped")
+        n = notes.setdefault(reason, len(notes) + 1)
+        short = "n/a" if reason.startswith(("not applicable", "not supported")) else "skipped"
+        return f"{short} [{n}]", "—", float("nan"), float("nan")
+    if st in ("ERROR", "not run", "no reference"):
+        return st, "—", float("nan"), float("nan")
+    t, m = row.med("wall_s"), row.med("peak_rss_mb")
+    if st.startswith("MISMATCH"):
+        return f"{fmt_s(t)} **MISMATCH**", fmt_mb(m), float("nan"), float("nan")
+    return fmt_s(t), fmt_mb(m), t, m
+
+
+def render_shapes_summary(metas: dict, results: dict) -> list[str]:
+    """One table: per shape and size, funnelkit / chdb / DuckDB (median s, peak RSS MB),
+    the ratios, and funnelkit's out-of-core row against the same peer runs."""
+    shapes = [s for s in SHAPES if any(f"shape_{s}" in results[label] for label in metas)]
+    if not shapes:
+        return []
+    L = [
+        "## Shapes: funnelkit, ClickHouse (chdb) and DuckDB side by side",
+        "",
+        "Median wall seconds from the Parquet path to the answer / peak RSS MB of the process, each "
+        "engine in a fresh interpreter; ratios funnelkit / peer (above 1: funnelkit slower or bigger). "
+        "A time is shown only for an answer equal to funnelkit's (the check column; the detailed tables "
+        f"below give every answer, the spread and CPU seconds). The out-of-core row is funnelkit with "
+        f"`memory_budget={OOC_BUDGET!r}` against the same peer runs (↑). What each shape runs, with the "
+        "SQL: `benchmarks/README.md`.",
+        "",
+        "| shape | size | funnelkit s | funnelkit MB | chdb s | chdb MB | DuckDB s | DuckDB MB "
+        "| fk/chdb time | fk/chdb mem | fk/DuckDB time | fk/DuckDB mem | check |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    notes: dict[str, int] = {}
+    for s in shapes:
+        for label in metas:
+            rows = results[label].get(f"shape_{s}")
+            if not rows:
+                continue
+            by = {r.engine.key: r for r in rows}
+            fk = by["fk"]
+            ref = fk.answers[0] if fk.good else None
+            ch_t, ch_m, ch_ts, ch_ms = _cell(by.get("ch"), ref, notes)
+            du_t, du_m, du_ts, du_ms = _cell(by.get("duck"), ref, notes)
+            for key, first in (("fk", True), ("fk_ooc", False)):
+                row = by.get(key)
+                if row is None:
+                    continue
+                if first:
+                    f_t, f_m, f_ts, f_ms = (fmt_s(fk.med("wall_s")), fmt_mb(fk.med("peak_rss_mb")),
+                                            fk.med("wall_s"), fk.med("peak_rss_mb")) if fk.good else \
+                        (status_of(fk, None), "—", float("nan"), float("nan"))
+                else:
+                    f_t, f_m, f_ts, f_ms = _cell(row, ref, notes)
+                checks = []
+                for k in ("ch", "duck") + (() if first else ("fk_ooc",)):
+                    if k in by:
+                        st = status_of(by[k], ref)
+                        if st != "OK" and st != "SKIPPED":
+                            checks.append(f"{by[k].engine.short}: {st}")
+                check = "OK" if not checks else "; ".join(checks)
+                if not first and status_of(row, ref) == "SKIPPED":
+                    check = "—"
+                if not fk.good:
+                    check = "no reference (funnelkit failed)"
+                name = SHAPES[s][0] if first else "↳ out of core"
+                peers_cells = (f"{ch_t} | {ch_m} | {du_t} | {du_m}" if first else "↑ | ↑ | ↑ | ↑")
+                L.append(f"| {name} | {label} | {f_t} | {f_m} | {peers_cells} "
+                         f"| {fmt_ratio(f_ts, ch_ts)} | {fmt_ratio(f_ms, ch_ms)} "
+                         f"| {fmt_ratio(f_ts, du_ts)} | {fmt_ratio(f_ms, du_ms)} | {check} |")
+    if notes:
+        L += [""] + [f"[{n}] {msg}." for msg, n in notes.items()]
+    return L + [""]
+
+
+def render_shape_probe(shape_probe: dict) -> list[str]:
+    """The answers of every engine on the hand-made file of each shape, with the expected one."""
+    L = [
+        "## Shape probe: a hand-made file for the shapes' edge cases",
+        "",
+        "A dozen users (`run.py`, `_shape_probe_rows`): the first channel on a browse event before the "
+        "first funnel event, a NULL channel first, no channel at all, two variants, no variant, a "
+        "variant only on a browse event, a user who never enters, a purchase with a NULL or another "
+        "channel, a session gap of exactly 30 min and of 30 min + 1 ms. Expected answers computed by "
+        "hand from the docstrings (funnel: by=/attribution; experiment: exposure).",
+        "",
+        "| shape | expected | " + " | ".join(ENGINE_SHORT[k] for k in PROBE_ENGINES) + " |",
+        "|---|---|" + "---|" * len(PROBE_ENGINES),
+    ]
+    for s, entry in shape_probe.items():
+        exp = entry["expected"]
+        cells = []
+        for k in PROBE_ENGINES:
+            got = entry["answers"].get(k)
+            if got is None:
+                cells.append("—")
+            elif isinstance(got, dict) and "error" in got:
+                cells.append(("n/a" if got.get("skipped") else "error: ") + ("" if got.get("skipped") else
+                                                                          got["error"][:80]))
+            else:
+                cells.append("= expected" if got == exp else f"**{_compact(got)}** ≠")
+        L.append(f"| {SHAPES[s][0]} | {_compact(exp)} | " + " | ".join(cells) + " |")
+    return L + [""]
+
+
+def _compact(ans: Any) -> str:
+    if isinstance(ans, dict):
+        return "; ".join(f"{g}: {' '.join(map(str, v))}" for g, v in ans.items())
+    if isinstance(ans, list):
+        return " ".join(map(str, ans))
+    return str(ans)
+
+
+def _scaling(metas: dict, results: dict) -> list[str]:
+    L = [
+        "## Scaling (funnelkit)",
+        "",
+        "Ordered funnel, window 1 day, `fk.funnel(path, ...)` (the columnar path); sessionize is `sessionize(read_events(path))`. Memory per event is "
+        "(peak RSS − RSS after import) / rows.",
+        "",
+        "| size | rows | median s | ns / event | peak RSS MB | over import MB | bytes / event "
+        "| sessionize s | sessionize ns / event |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, m in metas.items():
+        if "funnel_1d" not in results[label]:
+            continue
+        fr = results[label]["funnel_1d"][0]
+        sr = results[label]["sessions"][0] if "sessions" in results[label] else None
+        t, peak, imp = fr.med("wall_s"), fr.med("peak_rss_mb"), fr.med("rss_import_mb")
+        st = sr.med("wall_s") if sr is not None else float("nan")
+        n = m["rows"]
+        L.append(
+            f"| {label} | {n:,} | {fmt_s(t)} | {t / n * 1e9:,.0f} | {fmt_mb(peak)} | {fmt_mb(peak - imp)} "
+            f"| {(peak - imp) * 2**20 / n:,.0f} | {fmt_s(st)} | {'—' if st != st else f'{st / n * 1e9:,.0f}'} |"
+        )
+    L.append("")
+    return L
+
+
 def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, results: dict,
-                 tie_results: dict | None, probe: dict | None, started: str, elapsed: float) -> str:
+                 tie_results: dict | None, probe: dict | None, started: str, elapsed: float,
+                 shape_probe: dict | None = None) -> str:
     L: list[str] = []
     cmd = "python benchmarks/run.py " + " ".join(sys.argv[1:])
     L += [
@@ -480,6 +775,12 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
             f"| {m['funnel_event_share']:.1%} | {m['parquet_mb']:.1f} | {m['row_groups']} "
             f"| {m['same_user_same_ms_pairs']:,} | {m['same_user_same_minute_pairs']:,} |"
         )
+    strid = {label: m["strid"] for label, m in metas.items() if m.get("strid")}
+    if strid:
+        L += ["", "Shape b reads a second file per size: the same rows, row order and row groups with each "
+              "integer `user_id` replaced by the 32-hex-character md5 of its decimal text (a plain Parquet "
+              "string column): " + ", ".join(f"{label} {m['parquet_mb']:.1f} MB" for label, m in strid.items())
+              + "."]
     L += [
         "",
         "Funnel steps (each a list of event names): "
@@ -513,6 +814,9 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
         "(see README.md for running it from a separate virtualenv).",
         "",
     ]
+    L += render_shapes_summary(metas, results)
+    if shape_probe:
+        L += render_shape_probe(shape_probe)
     for label in metas:
         L += [f"## {label} events", ""]
         for task, (title, _) in TASKS.items():
@@ -522,29 +826,8 @@ def write_report(path: str, args: argparse.Namespace, info: dict, metas: dict, r
             lines, answers = render_task_table(title, rows, rows[0])
             L += lines + answers + [""]
     # scaling
-    L += [
-        "## Scaling (funnelkit)",
-        "",
-        "Ordered funnel, window 1 day, `fk.funnel(path, ...)` (the columnar path); sessionize is `sessionize(read_events(path))`. Memory per event is "
-        "(peak RSS − RSS after import) / rows.",
-        "",
-        "| size | rows | median s | ns / event | peak RSS MB | over import MB | bytes / event "
-        "| sessionize s | sessionize ns / event |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
-    ]
-    for label, m in metas.items():
-        if "funnel_1d" not in results[label]:
-            continue
-        fr = results[label]["funnel_1d"][0]
-        sr = results[label]["sessions"][0] if "sessions" in results[label] else None
-        t, peak, imp = fr.med("wall_s"), fr.med("peak_rss_mb"), fr.med("rss_import_mb")
-        st = sr.med("wall_s") if sr is not None else float("nan")
-        n = m["rows"]
-        L.append(
-            f"| {label} | {n:,} | {fmt_s(t)} | {t / n * 1e9:,.0f} | {fmt_mb(peak)} | {fmt_mb(peak - imp)} "
-            f"| {(peak - imp) * 2**20 / n:,.0f} | {fmt_s(st)} | {'—' if st != st else f'{st / n * 1e9:,.0f}'} |"
-        )
-    L.append("")
+    if any("funnel_1d" in results[label] for label in metas):
+        L += _scaling(metas, results)
     if tie_results:
         label, rows_by_task = tie_results["label"], tie_results["rows"]
         L += [
@@ -674,8 +957,21 @@ def report_only(args: argparse.Namespace) -> int:
     if raw.get("ties"):
         ties = {"label": raw["ties"]["label"], "rows": _load_rows({"t": raw["ties"]["rows"]})["t"]}
     text = write_report(args.out, args, raw["machine"], raw["data"], _load_rows(raw["results"]), ties,
-                        raw["probe"], raw["started"], raw["elapsed"])
+                        raw["probe"], raw["started"], raw["elapsed"], raw.get("shape_probe"))
     print(text)
+    return 0
+
+
+def print_sql() -> int:
+    """The exact SQL of every shape, for README.md (path 'events.parquet')."""
+    from peers import chdb_engine, duckdb_engine
+
+    for s, (title, data) in SHAPES.items():
+        path = "events_strid.parquet" if data == "strid" else "events.parquet"
+        for name, mod in (("ClickHouse (chdb)", chdb_engine), ("DuckDB", duckdb_engine)):
+            print(f"-- shape {title}: {name}")
+            print(mod.shape_sql(path, s).strip() + ";")
+            print()
     return 0
 
 
@@ -688,7 +984,10 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--sizes", default="1M,10M", help="event counts, e.g. 1M,10M (add 50M for the big point)")
     ap.add_argument("--repeat", type=int, default=3, help="runs per engine and size (median reported)")
     ap.add_argument("--seed", type=int, default=SEED)
-    ap.add_argument("--tasks", default=",".join(TASKS), help=f"subset of {','.join(TASKS)}")
+    ap.add_argument("--tasks", default=None,
+                    help=f"subset of {','.join(OLD_TASKS)} (default: all of them, or none when --shapes is given)")
+    ap.add_argument("--shapes", default="",
+                    help="benchmark shapes to run, e.g. a,b,c,d,e,f (spec.SHAPES; README.md describes them)")
     ap.add_argument("--engines", default="", help="only these engine keys (fk,fk_cols,fk_ooc,ch,duck,rete)")
     ap.add_argument("--no-ties", action="store_true", help="skip the floored-timestamps agreement check")
     ap.add_argument("--no-probe", action="store_true", help="skip the hand-made semantic probe")
@@ -699,10 +998,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--funnelkit-src", default="",
                     help="measure the funnelkit package in this directory (e.g. a copy of another "
                          "checkout's src/) instead of the installed one: compare two versions")
+    ap.add_argument("--print-sql", action="store_true",
+                    help="print the SQL of every shape (chdb and DuckDB) for a placeholder path, and exit")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS.md"))
     ap.add_argument("--report-only", action="store_true",
                     help=f"rewrite --out from the raw numbers of the last run ({os.path.relpath(LAST_RUN, HERE)})")
     args = ap.parse_args(argv)
+    if args.print_sql:
+        return print_sql()
     if args.report_only:
         return report_only(args)
 
@@ -712,7 +1015,17 @@ def main(argv: list[str] | None = None) -> int:
     t_start = time.perf_counter()
     py = pythons(args)
     sizes = [parse_size(s) for s in args.sizes.split(",") if s.strip()]
-    tasks = [t for t in args.tasks.split(",") if t]
+    shapes = [s.strip() for s in args.shapes.split(",") if s.strip()]
+    bad = [s for s in shapes if s not in SHAPES]
+    if bad:
+        ap.error(f"--shapes: unknown {bad}; choose among {','.join(SHAPES)}")
+    if args.tasks is None:
+        tasks = [] if shapes else list(OLD_TASKS)
+    else:
+        tasks = [t for t in args.tasks.split(",") if t]
+        if any(t not in OLD_TASKS for t in tasks):
+            ap.error(f"--tasks: choose among {','.join(OLD_TASKS)}")
+    tasks += [f"shape_{s}" for s in shapes]
     only = {e for e in args.engines.split(",") if e}
     info = machine_info(py)
     print(f"machine: {info['cpu']}, {info['usable_cores']} cores, {info['ram']}; {info['python']}", flush=True)
@@ -729,6 +1042,14 @@ def main(argv: list[str] | None = None) -> int:
         m = r.result
         print(f"       {m['rows']:,} rows, {m['users']:,} users, {m['events_per_user']:.2f} events/user, "
               f"funnel events {m['funnel_event_share']:.1%}", flush=True)
+        if any(SHAPES[s][1] == "strid" for s in shapes):
+            r = run_worker({"kind": "generate_strid", "args": {"size": size, "seed": args.seed}}, py["default"],
+                           args.timeout)
+            if not r.ok:
+                print(f"string-id data generation failed: {r.error}", file=sys.stderr)
+                return 2
+            m["strid"] = r.result
+            print(f"       string ids: {r.result['path']} ({r.result['parquet_mb']:.1f} MB)", flush=True)
 
     results: dict[str, dict[str, list[Row]]] = {}
     for label, m in metas.items():
@@ -741,8 +1062,9 @@ def main(argv: list[str] | None = None) -> int:
                 for row in results[label][task]:
                     if row.runs and all(r.skipped for r in row.runs):
                         continue  # a missing peer stays missing
+                    path = m["path"] if row.engine.data == "main" else m[row.engine.data]["path"]
                     job = {"kind": "run", "engine": row.engine.module, "task": row.engine.task,
-                           "args": row.engine.args, "path": m["path"]}
+                           "args": row.engine.args, "path": path}
                     r = run_worker(job, py[row.engine.python], args.timeout)
                     row.runs.append(r)
                     if r.ok:
@@ -761,7 +1083,7 @@ def main(argv: list[str] | None = None) -> int:
                           f"   funnelkit: {ref}", flush=True)
 
     tie_results = None
-    if not args.no_ties and metas:
+    if not args.no_ties and metas and any(t in tasks for t in ("funnel_1d", "funnel_nowin")):
         label = next(iter(metas))
         tie_path = metas[label]["ties_path"]
         rows_by_task: dict[str, list[Row]] = {}
@@ -777,6 +1099,7 @@ def main(argv: list[str] | None = None) -> int:
         tie_results = {"label": label, "rows": rows_by_task}
 
     probe = None if args.no_probe else run_semantic_probe(py, args.timeout)
+    shape_probe = None if args.no_probe or not shapes else run_shape_probe(py, shapes, only, args.timeout)
 
     elapsed = time.perf_counter() - t_start
     os.makedirs(DATA_DIR, exist_ok=True)
@@ -785,9 +1108,9 @@ def main(argv: list[str] | None = None) -> int:
                    "elapsed": elapsed, "machine": info, "data": metas, "results": _dump_rows(results),
                    "ties": None if tie_results is None else
                    {"label": tie_results["label"], "rows": _dump_rows({"t": tie_results["rows"]})["t"]},
-                   "probe": probe}, fh, indent=1, default=str)
+                   "probe": probe, "shape_probe": shape_probe}, fh, indent=1, default=str)
 
-    text = write_report(args.out, args, info, metas, results, tie_results, probe, started, elapsed)
+    text = write_report(args.out, args, info, metas, results, tie_results, probe, started, elapsed, shape_probe)
     print()
     print(text)
     print(f"(written to {args.out}; raw numbers in {raw_path(args.out)})")

@@ -37,3 +37,35 @@ PILOT_USERS = 20_000
 #: Parquet layout of the generated files.
 PARQUET_COMPRESSION = "zstd"
 PARQUET_TIME_UNIT = "ms"  # make_shop's timestamps are whole milliseconds
+
+# --------------------------------------------------------------------------- shapes (--shapes a..f)
+
+#: (c) a ``where=`` rule on one step: step 4 (``purchase``) only where ``channel`` has this
+#: value. make_shop's channels are paid_ads, organic_search, newsletter, social, store and
+#: referral (no nulls); paid_ads carries about 6% of the purchase rows (store about half).
+WHERE_STEP = 4  # 1-based
+WHERE_COL = "channel"
+WHERE_VALUE = "paid_ads"
+
+#: (d) the breakdown column, attributed first touch: each unit gets the first non-null
+#: value of the column over all of its events, by time.
+BY_COL = "channel"
+ATTRIBUTION = "first_touch"
+
+#: (f) the experiment: make_shop's variant column ("A" or "B", one per user).
+VARIANT_COL = "variant"
+CONTROL = "A"
+
+#: The out-of-core rows: ``memory_budget=`` given to funnelkit for a Parquet path.
+OOC_BUDGET = "256MB"
+
+#: shape -> (title, which data file). "main": the make_shop log; "strid": the same log
+#: with each integer user id replaced by a 32-hex-character string (md5 of the id).
+SHAPES: dict[str, tuple[str, str]] = {
+    "a": ("(a) integer ids, plain steps", "main"),
+    "b": ("(b) 32-hex string user ids (Parquet)", "strid"),
+    "c": (f"(c) where= rule: {STEPS[WHERE_STEP - 1][0]} where {WHERE_COL} = {WHERE_VALUE!r}", "main"),
+    "d": (f"(d) by={BY_COL!r}, {ATTRIBUTION}", "main"),
+    "e": ("(e) unit='session' (sessionize, 30 min)", "main"),
+    "f": (f"(f) experiment, variant_col={VARIANT_COL!r}, control={CONTROL!r}", "main"),
+}

@@ -20,3 +20,27 @@ def step_case(col: str = "event") -> str:
 
 
 FUNNEL_FILTER = f"event IN {in_list(FUNNEL_EVENTS)}"
+
+
+def step_conditions(shape: str = "a") -> list[str]:
+    """One SQL boolean per step. Shape c: step WHERE_STEP also needs ``WHERE_COL = WHERE_VALUE``
+    (funnelkit's ``Rule(..., where={WHERE_COL: WHERE_VALUE})``); the other shapes: event names."""
+    from spec import WHERE_COL, WHERE_STEP, WHERE_VALUE
+
+    conds = [f"event IN {in_list(s)}" for s in STEPS]
+    if shape == "c":
+        k = WHERE_STEP - 1
+        conds[k] = f"({conds[k]} AND {WHERE_COL} = {quote(WHERE_VALUE)})"
+    return conds
+
+
+def case_of(conds: list[str]) -> str:
+    """``CASE`` giving the 1-based step of a row (NULL: in no step; steps are disjoint)."""
+    return "CASE " + " ".join(f"WHEN {c} THEN {k}" for k, c in enumerate(conds, 1)) + " END"
+
+
+def filter_of(conds: list[str], shape: str = "a") -> str:
+    """The ``WHERE`` keeping the funnel's rows: the event names (plus, for shape c, the rule)."""
+    if shape == "c":
+        return "(" + " OR ".join(conds) + ")"
+    return FUNNEL_FILTER
