@@ -13,18 +13,18 @@ English or Spanish (``lang=``, default: the journey's language); titles, axis la
 and number formats follow ``lang`` too (``56.6%`` / ``56,6 %``). Colours are the
 Okabe–Ito palette (:data:`PALETTE`), which stays distinct for colour-blind readers.
 
-=========================  =================  =========================================================
-function                   takes              shows
-=========================  =================  =========================================================
-:func:`funnel_bars`        FunnelResult       units per step, conversion from entry, drop-off between steps
-:func:`breakdown`          FunnelResult       conversion per touchpoint / channel (``funnel(..., by=)``)
-:func:`variant_conversion` ExperimentResult   share of exposed users reaching each step, per variant, with CIs
-:func:`time_hist`          TimeBetweenResult  distribution of the time between consecutive steps
-:func:`time_cumulative`    TimeBetweenResult  "converted within t": share of the previous step converted by t
-:func:`conversion_trend`   TrendResult        conversion by entry period; incomplete windows and shifts flagged
-:func:`journey_map`        JourneyMapResult   stages × touchpoints: reach, step conversion, frictions (DESIGN §7)
-:func:`plot_result`        any of them        the dispatcher behind ``FunnelResult.plot`` & co.
-=========================  =================  =========================================================
+==========================  =================  ===================================================================
+function                    takes              shows
+==========================  =================  ===================================================================
+:func:`funnel_bars`         FunnelResult       units per step, conversion from entry, drop-off between steps
+:func:`breakdown`           FunnelResult       conversion per touchpoint / channel (``funnel(..., by=)``)
+:func:`variant_conversion`  ExperimentResult   share of exposed users reaching each step, per variant, with CIs
+:func:`time_hist`           TimeBetweenResult  distribution of the time between consecutive steps
+:func:`time_cumulative`     TimeBetweenResult  "converted within t": share of the previous step converted by t
+:func:`conversion_trend`    TrendResult        conversion by entry period; incomplete windows and shifts flagged
+:func:`journey_map`         JourneyMapResult   stages × touchpoints: reach, step conversion, frictions (DESIGN §7)
+:func:`plot_result`         any of them        the dispatcher behind ``FunnelResult.plot`` & co.
+==========================  =================  ===================================================================
 
 ``trend_table``, ``journey_map_table`` and ``JOURNEY_MAP_COLUMNS`` are analyses, kept
 importable from here as before; they live in :mod:`funnelkit.trends` and

@@ -45,24 +45,24 @@ def kind_of(obj: Any) -> str | None:
     return None
 
 
-def require(obj: Any, kind: str, *, func: str, make: str | None = None) -> None:
+def require(obj: Any, kind: str, *, func: str, make: str | None = None, who: str = "plotting functions") -> None:
     """Raise :class:`~funnelkit.errors.ParameterError` unless ``obj`` is a ``kind`` result.
 
-    ``make`` is the call that makes the result (default: :data:`MAKES`\\[kind]).
+    ``make`` is the call that makes the result (default: :data:`MAKES`\\[kind]); ``who``
+    names the functions in the message ("plotting functions", "reports").
 
     >>> import pandas as pd
-    >>> require(pd.DataFrame(), "TrendResult", func="conversion_trend")
+    >>> require(pd.DataFrame(), "TrendResult", func="conversion_trend")  # doctest: +ELLIPSIS
     Traceback (most recent call last):
     ...
-    funnelkit.errors.ParameterError: conversion_trend() takes a TrendResult, not a DataFrame: pass fk.trends.trend(events, journey) — plotting functions take results, not event logs.
+    funnelkit.errors.ParameterError: conversion_trend() takes a TrendResult, not a DataFrame: pass ...
     """
     if kind_of(obj) == kind:
         return
     how = make or MAKES[kind]
     want, got = _a(kind), _a(type(obj).__name__)
     if is_data(obj):
-        raise ParameterError(f"{func}() takes {want}, not {got}: pass {how} — plotting functions take "
-                             "results, not event logs.")
+        raise ParameterError(f"{func}() takes {want}, not {got}: pass {how} — {who} take results, not event logs.")
     raise ParameterError(f"{func}() takes {want} (from {how}), not {got}.")
 
 
