@@ -13,9 +13,11 @@ from .datasets import load_sample
 from .experiment import ExperimentResult, experiment
 from .funnel import FunnelResult, funnel
 from .io import read_events
+from .journey_map import JourneyMapResult, journey_map
 from .sessions import session_summary, sessionize
 from .stages import Journey, Rule, Stage, after, repeat
 from .timing import TimeBetweenResult, time_between
+from .trends import TrendResult, trend
 
 __version__ = "0.1.0.dev0"
 
@@ -23,14 +25,17 @@ __all__ = [
     "ExperimentResult",
     "FunnelResult",
     "Journey",
+    "JourneyMapResult",
     "Rule",
     "Stage",
     "TimeBetweenResult",
+    "TrendResult",
     "after",
     "datasets",
     "errors",
     "experiment",
     "funnel",
+    "journey_map",
     "load_sample",
     "plotting",
     "read_events",
@@ -40,5 +45,6 @@ __all__ = [
     "sessionize",
     "stats",
     "time_between",
+    "trend",
     "trends",
 ]
