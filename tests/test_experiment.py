@@ -252,9 +252,15 @@ def _user_variants_reference(frame, col, unit_ids):
     string_ids=st.booleans(),
 )
 def test_user_variants_match_pandas_reference(rows, categorical, string_ids):
-    from funnelkit._schema import ensure_events
-    from funnelkit.experiment import _user_variants
+    """The engine's per-user variant (smallest and largest value code per user, folded
+    block by block) equals the pandas formulation."""
+    import importlib
 
+    from funnelkit._schema import ensure_events
+    from funnelkit._steps import resolve_steps
+    from funnelkit.experiment import _variants_from_codes
+
+    fm = importlib.import_module("funnelkit.funnel")
     ev = ensure_events(pd.DataFrame({
         "user_id": [f"u{u}" if string_ids else u * 10 for u, _ in rows],
         "timestamp": pd.to_datetime(range(len(rows)), unit="s", utc=True),
@@ -262,7 +268,15 @@ def test_user_variants_match_pandas_reference(rows, categorical, string_ids):
         "variant": pd.Categorical([v for _, v in rows]) if categorical else pd.Series([v for _, v in rows], dtype=object),
     }))
     ids = pd.Index(sorted(ev["user_id"].unique()), name="user_id")
-    uv, multi, without = _user_variants(ev, "variant", ids)
+    params, s_ns, e_ns = fm._checked_params(window=None, mode="ordered", window_from="entry", unit="user",
+                                            by=None, attribution="first_touch", max_groups=25, exclude=None,
+                                            start=None, end=None, lang=None)
+    req = fm._request(resolve_steps(["x"]), params, s_ns, e_ns, session_col="session_id",
+                      attr_col="variant", attr_mode="range")
+    part = fm.compute(ev, req)
+    assert part.unit_ids.equals(ids)
+    uv, multi, without = _variants_from_codes(part.attr, part.attr_max, np.asarray(part.attr_values, dtype=object),
+                                              part.unit_ids)
     ref, ref_multi, ref_without = _user_variants_reference(ev, "variant", ids)
     assert (multi, without) == (ref_multi, ref_without)
     assert [None if pd.isna(v) else v for v in uv.tolist()] == ref

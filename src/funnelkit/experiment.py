@@ -484,37 +484,10 @@ def _same(a: Any, b: Any) -> bool:
     return a == b or str(a) == str(b)
 
 
-def _user_variants(frame: pd.DataFrame, col: str, unit_ids: pd.Index) -> tuple[pd.Series, int, int]:
-    """The variant of each user (NaN: none or several), #multi-exposed, #without variant.
-
-    Vectorized on integer codes: the users' dense codes (as the funnel numbers them) and
-    the variant's codes; per user the smallest and largest variant code seen (nulls
-    ignored) tell "one variant", "several" or "none".
-    """
-    from .engine.sources import unit_codes
-
-    ucode, ids = unit_codes(frame, _schema.USER)
-    if not ids.equals(unit_ids):  # pragma: no cover - unit_ids come from the same frame
-        ucode = unit_ids.get_indexer(frame[_schema.USER])
-    s = frame[col]
-    if isinstance(s.dtype, pd.CategoricalDtype):
-        vcode = s.cat.codes.to_numpy().astype(np.int64)
-        values = np.asarray(s.cat.categories, dtype=object)
-    else:
-        vcode, uniq = pd.factorize(s, use_na_sentinel=True)
-        values = np.asarray(uniq, dtype=object)
-    valid = vcode >= 0
-    n = len(unit_ids)
-    vmin = np.full(n, np.iinfo(np.int64).max, dtype=np.int64)
-    vmax = np.full(n, -1, dtype=np.int64)
-    np.minimum.at(vmin, ucode[valid], vcode[valid])
-    np.maximum.at(vmax, ucode[valid], vcode[valid])
-    return _variants_from_codes(vmin, vmax, values, unit_ids)
-
-
 def _variants_from_codes(vmin: np.ndarray, vmax: np.ndarray, values: np.ndarray,
                          unit_ids: pd.Index) -> tuple[pd.Series, int, int]:
-    """:func:`_user_variants`' result from each user's smallest and largest variant code
+    """The variant of each user (NaN: none or several), #multi-exposed, #without variant,
+    from each user's smallest and largest variant code
     (``vmax < 0``: no variant) and the values of the codes."""
     n = len(unit_ids)
     has = vmax >= 0

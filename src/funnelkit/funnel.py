@@ -19,7 +19,7 @@ import pandas as pd
 from ._params import check_choice, parse_bytes, parse_duration, parse_timestamp, physical_memory
 from .errors import ParameterError
 
-__all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]  # UnitArrays & co. are for engines
+__all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]
 
 Mode = Literal["ordered", "strict", "any_order"]
 WindowFrom = Literal["entry", "previous"]
@@ -358,7 +358,7 @@ def _checked_params(
     """:func:`funnel`'s parameter checks, in order, before any data is read.
 
     Returns the ``params`` dict of the result and ``start``/``end`` in ns. The engines
-    (:mod:`funnelkit._engines`) and :func:`funnelkit.experiment` call it too, so the
+    (for a Dask frame too) and :func:`funnelkit.experiment` call it, so the
     same arguments fail with the same errors everywhere.
     """
     mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))
