@@ -454,47 +454,49 @@ def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], 
     )
 
 
-def _nullify(a: np.ndarray) -> np.ndarray:
-    mask = pd.isna(a)
-    a = a.copy()
-    a[mask] = None
-    return a
+def _group_codes(codes: np.ndarray, values: Sequence[Any], level: np.ndarray,
+                 max_groups: int) -> pd.Categorical:
+    """The ``by`` group of each unit from its value code (-1: none), without a string per unit.
 
-
-def _group_labels(values: np.ndarray, level: np.ndarray, max_groups: int) -> np.ndarray:
-    s = pd.Series(values, dtype=object).astype(object)
-    s = s.where(s.notna(), MISSING).astype(str)
-    entered = s[level >= 1]
-    counts = entered.value_counts()
-    # largest groups first, ties by name (deterministic); MISSING never displaces a real group
-    ranked = sorted(counts.items(), key=lambda kv: (-kv[1], kv[0]))
-    keep = [g for g, _ in ranked if g != MISSING]
-    if len(keep) > max_groups:
-        keep = keep[: max_groups]
-    keep_set = set(keep) | {MISSING}
-    return np.where(s.isin(keep_set), s, OTHER)
+    A value's label is ``str(value)``; units without one are ``"(missing)"``. The
+    ``max_groups`` labels with the most entered units are kept (ties by label;
+    ``"(missing)"`` never displaces a real group), the rest become ``"Other"``.
+    """
+    labels = [str(v) for v in values]
+    names = sorted(set(labels) | {MISSING})
+    index = {name: i for i, name in enumerate(names)}
+    of_code = np.array([index[lab] for lab in labels] + [index[MISSING]], dtype=np.int64)  # last: code -1
+    lab = of_code[codes]
+    entered = np.bincount(lab[level >= 1], minlength=len(names))
+    ranked = sorted((n for n in names if entered[index[n]]), key=lambda n: (-entered[index[n]], n))
+    keep = [n for n in ranked if n != MISSING][:max_groups]
+    cats = keep + [MISSING, OTHER] if OTHER not in keep else keep + [MISSING]
+    pos = {n: i for i, n in enumerate(cats)}
+    other = pos.get(OTHER, len(cats) - 1)
+    to_group = np.array([pos.get(n, other) if (n in keep or n == MISSING) else other for n in names],
+                        dtype=np.int64)
+    return pd.Categorical.from_codes(to_group[lab], categories=cats)
 
 
 def result_from_partial(part: Any, spec: Any, params: dict[str, Any]) -> FunnelResult:
     """Build the :class:`FunnelResult` from the engine's per-unit arrays (a ``FunnelPartial``)."""
-    attributed = None
-    if params["by"] is not None:  # the by= value of each unit, None where it has none
-        vals = np.asarray(list(part.attr_values) + [None], dtype=object)  # code -1 -> None
-        attributed = _nullify(vals[part.attr])
-    return _result(part, attributed, names=spec.names, labels=spec.labels, journey=spec.journey,
+    groups = None
+    if params["by"] is not None:  # the by= group of each unit
+        groups = _group_codes(part.attr, part.attr_values, part.level, params["max_groups"])
+    return _result(part, groups, names=spec.names, labels=spec.labels, journey=spec.journey,
                    params=params)
 
 
 def _result(
     ua: Any,
-    attributed: np.ndarray | None,
+    groups: pd.Categorical | None,
     *,
     names: Sequence[str],
     labels: Sequence[str],
     journey: Any,
     params: dict[str, Any],
 ) -> FunnelResult:
-    """The result's tables from per-unit arrays and each unit's ``by`` value."""
+    """The result's tables from per-unit arrays and each unit's ``by`` group."""
     data_end = ua.data_end
     K = len(names)
     level = ua.level
@@ -519,10 +521,10 @@ def _result(
     breakdown = None
     by = params["by"]
     if by is not None:
-        groups = _group_labels(attributed, level, params["max_groups"])
         units[by] = groups
         parts = []
-        gcode, guniq = pd.factorize(groups)  # integer masks below, not string comparisons
+        gcode = groups.codes.astype(np.int64)  # integer masks below, not string comparisons
+        guniq = list(groups.categories)
         entered = np.bincount(gcode[level >= 1], minlength=len(guniq))
         order = {g: int(entered[i]) for i, g in enumerate(guniq) if entered[i]}
         ranked = sorted(order.items(), key=lambda kv: (kv[0] in (OTHER, MISSING), -kv[1], kv[0]))

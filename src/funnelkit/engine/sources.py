@@ -355,14 +355,21 @@ def _string_order(arr: Any) -> np.ndarray:
         return np.arange(n, dtype=np.int64)
     off_t = np.int64 if pa.types.is_large_string(arr.type) else np.int32
     bufs = arr.buffers()
-    offsets = np.frombuffer(bufs[1], dtype=off_t)[arr.offset: arr.offset + n + 1].astype(np.int64)
-    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(0, np.uint8)
-    length = np.diff(offsets)
-    padded = np.concatenate([data[: offsets[-1]], np.zeros(8, np.uint8)])
-    lane = np.arange(8)
-    pre = padded[np.minimum(offsets[:-1, None] + lane, len(padded) - 1)]
-    pre[lane[None, :] >= length[:, None]] = 0
-    key = pre.view(">u8").ravel().astype(np.uint64)
+    offsets = np.frombuffer(bufs[1], dtype=off_t)[arr.offset: arr.offset + n + 1]
+    data = np.frombuffer(bufs[2], dtype=np.uint8) if bufs[2] is not None else np.zeros(1, np.uint8)
+    if not len(data):
+        data = np.zeros(1, np.uint8)
+    start = offsets[:-1].astype(np.int64)
+    length = np.diff(offsets).astype(np.int64)
+    key = np.zeros(n, dtype=np.uint64)
+    last = len(data) - 1
+    for lane in range(8):  # one byte of every string at a time: small temporaries
+        pos = start + lane
+        byte = data[np.minimum(pos, last)].astype(np.uint64)
+        byte[length <= lane] = 0
+        key <<= np.uint64(8)
+        key |= byte
+    del pos, byte, start
     order = np.argsort(key, kind="stable")
     ks = key[order]
     if (ks[1:] == ks[:-1]).any():  # equal prefixes: order those groups by the whole strings
@@ -376,35 +383,63 @@ def _string_order(arr: Any) -> np.ndarray:
     return order
 
 
-def _global_dictionary(dicts: Sequence[Any]) -> tuple[Any, list[np.ndarray]]:
-    """The sorted distinct values of the row groups' dictionaries (an Arrow array) and, per
-    row group, the global code of each entry of its dictionary (a last entry -1 for nulls)."""
+class _Sorted:
+    """Distinct values (an Arrow array, first-seen order) and their sorted order: value of
+    global code ``c`` is ``values[order[c]]`` (no sorted copy of the strings is made)."""
+
+    def __init__(self, values: Any, order: np.ndarray) -> None:
+        self.values, self.order = values, order
+
+    def __len__(self) -> int:
+        return len(self.order)
+
+    def take(self, codes: np.ndarray) -> Any:
+        import pyarrow as pa
+
+        return self.values.take(pa.array(self.order[codes]))
+
+    def to_pylist(self) -> list[Any]:
+        return self.take(np.arange(len(self.order))).to_pylist()
+
+
+def _global_dictionary(dicts: Sequence[Any]) -> tuple[_Sorted, list[np.ndarray]]:
+    """The distinct values of the row groups' dictionaries, sorted, and, per row group,
+    the global code of each entry of its dictionary (a last entry -1 for nulls).
+
+    The dictionaries are unified by Arrow (one hash pass over their entries, no copy of
+    all of them), then the distinct values are sorted.
+    """
     import pyarrow as pa
-    import pyarrow.compute as pc
 
     if not dicts:
-        return pa.array([], type=pa.string()), []
-    allv = pa.concat_arrays([d.cast(dicts[0].type) for d in dicts]) if len(dicts) > 1 else dicts[0]
-    enc = pc.dictionary_encode(allv, null_encoding="mask")
-    uniq = enc.dictionary
+        return _Sorted(pa.array([], type=pa.string()), np.zeros(0, np.int64)), []
+    typ = dicts[0].type
+    # null entries (a dictionary may hold one) are no value: code -1, left out of the union
+    valid = [None if not d.null_count else d.is_valid().to_numpy(zero_copy_only=False) for d in dicts]
+    clean = [d.cast(typ) if v is None else d.filter(pa.array(v)).cast(typ) for d, v in zip(dicts, valid)]
+    chunks = [pa.DictionaryArray.from_arrays(pa.array(np.arange(len(d), dtype=np.int32)), d) for d in clean]
+    unified = pa.chunked_array(chunks, type=pa.dictionary(pa.int32(), typ)).unify_dictionaries()
+    del chunks
+    uniq = unified.chunk(0).dictionary if unified.num_chunks else pa.array([], type=typ)
     if _is_text(uniq.type):
         srt = _string_order(uniq)
     elif pa.types.is_integer(uniq.type) or pa.types.is_floating(uniq.type):
         srt = np.argsort(uniq.to_numpy(), kind="stable")
     else:  # dates, booleans, mixed: Python's order of the values, as for a frame
         srt = np.asarray(_value_order(uniq.to_pylist()), dtype=np.int64)
-    rank = np.empty(len(uniq) + 1, dtype=np.int64)
-    rank[srt] = np.arange(len(uniq))
-    rank[-1] = -1
-    idx = enc.indices
-    idx = idx.fill_null(-1) if idx.null_count else idx
-    codes = rank[idx.to_numpy()]
-    luts: list[np.ndarray] = []
-    a = 0
-    for d in dicts:
-        luts.append(np.concatenate([codes[a:a + len(d)], [-1]]))
-        a += len(d)
-    return uniq.take(pa.array(srt)), luts
+    code_t = np.int32 if len(uniq) < 2**31 - 1 else np.int64
+    rank = np.empty(len(uniq), dtype=code_t)
+    rank[srt] = np.arange(len(uniq), dtype=code_t)
+    luts = []
+    for d, v, ch in zip(dicts, valid, unified.chunks):
+        idx = ch.indices.to_numpy()  # position of each valid entry of d in the union
+        lut = np.full(len(d) + 1, -1, dtype=code_t)
+        if v is None:
+            lut[:-1] = rank[idx]
+        else:
+            lut[:-1][v] = rank[idx]
+        luts.append(lut)
+    return _Sorted(uniq, srt), luts
 
 
 def _prepass(fs: _Files, readers: _Readers, col: Any, pool: ThreadPoolExecutor | None,
@@ -423,8 +458,11 @@ def _prepass(fs: _Files, readers: _Readers, col: Any, pool: ThreadPoolExecutor |
 
     mapper = map if pool is None else pool.map
     got = list(mapper(one, range(len(fs.items))))
-    glob, luts = _global_dictionary([d for d, _ in got])
-    return glob, luts, [ix for _, ix in got] if keep_indices else None
+    dicts = [d for d, _ in got]
+    indices = [ix for _, ix in got] if keep_indices else None
+    del got
+    glob, luts = _global_dictionary(dicts)
+    return glob, luts, indices
 
 
 def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Sequence[Any] = ()) -> Source:
@@ -509,7 +547,7 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
     def ids_of(offsets: np.ndarray) -> pd.Index:
         if fs.unit_is_int:
             return pd.Index(offsets.astype(np.int64) + lo, name=unit_col)
-        vals = unit_glob.take(pa.array(offsets.astype(np.int64)))  # type: ignore[union-attr]
+        vals = unit_glob.take(offsets.astype(np.int64))  # type: ignore[union-attr]
         return pd.Index(vals.to_pandas(), name=unit_col)
 
     return Source(n_rows=fs.n_rows, lo=lo, hi=hi, n_items=len(fs.items), read=read, ids_of=ids_of,
