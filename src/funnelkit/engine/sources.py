@@ -462,6 +462,10 @@ def _prepass(fs: _Files, readers: _Readers, col: Any, pool: ThreadPoolExecutor |
     indices = [ix for _, ix in got] if keep_indices else None
     del got
     glob, luts = _global_dictionary(dicts)
+    del dicts
+    import pyarrow as pa
+
+    pa.default_memory_pool().release_unused()  # the dictionaries' memory back to the system
     return glob, luts, indices
 
 
