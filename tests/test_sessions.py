@@ -628,55 +628,114 @@ def test_summary_consistent_with_sessionize(case, data):
     pd.testing.assert_frame_equal(session_summary(shuffled), summary)
 
 
-def _tiny_blocks():
-    """Blocks of 3 rows and buckets of 2 users, on 3 threads: the blocked path on small logs."""
+def _tiny_layout():
+    """Buckets of about 2 rows, blocks of 3 rows, 2 threads from the first row.
+
+    The engine's layout on small logs: many buckets (``engine.buckets.BUCKET_ROWS``),
+    several blocks per bucket and a thread pool (``THREADS_MIN_ROWS``,
+    ``FUNNELKIT_NUM_THREADS=2``), so every merge step of ``session_ids`` is exercised.
+    """
     import contextlib
     import os
     from unittest import mock
 
+    from funnelkit.engine import bucket_sessions, buckets
+
     stack = contextlib.ExitStack()
-    stack.enter_context(mock.patch.object(sessions_module, "_BLOCKED_MIN_ROWS", 0))
-    stack.enter_context(mock.patch.object(sessions_module, "_BLOCK_ROWS", 3))
-    stack.enter_context(mock.patch.object(sessions_module, "_BUCKET_ROWS", 2))
-    stack.enter_context(mock.patch.dict(os.environ, {"FUNNELKIT_NUM_THREADS": "3"}))
+    stack.enter_context(mock.patch.object(buckets, "BUCKET_ROWS", 2))
+    stack.enter_context(mock.patch.object(buckets, "THREADS_MIN_ROWS", 0))
+    stack.enter_context(mock.patch.object(bucket_sessions, "_BLOCK_ROWS", 3))
+    stack.enter_context(mock.patch.dict(os.environ, {"FUNNELKIT_NUM_THREADS": "2"}))
     return stack
 
 
+def _with_ids(df: pd.DataFrame, kind: str) -> pd.DataFrame:
+    """``df`` with its small int user ids recoded, keeping their order.
+
+    ``dense``: as they are; ``sparse``: far apart (and negative), beyond the dense
+    range the engine takes as is; ``string``: text ids (categories after
+    normalization); ``categorical``: a categorical column.
+    """
+    u = df["user_id"].to_numpy()
+    if kind == "sparse":
+        return df.assign(user_id=(u - 2) * 10**12)
+    if kind == "string":
+        return df.assign(user_id=pd.Series([f"user-{k:03d}" for k in u], dtype=object).to_numpy())
+    if kind == "categorical":
+        cats = [f"u{k}" for k in range(int(u.max()) + 2)]  # one unused category
+        return df.assign(user_id=pd.Categorical([f"u{k}" for k in u], categories=cats))
+    return df
+
+
 @SETTINGS
-@given(case=cases(), data=st.data())
-def test_blocked_path_matches_slow_reference(case, data):
-    # the blocked path (split by user range, buckets sorted on their own, threads) on
-    # tiny blocks, in input order and shuffled
+@given(case=cases(), kind=st.sampled_from(["dense", "sparse", "string", "categorical"]),
+       tiny=st.booleans(), data=st.data())
+def test_engine_matches_slow_reference(case, kind, tiny, data):
+    # every input goes through engine.bucket_sessions: any id type, one bucket or many
+    # buckets on 2 threads; in input order and shuffled (same id per row)
+    import contextlib
+
     df, p = case
+    df = _with_ids(df, kind)
     perm = list(data.draw(st.permutations(range(len(df)))))
-    with _tiny_blocks():
+    with _tiny_layout() if tiny else contextlib.nullcontext():
         out = sessionize(df, **p)
         shuffled = sessionize(df.iloc[perm], **p)
     assert ids(out) == reference_sessions(df, **p)
     np.testing.assert_array_equal(shuffled["session_id"].to_numpy(), out["session_id"].to_numpy()[perm])
 
 
-def test_blocked_path_is_taken_and_equals_the_global_sort():
-    rng = np.random.default_rng(5)
-    n = 200_000
-    users = rng.integers(0, 80_000, n)  # > 65,536 ids per bucket: two radix passes
-    t = np.sort(rng.integers(0, 3 * 86_400, n))  # time-ordered, with ties
-    df = make_log(users, pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"))
-    calls = []
-    real = sessions_module._session_ids_blocked
+def _global_sort_ids(user, t, codes, **p):
+    """The ids of one global sort (the pre-engine path): lexsort, kernel, scatter."""
+    from funnelkit.engine.kernels.sessions import new_sessions
 
-    def spy(*a, **k):
-        out = real(*a, **k)
-        calls.append(out is not None)
-        return out
+    ranks = [np.where(c < 0, c.max() + 1, c) for c in codes]  # nulls last
+    order = np.lexsort((*reversed(ranks), t, user))
+    new = new_sessions(user[order], t[order], codes=[c[order] for c in codes], **p)
+    out = np.empty(len(user), dtype=np.int64)
+    out[order] = np.cumsum(new) - 1
+    return out
 
+
+@pytest.mark.parametrize("layout", ["default", "one_wide_bucket", "tiny"])
+def test_engine_equals_the_global_sort_on_a_large_log(layout):
+    # 200,000 rows of 80,000 users, time-ordered with ties, and a split_on column with
+    # ties at equal timestamps: the engine's buckets (many, on 2 threads; or one bucket
+    # of > 65,536 users, two radix passes) give the global sort's ids, also shuffled
+    import contextlib
+    import os
     from unittest import mock
 
-    with mock.patch.object(sessions_module, "_session_ids_blocked", spy), \
-            mock.patch.object(sessions_module, "_BUCKET_ROWS", n):
+    from funnelkit.engine import bucket_sessions, buckets
+
+    rng = np.random.default_rng(5)
+    n = 200_000
+    users = rng.integers(0, 80_000, n)
+    t = np.sort(rng.integers(0, 3 * 86_400, n))
+    camp = rng.choice(np.array(["a", "b", "c", None], dtype=object), n)
+    df = make_log(users, pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(t, unit="s"),
+                  utm_campaign=camp)
+    stack = contextlib.ExitStack()
+    stack.enter_context(mock.patch.dict(os.environ, {"FUNNELKIT_NUM_THREADS": "2"}))
+    stack.enter_context(mock.patch.object(buckets, "THREADS_MIN_ROWS", 0))
+    if layout == "one_wide_bucket":
+        stack.enter_context(mock.patch.object(buckets, "BUCKET_ROWS", 4 * n))
+        stack.enter_context(mock.patch.dict(os.environ, {"FUNNELKIT_NUM_THREADS": "1"}))
+    elif layout == "tiny":
+        stack.enter_context(mock.patch.object(buckets, "BUCKET_ROWS", 64))
+        stack.enter_context(mock.patch.object(bucket_sessions, "_BLOCK_ROWS", 1000))
+    perm = rng.permutation(n)
+    p = dict(timeout_ns=30 * 60 * 10**9, max_ns=2 * 3600 * 10**9, zone=None)
+    user, tns = df["user_id"].to_numpy(), sessions_module._time_ns(df["timestamp"])
+    codes = [sessions_module._value_codes(df["utm_campaign"], name="utm_campaign")]
+    with stack:
         got = sessionize(df, timeout="30min", max_duration="2h")
-    assert calls == [True]
-    with mock.patch.object(sessions_module, "_session_ids_blocked", lambda *a, **k: None):
-        ref = sessionize(df, timeout="30min", max_duration="2h")
-    pd.testing.assert_frame_equal(got, ref)
+        got_split = sessionize(df, timeout="30min", max_duration="2h", split_on="utm_campaign")
+        shuffled = sessionize(df.iloc[perm], timeout="30min", max_duration="2h",
+                              split_on="utm_campaign")
+    np.testing.assert_array_equal(got["session_id"].to_numpy(), _global_sort_ids(user, tns, [], **p))
+    np.testing.assert_array_equal(got_split["session_id"].to_numpy(),
+                                  _global_sort_ids(user, tns, codes, **p))
+    np.testing.assert_array_equal(shuffled["session_id"].to_numpy(),
+                                  got_split["session_id"].to_numpy()[perm])
     assert got["session_id"].nunique() == got["session_id"].max() + 1

@@ -3,12 +3,14 @@
 :func:`sessionize` adds a ``session_id`` column to a normalized event log;
 :func:`session_summary` turns a sessionized log into one row per session.
 
-The work is vectorized: one stable sort of the events by (user, timestamp),
-boolean "a session starts here" flags computed from differences between
-neighbouring events, a cumulative sum, and a scatter back to the input order.
-The only sequential rule (``max_duration``) is solved with a bounded number of
-array rounds over all sessions at once (binary search, then pointer doubling),
-never with a loop over users or events.
+This module holds the public API, its parameter checks and the access to the
+log's columns; the computation lives in the engine, one implementation for every
+log: :func:`funnelkit.engine.bucket_sessions.session_ids` splits the rows by user
+range into buckets and sorts and runs each bucket on all cores, and the session
+kernel :func:`funnelkit.engine.kernels.sessions.new_sessions` flags where sessions
+start in one sorted bucket (comparisons of neighbouring events; the only
+sequential rule, ``max_duration``, in a bounded number of array rounds, never a
+loop over users or events).
 
 Rules (applied per user, on the user's events in sorted order)
 --------------------------------------------------------------
@@ -59,6 +61,7 @@ import pandas as pd
 
 from . import _schema
 from ._params import duration_ns, parse_duration
+from .engine.bucket_sessions import session_ids
 from .errors import (
     ColumnTypeError,
     EventLogError,
@@ -67,8 +70,6 @@ from .errors import (
 )
 
 __all__ = ["sessionize", "session_summary"]
-
-_NS_PER_DAY = 86_400_000_000_000
 
 
 # --------------------------------------------------------------------------- API
@@ -198,12 +199,13 @@ def sessionize(
     if split_cols:
         _schema.require_columns(ev, split_cols, purpose=f"split_on={split_on!r}")
 
-    ids = _session_ids(
-        ev,
+    ids = session_ids(
+        _user_key(ev[_schema.USER]),
+        _time_ns(ev[_schema.TIME]),
+        codes=[_value_codes(ev[c], name=c) for c in split_cols],
         timeout_ns=duration_ns(timeout_td),
         max_ns=duration_ns(max_td),
         zone=zone if split_at_midnight else None,
-        split_cols=split_cols,
     )
     out = ev.copy(deep=not _copy_on_write())
     out[session_col] = ids
@@ -320,290 +322,6 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
             "last_event": ev[_schema.EVENT].iloc[last_rows].reset_index(drop=True),
         }
     )
-
-
-# ----------------------------------------------------------------- computation
-
-
-def _session_ids(
-    ev: pd.DataFrame,
-    *,
-    timeout_ns: int | None,
-    max_ns: int | None,
-    zone: tzinfo | None,
-    split_cols: list[str],
-) -> np.ndarray:
-    """Session id (int64, input order) of every row of the normalized log ``ev``."""
-    n = len(ev)
-    if n == 0:
-        return np.empty(0, dtype=np.int64)
-    user = _user_key(ev[_schema.USER])
-    t = _time_ns(ev[_schema.TIME])
-    if not split_cols:
-        ids = _session_ids_blocked(user, t, timeout_ns=timeout_ns, max_ns=max_ns, zone=zone)
-        if ids is not None:
-            return ids
-
-    # One stable sort. np.lexsort sorts by the last key first; ties keep input order.
-    codes = [_value_codes(ev[c], name=c) for c in split_cols]
-    if codes:
-        ranks = [np.where(c < 0, c.max() + 1, c) for c in codes]  # nulls last
-        order = np.lexsort((*reversed(ranks), t, user))
-    else:
-        order = np.lexsort((t, user))
-    new = _new_sessions(user[order], t[order], timeout_ns=timeout_ns, max_ns=max_ns, zone=zone,
-                        codes=[c[order] for c in codes])
-    sid = np.cumsum(new, dtype=np.int64)
-    sid -= 1
-    ids = np.empty(n, dtype=np.int64)
-    ids[order] = sid
-    return ids
-
-
-def _new_sessions(
-    u: np.ndarray,
-    ts: np.ndarray,
-    *,
-    timeout_ns: int | None,
-    max_ns: int | None,
-    zone: tzinfo | None,
-    codes: Sequence[np.ndarray] = (),
-) -> np.ndarray:
-    """"A session starts here" flags of events sorted by (user, time); ``u`` groups users.
-
-    Any set of whole users may be passed (all of them, or one block of users).
-    """
-    n = len(u)
-    new = np.empty(n, dtype=bool)
-    if n == 0:
-        return new
-    new[0] = True
-    np.not_equal(u[1:], u[:-1], out=new[1:])
-    user_start = new.copy() if len(codes) else new
-    if timeout_ns is not None:
-        new[1:] |= _gaps(ts[:-1], ts[1:]) > np.uint64(timeout_ns)
-    if zone is not None:
-        day = _local_day(ts, zone)
-        new[1:] |= day[1:] != day[:-1]
-    for c in codes:
-        new |= _value_changes(c, user_start)
-    if max_ns is not None:
-        new = _split_long_sessions(ts, new, max_ns)
-    return new
-
-
-#: Rows per block and per bucket of :func:`_session_ids_blocked`, and the smallest log it takes.
-_BLOCK_ROWS = 1 << 18
-_BUCKET_ROWS = 1 << 17
-_BLOCKED_MIN_ROWS = 1 << 16
-
-
-def _session_ids_blocked(
-    user: np.ndarray,
-    t: np.ndarray,
-    *,
-    timeout_ns: int | None,
-    max_ns: int | None,
-    zone: tzinfo | None,
-) -> np.ndarray | None:
-    """Session ids as :func:`_session_ids` computes them, without sorting the whole log.
-
-    For integer user keys in a dense range (ids, or category codes). Rows are split by
-    *user range* into buckets of about ``_BUCKET_ROWS`` rows, block by block (each
-    block's split is a small in-cache sort; a bucket keeps only its rows' positions, in
-    input order); each bucket (whole users) is sorted by (user, time) with the same stable
-    order as the global sort -- a radix sort on the user when its rows are in time
-    order, as exports usually are -- and its session starts flagged by
-    :func:`_new_sessions`, on all cores. Buckets are in user order, so numbering the
-    sessions bucket after bucket gives the global ids. Returns None when the keys are
-    not dense integers or the log is small (the global sort is as good there).
-    """
-    n = len(user)
-    if n < _BLOCKED_MIN_ROWS or user.dtype.kind not in "iu":
-        return None
-    lo, hi = int(user.min()), int(user.max())
-    n_ids = hi - lo + 1
-    if n_ids > 4 * n + 1024:
-        return None
-    from concurrent.futures import ThreadPoolExecutor
-
-    from .funnel import _n_threads
-
-    threads = _n_threads()
-    want = max(-(-n // _BUCKET_ROWS), 2 * threads if threads > 1 else 1)
-    shift = max(0, int(np.ceil(np.log2(max(n_ids / want, 1)))))
-    n_buckets = -(-n_ids // (1 << shift))
-    local_type = np.uint16 if shift <= 16 else np.uint32
-    row_type = np.int32 if n < 2**31 else np.int64
-    bucket_type = np.uint16 if n_buckets <= 1 << 16 else np.int64
-
-    def split(a: int) -> list[Any]:
-        z = min(a + _BLOCK_ROWS, n)
-        off = user[a:z].astype(np.int64, copy=False)
-        if lo:
-            off = off - lo
-        b = (off >> shift).astype(bucket_type)
-        order = np.argsort(b, kind="stable")  # radix sort: small keys, input order kept
-        cnt = np.bincount(b, minlength=n_buckets)
-        bounds = np.concatenate(([0], np.cumsum(cnt)))
-        rows = order.astype(row_type)
-        rows += a
-        out = [None] * n_buckets
-        for j in np.flatnonzero(cnt):
-            out[j] = rows[int(bounds[j]):int(bounds[j + 1])]
-        return out
-
-    def run(j: int) -> tuple[np.ndarray, np.ndarray]:
-        # a bucket holds only row positions (increasing: input order); its users and times
-        # are gathered here, a forward pass over the columns
-        parts = buckets[j]
-        buckets[j] = []
-        rows = parts[0] if len(parts) == 1 else np.concatenate(parts)
-        del parts
-        loc = user[rows].astype(np.int64, copy=False) - (lo + (j << shift))
-        loc = loc.astype(local_type)
-        tt = t[rows]
-        order = _user_time_order(loc, tt, 1 << shift)
-        if order is not None:
-            loc, tt, rows = loc[order], tt[order], rows[order]
-        return rows, _new_sessions(loc, tt, timeout_ns=timeout_ns, max_ns=max_ns, zone=zone)
-
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    try:
-        mapper = map if pool is None else pool.map
-        buckets: list[list[Any]] = [[] for _ in range(n_buckets)]
-        for out in mapper(split, range(0, n, _BLOCK_ROWS)):  # in block order: input order
-            for j, part in enumerate(out):
-                if part is not None:
-                    buckets[j].append(part)
-        done = list(mapper(run, [j for j in range(n_buckets) if buckets[j]]))
-        first = np.cumsum([0] + [int(np.count_nonzero(new)) for _, new in done[:-1]])
-        ids = np.empty(n, dtype=np.int64)
-
-        def scatter(i: int) -> None:
-            rows, new = done[i]
-            sid = np.cumsum(new, dtype=np.int64)
-            sid += int(first[i]) - 1
-            ids[rows] = sid
-
-        for _ in mapper(scatter, range(len(done))):
-            pass
-    finally:
-        if pool is not None:
-            pool.shutdown()
-    return ids
-
-
-def _user_time_order(u: np.ndarray, t: np.ndarray, n_keys: int) -> np.ndarray | None:
-    """Stable permutation sorting rows by (``u``, ``t``) (None: sorted already).
-
-    ``u`` holds small non-negative keys (< ``n_keys``). Rows already in time order need
-    only a stable sort on ``u``: radix passes of 16 bits.
-    """
-    n = len(u)
-    if n < 2:
-        return None
-    t_sorted = bool((t[1:] >= t[:-1]).all())
-    if not t_sorted:
-        return np.lexsort((t, u))
-    if bool((u[1:] >= u[:-1]).all()):
-        return None
-    if n_keys <= 1 << 16:
-        return np.argsort(u.astype(np.uint16, copy=False), kind="stable")
-    o1 = np.argsort((u & 0xFFFF).astype(np.uint16), kind="stable")
-    o2 = np.argsort((u[o1] >> 16).astype(np.uint16), kind="stable")
-    return o1[o2]
-
-
-def _value_changes(codes: np.ndarray, user_start: np.ndarray) -> np.ndarray:
-    """Flag events whose non-null code differs from the user's last earlier non-null code.
-
-    ``codes`` are in sorted order (-1 = null); ``user_start`` flags each user's first event.
-    """
-    n = codes.size
-    pos = np.arange(n)
-    last_nonnull = np.maximum.accumulate(np.where(codes >= 0, pos, -1))
-    prev = np.empty(n, dtype=np.int64)
-    prev[0] = -1
-    prev[1:] = last_nonnull[:-1]  # last non-null strictly before each event
-    first_of_user = np.maximum.accumulate(np.where(user_start, pos, 0))
-    ok = (codes >= 0) & (prev >= first_of_user)
-    change = np.zeros(n, dtype=bool)
-    change[ok] = codes[prev[ok]] != codes[ok]
-    return change
-
-
-def _split_long_sessions(ts: np.ndarray, new: np.ndarray, max_ns: int) -> np.ndarray:
-    """Apply the ``max_duration`` rule to the segments flagged in ``new`` (sorted order).
-
-    Inside a segment, the sessions start at ``c0`` (the segment's first event),
-    ``c1 = next(c0)``, ``c2 = next(c1)``... where ``next(i)`` is the first event
-    of the segment with ``t > t[i] + max_ns``. ``next`` is found for every event
-    at once with a vectorized binary search (log2(longest segment) rounds); the
-    chains are then marked by pointer doubling: after round k every event at
-    chain distance < 2**k from its segment start is marked, and ``next`` is
-    squared (log2(longest chain) rounds).
-    """
-    n = ts.size
-    starts = np.flatnonzero(new)
-    ends = np.append(starts[1:], n)
-    too_long = _gaps(ts[starts], ts[ends - 1]) > np.uint64(max_ns)
-    if not too_long.any():
-        return new
-    seg = np.cumsum(new) - 1
-    idx = np.flatnonzero(too_long[seg])  # events of the segments to split
-    m = idx.size
-    tl = _gaps(np.full(m, ts[idx].min()), ts[idx])  # uint64 times since the earliest
-    lstart = new[idx]
-    lseg = np.cumsum(lstart) - 1
-    lstarts = np.flatnonzero(lstart)
-    seg_end = np.append(lstarts[1:], m)[lseg]  # exclusive end of each event's segment
-
-    cap = np.uint64(np.iinfo(np.uint64).max - max_ns)
-    target = np.minimum(tl, cap) + np.uint64(max_ns)  # saturates instead of overflowing
-    lo = np.arange(1, m + 1)
-    hi = seg_end.copy()
-    active = np.flatnonzero(lo < hi)
-    while active.size:
-        mid = (lo[active] + hi[active]) >> 1
-        beyond = tl[mid] > target[active]
-        hi[active[beyond]] = mid[beyond]
-        lo[active[~beyond]] = mid[~beyond] + 1
-        active = active[lo[active] < hi[active]]
-    nxt = np.where(lo < seg_end, lo, m)
-    jump = np.append(nxt, m)  # node m is the "no further session" sentinel
-
-    marked = np.zeros(m + 1, dtype=bool)
-    marked[lstarts] = True
-    while True:
-        reach = jump[np.flatnonzero(marked[:m])]
-        reach = reach[reach < m]
-        if reach.size == 0:
-            break
-        marked[reach] = True
-        jump = jump[jump]
-
-    out = new.copy()
-    out[idx[marked[:m]]] = True
-    return out
-
-
-def _gaps(earlier: np.ndarray, later: np.ndarray) -> np.ndarray:
-    """``later - earlier`` (int64 ns, ``later >= earlier``) as uint64, exact over the full range.
-
-    The difference of two int64 timestamps can exceed the int64 range (e.g.
-    1700 to 2250); in uint64 wrap-around arithmetic it is exact for every
-    non-negative difference. Pairs with ``later < earlier`` (different users)
-    give meaningless values that the callers never use.
-    """
-    return later.view(np.uint64) - earlier.view(np.uint64)
-
-
-def _local_day(ts: np.ndarray, zone: tzinfo) -> np.ndarray:
-    """Calendar day number in ``zone`` (local wall-clock time) of UTC nanoseconds ``ts``."""
-    local = pd.DatetimeIndex(ts.view("M8[ns]")).tz_localize("UTC").tz_convert(zone)
-    wall = local.tz_localize(None).as_unit("ns").asi8
-    return np.floor_divide(wall, _NS_PER_DAY)
 
 
 # --------------------------------------------------------------- column access
