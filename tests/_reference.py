@@ -256,3 +256,244 @@ def ref_any_order(
             step_pos[u, j] = p
             step_time[u, j] = tl[p]
     return KernelResult(level, step_time, step_pos, np.zeros(n_units, dtype=bool), n_attempts)
+
+
+# ---------------------------------------------------------------------------
+# whole funnels, at the level of an event log (pandas rows, plain Python)
+# ---------------------------------------------------------------------------
+#
+# ``ref_funnel`` is the reference for ``fk.funnel(...)``: it evaluates the steps' rules
+# row by row in plain Python, orders each unit's events as DESIGN §4 says and runs the
+# exhaustive kernel references above on them, one unit at a time.
+#
+# Sort (DESIGN §4, ties by value): an event's key is (time, position, rule bits, value
+# rank), where *position* is the first step the event can fill (K for none), *rule
+# bits* the mask of the journey stages whose rules it matches (bit i: stage i), and the
+# value rank that of its ``by=`` value among the sorted distinct values (-1: null). No
+# key uses the input's row order; events equal in every key are interchangeable.
+#
+# ordered: an event matching several steps is a candidate for each, *at that step's
+# position*: the rows searched are role rows (event e as step i, keyed (time, i, key of
+# e)), one event fills at most one step of a chain (``ref_ordered(..., event=...)``).
+# So a chain is any sequence of distinct events with non-decreasing times that match
+# the steps in turn (and fit the window); ties in the reported attempt go by the role
+# rows' keys. strict and any_order: every event plays one step (its stage), in the
+# event order above; overlapping steps are refused there.
+
+import fnmatch as _fnmatch
+import re as _re
+from collections.abc import Callable as _Callable
+from dataclasses import dataclass as _dataclass
+from typing import Any as _Any
+
+
+@_dataclass(frozen=True)
+class RefRule:
+    """A rule evaluated on one row (a dict): event names / globs, a regex, where= values."""
+
+    names: tuple[str, ...] = ()
+    regex: str | None = None
+    where: tuple[tuple[str, tuple[_Any, ...]], ...] = ()
+
+    def __call__(self, row: dict) -> bool:
+        ev = str(row["event"])
+        hit = any(_fnmatch.fnmatchcase(ev, n) if set("*?[") & set(n) else ev == n for n in self.names)
+        if self.regex is not None and _re.fullmatch(self.regex, ev):
+            hit = True
+        if not hit:
+            return False
+        for col, vals in self.where:
+            v = row.get(col)
+            if _is_null(v):
+                return False
+            if not any(v == w for w in vals):
+                return False
+        return True
+
+
+def ref_any_of(*rules: _Callable[[dict], bool]) -> _Callable[[dict], bool]:
+    """A stage made of several rules (their union)."""
+    return lambda row: any(r(row) for r in rules)
+
+
+def ref_stages(journey_or_steps: _Any) -> tuple[list[_Callable[[dict], bool]], list[int], list[str]]:
+    """(stage predicates, stage of each step, step names) of a list of steps or of a
+    Journey made of plain rules, written independently of ``funnelkit.journey.steps``."""
+    from funnelkit import Journey, Rule
+
+    if isinstance(journey_or_steps, Journey):
+        stages = []
+        for st in journey_or_steps.stages:
+            rules = []
+            for r in st.rules:
+                if not isinstance(r, Rule):
+                    raise ValueError("ref_stages takes plain rules only (use stage codes for repeat/after)")
+                rules.append(RefRule(tuple(r.events), r.regex, tuple(r.where)))
+            stages.append(ref_any_of(*rules))
+        k = len(stages)
+        return stages, list(range(k)), list(journey_or_steps.names)
+    keys: list[str] = []
+    preds: dict[str, _Callable[[dict], bool]] = {}
+    for it in journey_or_steps:
+        key = it if isinstance(it, str) else " | ".join(it)
+        keys.append(key)
+        preds.setdefault(key, RefRule((it,) if isinstance(it, str) else tuple(it)))
+    order = list(preds)
+    seen: dict[str, int] = {}
+    names = []
+    for k_ in keys:
+        seen[k_] = seen.get(k_, 0) + 1
+        names.append(k_ if seen[k_] == 1 else f"{k_} ({seen[k_]})")
+    return [preds[k_] for k_ in order], [order.index(k_) for k_ in keys], names
+
+
+def ref_stage_code(stage: int) -> _Callable[[dict], bool]:
+    """A stage selecting the rows whose column ``stage_code`` equals ``stage`` (to run the
+    reference over the stages ``Journey.assign_stages`` gave)."""
+    return lambda row: row.get("stage_code") == stage
+
+
+def _is_null(v: _Any) -> bool:
+    import pandas as pd
+
+    try:
+        return bool(pd.isna(v))
+    except (TypeError, ValueError):
+        return False
+
+
+def ref_funnel(
+    frame: _Any,
+    stages: Sequence[_Callable[[dict], bool]],
+    steps: Sequence[int],
+    *,
+    mode: str = "ordered",
+    window: int | None = None,
+    window_from: str = "entry",
+    exclude: Sequence[tuple[_Callable[[dict], bool], int, int]] = (),
+    start: int | None = None,
+    end: int | None = None,
+    unit_col: str = "user_id",
+    by: str | None = None,
+    attribution: str = "first_touch",
+) -> _Any:
+    """Per unit (sorted by id): ``level``, ``t0 .. t{K-1}`` (ns, ``NAT`` where not
+    reached), ``excluded`` and, with ``by``, ``value`` (None: none) -- for the event log
+    ``frame`` (columns user/unit, ``timestamp`` tz-aware, ``event``, properties).
+
+    ``stages``: one predicate per journey stage (bit i = stage i); ``steps``: the stage of
+    each funnel step; ``exclude``: (predicate, from_step, to_step) with 0-based steps;
+    ``window``, ``start`` and ``end`` in ns; ``attribution``: first_touch, last_touch
+    (the unit's first / last non-null value by time, ties: the smallest value) or
+    step:N (the value on the reported attempt's step-N event). See the comment above.
+    """
+    import pandas as pd
+
+    steps = [int(s) for s in steps]
+    K = len(steps)
+    n_st = len(stages)
+    ts = frame["timestamp"].dt.tz_convert("UTC").astype("datetime64[ns, UTC]")
+    tns = ts.map(lambda x: x.value).to_numpy() if len(ts) else np.zeros(0, np.int64)
+    records = frame.to_dict("records")
+    rank: dict[_Any, int] = {}
+    if by is not None:
+        vals = sorted({v for v in frame[by].tolist() if not _is_null(v)})
+        rank = {v: i for i, v in enumerate(vals)}
+    per_unit: dict[_Any, list[int]] = {}
+    for i, r in enumerate(records):
+        per_unit.setdefault(r[unit_col], []).append(i)
+    ids = sorted(per_unit)
+    step_n = int(attribution.split(":")[1]) - 1 if attribution.startswith("step:") else None
+    out = []
+    for uid in ids:
+        evs = []
+        for i in per_unit[uid]:
+            r = records[i]
+            match = {s for s in range(n_st) if stages[s](r)}
+            bits = sum(1 << s for s in match)
+            fpos = min((k for k in range(K) if steps[k] in match), default=K)
+            v = r.get(by) if by is not None else None
+            v = None if by is None or _is_null(v) else v
+            xs = [j for j, (p, _, _) in enumerate(exclude) if p(r)]
+            evs.append(dict(t=int(tns[i]), match=match, bits=bits, fpos=fpos, value=v,
+                            vr=-1 if v is None else rank[v], xs=xs))
+        evs.sort(key=lambda e: (e["t"], e["fpos"], e["bits"], e["vr"]))
+        ok_start = [(start is None or e["t"] >= start) and (end is None or e["t"] < end) for e in evs]
+        ex_rules = [(K + j, a, b) for j, (_, a, b) in enumerate(exclude)]
+        if mode == "ordered":
+            rows = []  # (t, role position, fpos, bits, vr, event, code)
+            for ei, e in enumerate(evs):
+                roles = [k for k in range(K) if steps[k] in e["match"]]
+                for k in roles:
+                    rows.append((e["t"], k, e["fpos"], e["bits"], e["vr"], ei, k))
+                if not roles:
+                    for j in e["xs"]:
+                        rows.append((e["t"], K, e["fpos"], e["bits"], e["vr"], ei, K + j))
+            rows.sort()
+            n = len(rows)
+            res = ref_ordered(np.zeros(n, np.int64), np.array([r[0] for r in rows], np.int64),
+                              np.array([r[6] for r in rows], np.int16), list(range(K)), n_units=1,
+                              window=window, window_from=window_from, exclude=ex_rules,
+                              can_start=np.array([ok_start[r[5]] for r in rows], bool),
+                              event=np.array([r[5] for r in rows], np.int64))
+            ev_of = [r[5] for r in rows]
+        else:
+            step_stages = set(steps)
+            code = []
+            for e in evs:
+                mine = e["match"] & step_stages
+                if len(mine) > 1:
+                    raise ValueError("overlapping steps: not defined for strict / any_order")
+                if mine:
+                    code.append(mine.pop())
+                elif e["xs"]:
+                    code.append(n_st + e["xs"][0])
+                else:
+                    code.append(-1)
+            n = len(evs)
+            args = (np.zeros(n, np.int64), np.array([e["t"] for e in evs], np.int64), np.array(code, np.int16), steps)
+            if mode == "strict":
+                res = ref_strict(*args, n_units=1, window=window, window_from=window_from,
+                                 exclude=[(n_st + j, a, b) for j, (_, a, b) in enumerate(exclude)],
+                                 can_start=np.array(ok_start, bool))
+            else:
+                res = ref_any_order(*args, n_units=1, window=window, can_start=np.array(ok_start, bool))
+            ev_of = list(range(n))
+        rec = {unit_col: uid, "level": int(res.level[0]), "excluded": bool(res.excluded[0])}
+        for k in range(K):
+            rec[f"t{k}"] = int(res.step_time[0, k])
+        if by is not None:
+            nn = [e for e in evs if e["value"] is not None]
+            if step_n is not None:
+                p = int(res.step_pos[0, step_n])
+                rec["value"] = None if p < 0 else evs[ev_of[p]]["value"]
+            elif not nn:
+                rec["value"] = None
+            elif attribution == "first_touch":
+                rec["value"] = min(nn, key=lambda e: (e["t"], e["vr"]))["value"]
+            else:
+                tmax = max(e["t"] for e in nn)
+                rec["value"] = min((e for e in nn if e["t"] == tmax), key=lambda e: e["vr"])["value"]
+        out.append(rec)
+    cols = [unit_col, "level", *[f"t{k}" for k in range(K)], "excluded"] + (["value"] if by else [])
+    df = pd.DataFrame(out, columns=cols)
+    if by is not None:
+        df["value"] = pd.Series([r["value"] for r in out], dtype=object)  # None stays None
+    return df.set_index(unit_col)
+
+
+def ref_greedy_exact(frame: _Any, stages: Sequence[_Callable[[dict], bool]], steps: Sequence[int],
+                     unit_col: str = "user_id") -> bool:
+    """Whether the ordered kernel's greedy is exact on this log (tests/test_kernels_overlap.py):
+    no event playing two or more steps shares a step with another event of its unit at
+    its timestamp."""
+    step_stages = set(int(s) for s in steps)
+    seen: dict[tuple[_Any, _Any], list[set[int]]] = {}
+    for r in frame.to_dict("records"):
+        roles = {s for s in step_stages if stages[s](r)}
+        seen.setdefault((r[unit_col], r["timestamp"]), []).append(roles)
+    for group in seen.values():
+        for i, mine in enumerate(group):
+            if len(mine) >= 2 and any(mine & other for j, other in enumerate(group) if j != i):
+                return False
+    return True

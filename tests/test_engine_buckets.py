@@ -1,0 +1,214 @@
+"""funnelkit.engine.buckets: whole units per bucket, spilled beyond a budget, sorted, run.
+
+The layout splits unit codes into ranges; parts are kept in input order and spilled
+to one file per bucket and array when the parts held exceed ``memory_budget``; each
+bucket is sorted by (unit, time, position, then value keys) so that no result depends
+on the input's row order; buckets run on a thread pool, a few at a time. Results
+never depend on the layout: one bucket, many tiny ones, spilled or not.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from unittest import mock
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import funnelkit as fk
+from funnelkit.engine import buckets as B
+from funnelkit.errors import FunnelkitError, ParameterError
+from test_engine_run import assert_same, hex_id, shuffled, tiny_buckets
+
+EVENTS = ["a", "b", "c", "x", "noise"]
+
+
+# --------------------------------------------------------------------------- layout and sort
+
+
+def test_layout():
+    assert B.layout(10, 10, 1) == (4, 1)  # one bucket of 16 codes
+    shift, n = B.layout(1000, 10**6, 1)
+    assert n * (1 << shift) >= 1000 and n >= -(-10**6 // B.BUCKET_ROWS) // 2
+    shift, n = B.layout(1000, 10, 4)  # threads want at least 2 buckets each
+    assert n >= 8 and (n - 1) * (1 << shift) < 1000
+    with mock.patch.object(B, "BUCKET_ROWS", 1):
+        assert B.layout(6, 10, 1) == (0, 6)  # one unit code per bucket
+
+
+@pytest.mark.parametrize("case", ["sorted", "time_sorted", "tie_positions", "wide", "unsorted", "big_times",
+                                  "ties"])
+def test_order_matches_lexsort(case):
+    rng = np.random.default_rng(0)
+    n = 5_000
+    n_units = 70_000 if case == "wide" else 300
+    u = rng.integers(0, n_units, n)
+    t = np.sort(rng.integers(0, 50, n)) if case != "unsorted" else rng.integers(0, 50, n)
+    if case == "big_times":  # spans beyond 2**62: no packed key
+        t = np.sort(rng.choice(np.array([-(2**62), 0, 2**62]), n))
+    pos = rng.integers(0, 4, n).astype(np.int16)
+    bits = rng.integers(0, 8, n).astype(np.uint8)
+    attr = rng.integers(-1, 3, n).astype(np.int32)
+    if case == "sorted":
+        o = np.lexsort((pos, t, u))
+        u, t, pos = u[o], t[o], pos[o]
+    if case == "time_sorted":
+        pos[:] = 0  # ties of (unit, time) never need the position
+    ties = [bits, attr] if case == "ties" else []
+    ref = np.lexsort(tuple(k for k in ties[::-1]) + (pos, t, u))
+    got = B.order(u, t, pos, ties, n_units=n_units, n_pos=5)
+    if case == "sorted":
+        assert got is None
+        return
+    assert got is not None
+    if ties:
+        np.testing.assert_array_equal(got, ref)
+    else:  # rows equal in every key may come in any order
+        keys = np.stack([u, t, pos])
+        np.testing.assert_array_equal(keys[:, got], keys[:, ref])
+
+
+def test_order_breaks_ties_by_value_not_by_row():
+    u = np.zeros(4, np.int64)
+    t = np.zeros(4, np.int64)
+    pos = np.zeros(4, np.int16)
+    bits = np.array([3, 1, 3, 1], np.uint8)
+    attr = np.array([2, 5, 0, 5], np.int32)
+    got = B.order(u, t, pos, [bits, attr], n_units=1, n_pos=2)
+    assert [(bits[i], attr[i]) for i in got] == [(1, 5), (1, 5), (3, 0), (3, 2)]
+
+
+# --------------------------------------------------------------------------- spilling
+
+
+def test_buckets_spill_and_read_back(tmp_path):
+    dts = [np.uint16, np.int64, np.uint8, np.int16]
+    b = B.Buckets(3, dts, budget=40, tmp=tmp_path)
+    parts = []
+    for k in range(5):
+        p = [None, None, None]
+        j = k % 3
+        p[j] = (np.arange(k + 1, dtype=np.uint16), np.arange(k + 1, dtype=np.int64) * 10 + k,
+                np.full(k + 1, k, np.uint8), np.full(k + 1, j, np.int16))
+        parts.append(p)
+        b.add(p)
+    assert b.written > 0 and b.spilled_rows
+    for j in range(3):
+        got = b.take(j)
+        want = [p[j] for p in parts if p[j] is not None]
+        for k in range(4):
+            np.testing.assert_array_equal(got[k], np.concatenate([w[k] for w in want]))  # input order kept
+            assert got[k].dtype == dts[k]
+    assert list(tmp_path.iterdir()) == []  # files removed when read back
+    assert b.take(0) is None
+
+
+def test_temp_dir_errors_name_the_fix(tmp_path):
+    d = B.temp_dir(tmp_path)
+    assert d.parent == tmp_path and d.name.startswith("funnelkit-buckets-")
+    with pytest.raises(FunnelkitError, match="tmp_dir="):
+        B.temp_dir(tmp_path / "no" / "such" / "dir")
+
+
+def _log(n=5_000, users=400, seed=2, ids="dense"):
+    rng = np.random.default_rng(seed)
+    u = rng.integers(0, users, n)
+    return pd.DataFrame({
+        "user_id": [hex_id(int(x)) for x in u] if ids == "string" else u,
+        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.integers(0, 10**6, n)), unit="s"),
+        "event": rng.choice(np.array(EVENTS), n),
+        "channel": rng.choice(np.array(["p", "q", "r"]), n),
+    })
+
+
+@pytest.mark.parametrize("ids", ["dense", "string"])
+def test_spill_within_memory_budget_and_cleanup(tmp_path, ids):
+    ev = _log(ids=ids)
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path, row_group_size=500)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    written, held = [], []
+    real_write, real_add = B.Buckets._write, B.Buckets.add
+
+    def spy_write(self, j, parts):
+        written.append(sum(len(p[0]) for p in parts))
+        return real_write(self, j, parts)
+
+    def spy_add(self, parts):
+        real_add(self, parts)
+        held.append(self.held)
+
+    with mock.patch.object(B.Buckets, "_write", spy_write), mock.patch.object(B.Buckets, "add", spy_add), \
+            mock.patch.object(tempfile, "tempdir", str(spill)), tiny_buckets(bucket_rows=200, block_rows=100):
+        got = fk.funnel(str(path), ["a", "b", "c"], window="1D", by="channel", memory_budget=1000)
+    funnel_rows = int(ev["event"].isin(["a", "b", "c"]).sum())
+    assert sum(written) > 0.5 * funnel_rows  # most rows went to disk
+    assert max(held) <= 1000  # beyond the budget every part held went to disk
+    assert list(spill.iterdir()) == []  # the temporary directory is gone
+    assert_same(got, fk.funnel(ev, ["a", "b", "c"], window="1D", by="channel"))
+
+
+def test_spill_directory_removed_on_error(tmp_path):
+    ev = pd.DataFrame({"user_id": [1, 1, 1], "timestamp": pd.to_datetime([0, 1, 1], unit="m", utc=True),
+                       "event": ["a", "b", "a"]})
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    j = fk.Journey({"a1": "a", "b": "b", "a2": fk.Rule("a")})
+    with mock.patch.object(tempfile, "tempdir", str(spill)), tiny_buckets():
+        with pytest.raises(ParameterError, match="'a1' and 'a2'"):  # raised in a bucket, on a worker thread
+            fk.funnel(str(path), j, mode="strict", memory_budget=1)
+    assert list(spill.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- many buckets
+
+
+def test_hand_made_log_many_buckets_on_threads():
+    # users 0..5, one id per bucket; known answer
+    ev = pd.DataFrame({
+        "user_id": [5, 0, 1, 2, 0, 5, 3, 1, 4, 0],
+        "timestamp": pd.to_datetime([9, 1, 2, 3, 4, 5, 6, 7, 8, 9], unit="m", utc=True),
+        "event": ["c", "a", "a", "a", "b", "a", "b", "b", "noise", "c"],
+    })
+    with tiny_buckets():
+        res = fk.funnel(ev, ["a", "b", "c"], window="1h")
+    assert res.table["units"].tolist() == [4, 2, 1]  # a: 0 1 2 5; b after a: 0 1; c after b: 0
+    assert res.units["level"].tolist() == [3, 2, 1, 0, 0, 1]
+    assert res.units.index.tolist() == [0, 1, 2, 3, 4, 5]
+    assert res.diagnostics["rows_in_funnel"] == 9
+    assert_same(res, fk.funnel(ev, ["a", "b", "c"], window="1h"))
+
+
+def test_buckets_wider_than_16_bits_and_shuffled():
+    """> 65,536 units in one bucket: 32-bit local offsets and the two-pass radix sort."""
+    rng = np.random.default_rng(3)
+    n = 150_000
+    ev = pd.DataFrame({
+        "user_id": rng.integers(0, 70_000, n),
+        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(np.sort(rng.integers(0, 500, n)), unit="min"),
+        "event": rng.choice(np.array(EVENTS), n),
+    })
+    kw = dict(window="1h")
+    want = fk.funnel(ev, ["a", "b", "c"], **kw)
+    with mock.patch.object(B, "BUCKET_ROWS", 10**9):  # one bucket of all 70,000 units
+        assert_same(fk.funnel(ev, ["a", "b", "c"], **kw), want)
+        assert_same(fk.funnel(shuffled(ev, 1), ["a", "b", "c"], **kw), want)
+    with tiny_buckets(bucket_rows=40_000, block_rows=40_000):
+        assert_same(fk.funnel(ev, ["a", "b", "c"], **kw), want)
+
+
+@pytest.mark.parametrize("threads", ["1", "3"])
+def test_threads_setting(threads):
+    ev = _log(n=2_000)
+    want = fk.funnel(ev, ["a", "b", "c"], by="channel", attribution="step:2")
+    with tiny_buckets(threads=int(threads), bucket_rows=50, block_rows=300):
+        assert_same(fk.funnel(ev, ["a", "b", "c"], by="channel", attribution="step:2"), want)
+    with mock.patch.dict(os.environ, {"FUNNELKIT_NUM_THREADS": "two"}), \
+            mock.patch("funnelkit.engine.run.THREADS_MIN_ROWS", 1):
+        with pytest.raises(ParameterError, match="FUNNELKIT_NUM_THREADS"):
+            fk.funnel(ev, ["a", "b", "c"])
