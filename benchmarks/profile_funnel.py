@@ -203,7 +203,7 @@ def main(argv: list[str] | None = None) -> int:
 
     t0 = time.perf_counter()
     import funnelkit as fk
-    fmod = sys.modules["funnelkit.funnel"]  # (the package attribute `funnel` is the function)
+    fmod = sys.modules["funnelkit.analyses.funnel"]  # (the package attribute `funnel` is the function)
     from funnelkit._params import parse_duration
     from funnelkit._prepare import prepare
 

@@ -58,8 +58,8 @@ def test_report_on_the_bundled_sample(tmp_path, capsys):
 def test_report_computes_the_results_it_passes(own_parquet, tmp_path, monkeypatch):
     """The command computes the trend and the journey map and hands them to the report as results."""
     from funnelkit import report
-    from funnelkit.journey_map import JourneyMapResult
-    from funnelkit.trends import TrendResult
+    from funnelkit.analyses.journey_map import JourneyMapResult
+    from funnelkit.analyses.trends import TrendResult
 
     seen = {}
     real = report.funnel_report

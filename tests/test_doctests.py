@@ -12,10 +12,10 @@ import importlib
 import pytest
 
 MODULES = [
-    "funnelkit.funnel",
-    "funnelkit.stages",
-    "funnelkit.timing",
-    "funnelkit.experiment",
+    "funnelkit.analyses.funnel",
+    "funnelkit.journey.stages",
+    "funnelkit.analyses.timing",
+    "funnelkit.analyses.experiment",
     "funnelkit._params",
     "funnelkit.datasets._journeys",
 ]

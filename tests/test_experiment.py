@@ -12,7 +12,7 @@ from scipy import stats as sps
 import funnelkit as fk
 from funnelkit import stats
 from funnelkit.errors import MissingColumnError, ParameterError
-from funnelkit.experiment import EXPERIMENT_COLUMNS
+from funnelkit.analyses.experiment import EXPERIMENT_COLUMNS
 
 T0 = pd.Timestamp("2024-03-01", tz="UTC")
 STEPS = ["visit", "cart", "buy"]
@@ -145,7 +145,7 @@ def test_srm_and_suspicious_lift_and_small_arms():
     assert exp.srm.flagged and "srm" in checks
     assert exp.srm.chi2 == pytest.approx(sps.chisquare([1000, 700]).statistic)
     assert "suspicious_lift" in checks
-    from funnelkit.experiment import HEALTH_COLUMNS
+    from funnelkit.analyses.experiment import HEALTH_COLUMNS
 
     assert tuple(exp.health.columns) == HEALTH_COLUMNS
     sus = exp.health[exp.health["check"] == "suspicious_lift"].set_index("step")
@@ -256,11 +256,11 @@ def test_user_variants_match_pandas_reference(rows, categorical, string_ids):
     block by block) equals the pandas formulation."""
     import importlib
 
-    from funnelkit._schema import ensure_events
-    from funnelkit._steps import resolve_steps
-    from funnelkit.experiment import _variants_from_codes
+    from funnelkit.io.normalize import ensure_events
+    from funnelkit.journey.steps import resolve_steps
+    from funnelkit.analyses.experiment import _variants_from_codes
 
-    fm = importlib.import_module("funnelkit.funnel")
+    fm = importlib.import_module("funnelkit.analyses.funnel")
     ev = ensure_events(pd.DataFrame({
         "user_id": [f"u{u}" if string_ids else u * 10 for u, _ in rows],
         "timestamp": pd.to_datetime(range(len(rows)), unit="s", utc=True),

@@ -18,7 +18,7 @@ from funnelkit.errors import (
     UnknownEventError,
     UnknownStageError,
 )
-from funnelkit.funnel import TABLE_COLUMNS
+from funnelkit.analyses.funnel import TABLE_COLUMNS
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")
 

@@ -19,8 +19,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import funnelkit.io as io_module
-from funnelkit._schema import EVENT, TIME, TIME_DTYPE, USER, normalized_dtypes_ok
+import funnelkit.io.read as io_module
+from funnelkit.io.normalize import EVENT, TIME, TIME_DTYPE, USER, normalized_dtypes_ok
 from funnelkit.errors import (
     ColumnTypeError,
     DroppedRowsWarning,
@@ -159,7 +159,7 @@ def test_polars_series_is_refused():
 
 
 def test_polars_not_imported_by_funnelkit():
-    code = ("import sys, funnelkit, funnelkit.io, funnelkit._schema; "
+    code = ("import sys, funnelkit, funnelkit.io, funnelkit.io.normalize; "
             "assert 'polars' not in sys.modules, 'polars imported'")
     subprocess.run([sys.executable, "-c", code], check=True)
 

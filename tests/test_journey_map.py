@@ -1,4 +1,4 @@
-"""Tests for funnelkit.journey_map: the journey map's cells, on hand-made logs with known reach."""
+"""Tests for funnelkit.analyses.journey_map: the journey map's cells, on hand-made logs with known reach."""
 
 from __future__ import annotations
 
@@ -13,7 +13,7 @@ import pytest
 import funnelkit as fk
 from funnelkit.datasets._journeys import shop_journey
 from funnelkit.errors import ParameterError
-from funnelkit.journey_map import JOURNEY_MAP_COLUMNS, JourneyMapResult, journey_map, journey_map_table
+from funnelkit.analyses.journey_map import JOURNEY_MAP_COLUMNS, JourneyMapResult, journey_map, journey_map_table
 
 STEPS = ["landing", "product_view", "purchase"]
 T0 = pd.Timestamp("2024-01-01 10:00", tz="UTC")
@@ -183,7 +183,7 @@ def test_table_shortcut_and_parameter_errors(small):
 
 
 def test_plot_imports_plotting_lazily():
-    code = ("import sys, pandas as pd; from funnelkit.journey_map import journey_map; "
+    code = ("import sys, pandas as pd; from funnelkit import journey_map; "
             "ev = pd.DataFrame({'user_id': [1, 1], 'timestamp': pd.to_datetime(['2024-01-01', '2024-01-02'], utc=True),"
             " 'event': ['a', 'b'], 'channel': ['x', 'x']}); jm = journey_map(ev, ['a', 'b']); "
             "assert 'matplotlib' not in sys.modules; import matplotlib; matplotlib.use('Agg'); "

@@ -16,9 +16,9 @@ import funnelkit as fk
 from funnelkit import plotting
 from funnelkit.datasets._journeys import shop_journey
 from funnelkit.errors import ParameterError
-from funnelkit.journey_map import journey_map
+from funnelkit.analyses.journey_map import journey_map
 from funnelkit.plotting._format import check_lang, fmt_duration, num, pct
-from funnelkit.trends import trend
+from funnelkit.analyses.trends import trend
 
 
 @pytest.fixture(scope="module")
@@ -70,7 +70,7 @@ def test_import_funnelkit_does_not_import_matplotlib():
     out = subprocess.run([sys.executable, "-c", "import funnelkit, sys; assert 'matplotlib' not in sys.modules"],
                          capture_output=True, text=True)
     assert out.returncode == 0, out.stderr
-    code = ("import sys, funnelkit, funnelkit.plotting, funnelkit.report, funnelkit.trends, funnelkit.journey_map; "
+    code = ("import sys, funnelkit, funnelkit.plotting, funnelkit.report, funnelkit.analyses.trends, funnelkit.analyses.journey_map; "
             "print('matplotlib' in sys.modules)")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "False"

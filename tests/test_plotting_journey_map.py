@@ -10,7 +10,7 @@ import funnelkit as fk
 from funnelkit import plotting
 from funnelkit.datasets._journeys import shop_journey
 from funnelkit.errors import ParameterError
-from funnelkit.journey_map import journey_map
+from funnelkit.analyses.journey_map import journey_map
 
 
 @pytest.fixture(scope="module")

@@ -11,7 +11,7 @@ import funnelkit as fk
 from funnelkit import plotting
 from funnelkit.datasets._journeys import shop_journey
 from funnelkit.errors import ParameterError
-from funnelkit.trends import trend
+from funnelkit.analyses.trends import trend
 
 
 @pytest.fixture(scope="module")

@@ -15,10 +15,10 @@ import funnelkit as fk
 from funnelkit import report
 from funnelkit.datasets._journeys import shop_journey
 from funnelkit.errors import ParameterError
-from funnelkit.journey_map import journey_map
+from funnelkit.analyses.journey_map import journey_map
 from funnelkit.report._html import esc, html_table, page
 from funnelkit.report._i18n import TEXT, chance, date, pct, pts, pval, window_text
-from funnelkit.trends import trend
+from funnelkit.analyses.trends import trend
 
 
 @pytest.fixture(scope="module")

@@ -22,8 +22,8 @@ import pytest  # noqa: E402
 import funnelkit as fk  # noqa: E402
 from funnelkit import report  # noqa: E402
 from funnelkit.datasets._journeys import shop_journey  # noqa: E402
-from funnelkit.journey_map import journey_map  # noqa: E402
-from funnelkit.trends import trend  # noqa: E402
+from funnelkit.analyses.journey_map import journey_map  # noqa: E402
+from funnelkit.analyses.trends import trend  # noqa: E402
 
 ES = ("Descubrimiento", "Consideración", "Compra", "Uso", "Fidelización")
 BLUE, ORANGE = (0, 114, 178), (230, 159, 0)  # Okabe–Ito: variant A / variant B bars

@@ -23,8 +23,8 @@ from _report_helpers import (
 import funnelkit as fk
 from funnelkit import report
 from funnelkit.datasets._journeys import shop_journey
-from funnelkit.journey_map import journey_map
-from funnelkit.trends import trend
+from funnelkit.analyses.journey_map import journey_map
+from funnelkit.analyses.trends import trend
 
 
 @pytest.fixture(scope="module")

@@ -8,8 +8,8 @@ from _report_helpers import EN, ES, EVIL_CHANNEL, EVIL_EVENT, assert_self_contai
 import funnelkit as fk
 from funnelkit import report
 from funnelkit.datasets._journeys import shop_journey
-from funnelkit.journey_map import journey_map
-from funnelkit.trends import trend
+from funnelkit.analyses.journey_map import journey_map
+from funnelkit.analyses.trends import trend
 
 
 @pytest.fixture(scope="module")

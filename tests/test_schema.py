@@ -1,4 +1,4 @@
-"""Tests for funnelkit._schema: the normalized event log contract (CONTRIBUTING.md)."""
+"""Tests for funnelkit.io.normalize: the normalized event log contract (CONTRIBUTING.md)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-import funnelkit._schema as schema_module
-from funnelkit._schema import (
+import funnelkit.io.normalize as schema_module
+from funnelkit.io.normalize import (
     EVENT,
     TIME,
     TIME_DTYPE,

@@ -1,4 +1,4 @@
-"""Tests for funnelkit.sessions (DESIGN.md section 5)."""
+"""Tests for funnelkit.analyses.sessions (DESIGN.md section 5)."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-import funnelkit.sessions as sessions_module
-from funnelkit._schema import ensure_events
+import funnelkit.analyses.sessions as sessions_module
+from funnelkit.io.normalize import ensure_events
 from funnelkit.errors import (
     ColumnTypeError,
     EmptyEventLogError,
@@ -21,7 +21,7 @@ from funnelkit.errors import (
     NullValuesError,
     ParameterError,
 )
-from funnelkit.sessions import session_summary, sessionize
+from funnelkit.analyses.sessions import session_summary, sessionize
 
 NS = pd.Timedelta(1, "ns")
 

@@ -1,4 +1,4 @@
-"""Tests for funnelkit.stages: presets, rules, assignment, TOML round trip."""
+"""Tests for funnelkit.journey.stages: presets, rules, assignment, TOML round trip."""
 
 from __future__ import annotations
 
@@ -14,7 +14,7 @@ from funnelkit.errors import (
     UnknownEventError,
     UnknownStageError,
 )
-from funnelkit.stages import PRESETS
+from funnelkit.journey.stages import PRESETS
 
 
 def make_log(rows):

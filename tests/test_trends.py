@@ -1,4 +1,4 @@
-"""Tests for funnelkit.trends: hand-made logs with known per-period conversion."""
+"""Tests for funnelkit.analyses.trends: hand-made logs with known per-period conversion."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ import pytest
 
 import funnelkit as fk
 from funnelkit.errors import ParameterError
-from funnelkit.trends import TREND_COLUMNS, TrendResult, trend, trend_table
+from funnelkit.analyses.trends import TREND_COLUMNS, TrendResult, trend, trend_table
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")  # a Monday
 

@@ -8,16 +8,25 @@ compute drop-off, time between stages and A/B significance.
 >>> res = fk.funnel(events, fk.datasets.shop_journey(), window="7D")  # doctest: +SKIP
 """
 
-from . import datasets, errors, plotting, report, stats, trends
+from . import datasets, errors, plotting, report, stats
+from .analyses import (
+    ExperimentResult,
+    FunnelResult,
+    JourneyMapResult,
+    TimeBetweenResult,
+    TrendResult,
+    experiment,
+    funnel,
+    journey_map,
+    session_summary,
+    sessionize,
+    time_between,
+    trend,
+    trends,
+)
 from .datasets import load_sample
-from .experiment import ExperimentResult, experiment
-from .funnel import FunnelResult, funnel
 from .io import read_events
-from .journey_map import JourneyMapResult, journey_map
-from .sessions import session_summary, sessionize
-from .stages import Journey, Rule, Stage, after, repeat
-from .timing import TimeBetweenResult, time_between
-from .trends import TrendResult, trend
+from .journey import Journey, Rule, Stage, after, repeat
 
 __version__ = "0.1.0.dev0"
 

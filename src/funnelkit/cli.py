@@ -165,8 +165,8 @@ def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: 
     """
     import warnings
 
-    from .journey_map import journey_map
-    from .trends import trend
+    from .analyses.journey_map import journey_map
+    from .analyses.trends import trend
 
     out: dict[str, Any] = {}
     with warnings.catch_warnings():
@@ -227,7 +227,7 @@ def _cmd_funnel(args: argparse.Namespace) -> int:
     else:
         print(repr(res))
         if res.breakdown is not None:
-            from .funnel import _format_table
+            from .analyses.funnel import _format_table
 
             print()
             print(_format_table(res.breakdown.drop(columns=["label"])).to_string(index=False))

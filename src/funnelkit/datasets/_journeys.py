@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from ..stages import Journey, after, repeat
+from ..journey import Journey, after, repeat
 
 __all__ = ["shop_journey"]
 

@@ -28,7 +28,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
-from ..stages import RepeatRule, _after_first, _nth_in_unit
+from ..journey.rules import RepeatRule, _after_first, _nth_in_unit
 from . import kernels
 from .buckets import order
 from .plan import RuleBits

@@ -43,7 +43,7 @@ def _popcount(x: np.ndarray) -> np.ndarray:
 
 def assign_stages(frame: pd.DataFrame, journey: Any, *, unit_col: str) -> np.ndarray:
     """Stage index of every row of the normalized ``frame`` (int16, -1: no stage)."""
-    from .._steps import resolve_steps
+    from ..journey.steps import resolve_steps
 
     spec = resolve_steps(journey)
     src = frame_source(frame, unit_col=unit_col, props=where_columns(journey))

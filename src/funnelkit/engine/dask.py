@@ -19,7 +19,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _schema
+from ..io import normalize as _schema
 from ..errors import EmptyEventLogError, MissingColumnError, ParameterError
 from .run import FunnelPartial, FunnelRequest, merge, run_funnel, where_columns
 
@@ -45,7 +45,7 @@ def run_funnel_dask(ddf: Any, req: FunnelRequest) -> FunnelPartial:
         import dask
     except ImportError:  # pragma: no cover - a Dask frame implies dask
         raise ParameterError("Dask is not installed: pip install 'funnelkit[dask]'.") from None
-    from .._steps import symbol_table
+    from ..journey.steps import symbol_table
 
     cols = list(ddf.columns)
     _schema.resolve_columns(cols)  # the in-memory MissingColumnError for user_id / timestamp / event

@@ -31,7 +31,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
-from ..stages import AfterRule, RepeatRule, Rule
+from ..journey.rules import Rule
 from .sources import Block
 
 __all__ = ["Plan", "RuleBits", "rule_bits"]

@@ -82,7 +82,7 @@ class FunnelPartial:
 
 def where_columns(journey: Any, exclude_rules: Sequence[Any] = ()) -> list[Any]:
     """Property columns the journey's ``where=`` conditions (and the exclusions') read."""
-    from ..stages import AfterRule, RepeatRule
+    from ..journey.rules import AfterRule, RepeatRule
 
     cols: list[Any] = []
     rules = [r for st in journey._all_stages() for r in st.rules] + list(exclude_rules)
@@ -119,7 +119,7 @@ def scan(src: Source, plan: Plan, buckets: Buckets, pool: ThreadPoolExecutor | N
 
 def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
     """The funnel of ``events`` (a path, a frame, anything the io layer takes)."""
-    from .._steps import symbol_table
+    from ..journey.steps import symbol_table
 
     spec = req.spec
     journey = spec.journey

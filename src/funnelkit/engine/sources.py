@@ -43,7 +43,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .. import _schema
+from ..io import normalize as _schema
 from ..errors import MissingColumnError, ParameterError
 from ._parallel import n_threads
 
@@ -245,7 +245,7 @@ def _inspect(path: Any, unit_col: str, attr_col: Any, props: Sequence[Any]) -> _
     import pyarrow as pa
     import pyarrow.parquet as pq
 
-    from .. import io as _io
+    from ..io import read as _io
 
     p = Path(os.fspath(path)).expanduser()
     if p.is_dir():

@@ -1,8 +1,8 @@
 """Plots of funnelkit results (presentation only: nothing here computes an analysis).
 
 Every function takes a result object, never the event log: compute the analysis
-first (``fk.funnel``, ``fk.experiment``, ``fk.time_between``, ``fk.trends.trend``,
-``funnelkit.journey_map.journey_map``), then draw it (``result.plot()`` calls these).
+first (``fk.funnel``, ``fk.experiment``, ``fk.time_between``, ``fk.trend``,
+``fk.journey_map``), then draw it (``result.plot()`` calls these).
 Passing an event log raises :class:`~funnelkit.errors.ParameterError` naming the
 call that makes the right result.
 
@@ -27,12 +27,12 @@ function                    takes              shows
 ==========================  =================  ===================================================================
 
 ``trend_table``, ``journey_map_table`` and ``JOURNEY_MAP_COLUMNS`` are analyses, kept
-importable from here as before; they live in :mod:`funnelkit.trends` and
-:mod:`funnelkit.journey_map`.
+importable from here as before; they live in :mod:`funnelkit.analyses.trends` and
+:mod:`funnelkit.analyses.journey_map`.
 """
 
-from ..journey_map import JOURNEY_MAP_COLUMNS, journey_map_table
-from ..trends import trend_table
+from ..analyses.journey_map import JOURNEY_MAP_COLUMNS, journey_map_table
+from ..analyses.trends import trend_table
 from ._style import PALETTE
 from .breakdown import breakdown
 from .dispatch import plot_result

@@ -19,7 +19,7 @@ MAKES: dict[str, str] = {
     "ExperimentResult": "fk.experiment(events, journey, variant_col='variant', control='A')",
     "TimeBetweenResult": "fk.time_between(fk.funnel(events, journey))",
     "TrendResult": "fk.trends.trend(events, journey)",
-    "JourneyMapResult": "journey_map(events, journey, touchpoint='channel') (from funnelkit.journey_map)",
+    "JourneyMapResult": "journey_map(events, journey, touchpoint='channel')",
 }
 
 _DATA_LIBRARIES = ("pandas", "polars", "pyarrow", "dask", "numpy", "modin")

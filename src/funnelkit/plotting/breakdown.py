@@ -18,7 +18,7 @@ from ._ticks import fit_yticklabels, percent_axis
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..funnel import FunnelResult
+    from ..analyses.funnel import FunnelResult
 
 __all__ = ["breakdown"]
 

@@ -16,7 +16,7 @@ from ._ticks import fit_xticklabels, percent_axis
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..experiment import ExperimentResult
+    from ..analyses.experiment import ExperimentResult
 
 __all__ = ["variant_conversion"]
 

@@ -16,7 +16,7 @@ from ._ticks import count_axis, fit_xticklabels
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..funnel import FunnelResult
+    from ..analyses.funnel import FunnelResult
 
 __all__ = ["funnel_bars"]
 

@@ -1,4 +1,4 @@
-"""The journey map (a :class:`~funnelkit.journey_map.JourneyMapResult`): stages × touchpoints, frictions boxed."""
+"""The journey map (a :class:`~funnelkit.JourneyMapResult`): stages × touchpoints, frictions boxed."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ from ._ticks import fit_xticklabels, fit_yticklabels, wrap
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..journey_map import JourneyMapResult
+    from ..analyses.journey_map import JourneyMapResult
 
 __all__ = ["journey_map"]
 
@@ -41,7 +41,7 @@ def journey_map(
     Parameters
     ----------
     journey_map_result : JourneyMapResult
-        The result of :func:`funnelkit.journey_map.journey_map`.
+        The result of :func:`funnelkit.journey_map`.
     ax : matplotlib Axes, optional
         Where to draw (a new figure when omitted).
     lang : {"en", "es"}, optional
@@ -64,7 +64,7 @@ def journey_map(
     --------
     >>> import matplotlib; matplotlib.use("Agg")
     >>> import funnelkit as fk
-    >>> from funnelkit.journey_map import journey_map as compute_map
+    >>> from funnelkit import journey_map as compute_map
     >>> ev = fk.datasets.make_shop(n_users=3000, seed=1)
     >>> jm = compute_map(ev, fk.datasets.shop_journey(), touchpoint="channel")
     >>> ax = journey_map(jm, lang="es")              # or jm.plot(lang="es")

@@ -19,7 +19,7 @@ from ._ticks import count_axis, duration_axis, percent_axis
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..timing import TimeBetweenResult
+    from ..analyses.timing import TimeBetweenResult
 
 __all__ = ["time_cumulative", "time_hist"]
 

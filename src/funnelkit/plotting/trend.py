@@ -1,4 +1,4 @@
-"""Conversion by entry period (a :class:`~funnelkit.trends.TrendResult`): incomplete windows and shifts flagged."""
+"""Conversion by entry period (a :class:`~funnelkit.TrendResult`): incomplete windows and shifts flagged."""
 
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ from ._ticks import date_formatter, percent_axis, rotate_if_crowded
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..trends import TrendResult
+    from ..analyses.trends import TrendResult
 
 __all__ = ["conversion_trend"]
 
@@ -35,7 +35,7 @@ def conversion_trend(
 ) -> Axes:
     """Conversion by entry period, with incomplete windows shaded and shifts ringed.
 
-    Draws the table of a :class:`~funnelkit.trends.TrendResult` (units grouped by
+    Draws the table of a :class:`~funnelkit.TrendResult` (units grouped by
     the period of their step-1 time), one line per step. Periods whose window is
     not complete at the end of the data are shaded and hatched (their rates are
     still rising); cells whose step conversion departs from the other periods

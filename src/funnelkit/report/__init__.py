@@ -2,8 +2,8 @@
 
 - :func:`funnel_report` writes one page for a :class:`~funnelkit.FunnelResult`: the
   design, the step table, the funnel bars, the time between stages and, when given,
-  the conversion trend (``trend=``, a :class:`~funnelkit.trends.TrendResult`) and
-  the journey map (``journey_map=``, a :class:`~funnelkit.journey_map.JourneyMapResult`).
+  the conversion trend (``trend=``, a :class:`~funnelkit.TrendResult`) and
+  the journey map (``journey_map=``, a :class:`~funnelkit.JourneyMapResult`).
 - :func:`experiment_report` writes the "test and optimize" page of an
   :class:`~funnelkit.ExperimentResult`: design, health banners, the per-step table
   with CIs, lifts, adjusted p-values and chance to beat control, the figures, a

@@ -1,8 +1,8 @@
 """The optional sections drawn from analyses passed to a report: the conversion trend and the journey map.
 
 A report never computes them: the caller passes ``trend=`` (a
-:class:`~funnelkit.trends.TrendResult`) and ``journey_map=`` (a
-:class:`~funnelkit.journey_map.JourneyMapResult`), computed on the same steps as
+:class:`~funnelkit.TrendResult`) and ``journey_map=`` (a
+:class:`~funnelkit.JourneyMapResult`), computed on the same steps as
 the funnel or experiment of the page. Without them the page says how to add them.
 """
 
@@ -20,9 +20,9 @@ from ._html import close, esc, fig_html, html_table, new_fig
 from ._i18n import date, dec, num, pct, pts, pval, step_labels, window_text
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..journey_map import JourneyMapResult
-    from ..timing import TimeBetweenResult
-    from ..trends import TrendResult
+    from ..analyses.journey_map import JourneyMapResult
+    from ..analyses.timing import TimeBetweenResult
+    from ..analyses.trends import TrendResult
 
 __all__ = ["analyses_sections", "check_analyses", "data_range", "time_between_of"]
 

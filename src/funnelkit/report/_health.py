@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING
 from ._i18n import dec, num, pct, pval, step_labels
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..experiment import ExperimentResult
+    from ..analyses.experiment import ExperimentResult
 
 __all__ = ["health_messages"]
 

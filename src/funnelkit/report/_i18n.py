@@ -171,8 +171,8 @@ TEXT: dict[str, dict[str, str]] = {
         "col_stage_avg": "Stage average",
         "col_excess": "Extra drop-off (points)",
         "col_lost": "Units lost beyond average",
-        "no_analyses": "Pass trend= (fk.trends.trend(events, journey)) and journey_map= (journey_map(events, "
-        "journey) from funnelkit.journey_map) to add the conversion trend and the journey map.",
+        "no_analyses": "Pass trend= (fk.trend(events, journey)) and journey_map= (fk.journey_map(events, "
+        "journey)) to add the conversion trend and the journey map.",
         "power": "Power and sample size",
         "power_note": "Minimum detectable effect (MDE) with the current users per arm, power to detect a "
         "relative lift of {lift}, and the users per arm still needed for it (α = {alpha}, power {power}).",
@@ -363,8 +363,8 @@ TEXT: dict[str, dict[str, str]] = {
         "col_stage_avg": "Media de la etapa",
         "col_excess": "Abandono adicional (puntos)",
         "col_lost": "Unidades perdidas sobre la media",
-        "no_analyses": "Pase trend= (fk.trends.trend(events, journey)) y journey_map= (journey_map(events, "
-        "journey), de funnelkit.journey_map) para añadir la tendencia y el mapa del recorrido.",
+        "no_analyses": "Pase trend= (fk.trend(events, journey)) y journey_map= (fk.journey_map(events, "
+        "journey)) para añadir la tendencia y el mapa del recorrido.",
         "power": "Potencia y tamaño muestral",
         "power_note": "Efecto mínimo detectable (MDE) con los usuarios actuales por grupo, potencia para detectar "
         "una mejora relativa del {lift} y usuarios por grupo que aún faltan para ello (α = {alpha}, "

@@ -12,7 +12,7 @@ __all__ = ["rule_text", "stages_table"]
 
 def rule_text(rule: Any, lang: str, stage_labels: dict[str, str]) -> str:
     """A stage rule in words: event names, patterns, ``where=`` conditions, ``repeat()`` and ``after()``."""
-    from ..stages import AfterRule, RepeatRule, Rule
+    from ..journey.rules import AfterRule, RepeatRule, Rule
 
     if isinstance(rule, RepeatRule):
         inner = rule_text(rule.rule, lang, stage_labels)

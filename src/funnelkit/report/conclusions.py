@@ -10,7 +10,7 @@ from ..plotting._inputs import require
 from ._i18n import TEXT, chance, check_lang, p_eq, pct, pts, step_labels
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..experiment import ExperimentResult
+    from ..analyses.experiment import ExperimentResult
 
 __all__ = ["experiment_conclusions"]
 

@@ -25,9 +25,9 @@ from ._stages import stages_table
 from .conclusions import _conclusions
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..experiment import ExperimentResult
-    from ..journey_map import JourneyMapResult
-    from ..trends import TrendResult
+    from ..analyses.experiment import ExperimentResult
+    from ..analyses.journey_map import JourneyMapResult
+    from ..analyses.trends import TrendResult
 
 __all__ = ["experiment_report"]
 
@@ -76,7 +76,7 @@ def experiment_report(
         the table of shifts and the data's date range under the title.
     journey_map : JourneyMapResult, optional
         The journey map of the same stages (``journey_map(events, journey,
-        touchpoint="channel")`` from :mod:`funnelkit.journey_map`): adds the map and
+        touchpoint="channel")`` from :mod:`funnelkit.analyses.journey_map`): adds the map and
         its top frictions.
     title : str, optional
         The page title (default: "A/B test report" / "Informe del test A/B").
@@ -91,7 +91,7 @@ def experiment_report(
     >>> import funnelkit as fk, tempfile, pathlib
     >>> ev = fk.datasets.make_shop(n_users=2000, seed=1)
     >>> exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A")
-    >>> from funnelkit.journey_map import journey_map
+    >>> from funnelkit import journey_map
     >>> jm = journey_map(ev, fk.datasets.shop_journey(), touchpoint="channel")
     >>> out = experiment_report(exp, pathlib.Path(tempfile.mkdtemp()) / "ab.html", lang="es", journey_map=jm)
     >>> text = out.read_text(encoding="utf-8")

@@ -21,9 +21,9 @@ from ._i18n import TEXT, check_lang, date, dur, num, pct, step_labels, window_te
 from ._stages import stages_table
 
 if TYPE_CHECKING:  # pragma: no cover
-    from ..funnel import FunnelResult
-    from ..journey_map import JourneyMapResult
-    from ..trends import TrendResult
+    from ..analyses.funnel import FunnelResult
+    from ..analyses.journey_map import JourneyMapResult
+    from ..analyses.trends import TrendResult
 
 __all__ = ["funnel_report"]
 
@@ -53,7 +53,7 @@ def funnel_report(
         the table of shifts, and the data's date range under the title.
     journey_map : JourneyMapResult, optional
         The journey map of the same stages (``journey_map(events, journey,
-        touchpoint="channel")`` from :mod:`funnelkit.journey_map`): adds the map and
+        touchpoint="channel")`` from :mod:`funnelkit.analyses.journey_map`): adds the map and
         its top frictions.
     title : str, optional
         The page title (default: "Funnel report" / "Informe del embudo").

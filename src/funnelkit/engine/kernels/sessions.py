@@ -4,7 +4,7 @@ Numpy only (pandas converts times to a zone's wall clock for ``split_at_midnight
 nothing else). The caller, :func:`funnelkit.engine.bucket_sessions.session_ids`,
 hands over one bucket's rows sorted by (user, time, ``split_on`` value ranks with
 nulls last, input row); :func:`new_sessions` flags the rows where a session starts
-(the rules are those of :func:`funnelkit.sessionize`, see :mod:`funnelkit.sessions`).
+(the rules are those of :func:`funnelkit.sessionize`, see :mod:`funnelkit.analyses.sessions`).
 
 Rules 1-4 (first event of a user, gap strictly greater than ``timeout``, local
 calendar-day change, a non-null ``split_on`` value that differs from the user's last

@@ -18,10 +18,10 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from . import _schema, stats
-from ._params import check_choice
-from .errors import ParameterError, StatisticsWarning
-from .funnel import FunnelResult, funnel
+from .. import stats
+from .._params import check_choice
+from ..errors import ParameterError, StatisticsWarning
+from .funnel import FunnelResult
 
 __all__ = ["experiment", "ExperimentResult", "EXPERIMENT_COLUMNS"]
 
@@ -127,7 +127,7 @@ class ExperimentResult:
 
     def conclusions(self, lang: Literal["en", "es"] = "en") -> list[str]:
         """One plain-language sentence per (treatment variant, step), in English or Spanish."""
-        from .report import experiment_conclusions
+        from ..report import experiment_conclusions
 
         return experiment_conclusions(self, lang)
 
@@ -139,13 +139,13 @@ class ExperimentResult:
 
     def plot(self, kind: str = "conversion", *, ax: Any = None, **kwargs: Any):
         """Step conversion by variant with CI error bars; see :mod:`funnelkit.plotting`."""
-        from . import plotting
+        from .. import plotting
 
         return plotting.plot_result(self, kind=kind, ax=ax, **kwargs)
 
     def report(self, path: Any, *, lang: Literal["en", "es"] = "en", **kwargs: Any):
         """Write the self-contained HTML experiment report; see :mod:`funnelkit.report`."""
-        from . import report
+        from .. import report
 
         return report.experiment_report(self, path, lang=lang, **kwargs)
 
@@ -275,8 +275,8 @@ def experiment(
                    lang=lang)
     import importlib
 
-    fm = importlib.import_module(".funnel", __package__)
-    from ._steps import resolve_steps
+    fm = importlib.import_module(".funnel", __package__)  # the module: the package's `funnel` is the function
+    from ..journey.steps import resolve_steps
 
     params, s_ns, e_ns = fm._checked_params(
         window=window, mode=mode, window_from=window_from, unit="user", by=None, attribution="first_touch",
@@ -335,7 +335,7 @@ def _experiment_from_funnel(
     units = res_all.units
     present = sorted(pd.unique(user_var[user_var.notna()]).tolist(), key=str)
     if not any(_same(v, control) for v in present):
-        from .stages import _suggest
+        from ..journey.stages import _suggest
 
         raise ParameterError(
             f"control={control!r} is not a value of column {variant_col!r} "

@@ -67,8 +67,8 @@ from pandas.api.types import (
     is_string_dtype,
 )
 
-from ._params import check_choice
-from .errors import (
+from .._params import check_choice
+from ..errors import (
     ColumnTypeError,
     DroppedRowsWarning,
     EmptyEventLogError,
@@ -515,7 +515,7 @@ def ensure_events(obj: Any, *, copy: bool = False) -> pd.DataFrame:
         if _is_normalized(obj):
             return obj.copy() if copy else obj
         return normalize(obj)
-    from .io import read_events
+    from . import read_events
 
     return read_events(obj)
 

@@ -59,10 +59,10 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _schema
-from ._params import duration_ns, parse_duration
-from .engine.bucket_sessions import session_ids
-from .errors import (
+from ..io import normalize as _schema
+from .._params import duration_ns, parse_duration
+from ..engine.bucket_sessions import session_ids
+from ..errors import (
     ColumnTypeError,
     EventLogError,
     NullValuesError,
@@ -91,7 +91,7 @@ def sessionize(
     ``timeout``, when a session would last longer than ``max_duration``, at a
     local calendar-day change (``split_at_midnight``) and when a ``split_on``
     property changes to a different non-null value. See the module docstring
-    (``funnelkit.sessions``) for the exact rules.
+    (``funnelkit.analyses.sessions``) for the exact rules.
 
     Parameters
     ----------
@@ -152,7 +152,7 @@ def sessionize(
     Examples
     --------
     >>> import pandas as pd
-    >>> from funnelkit.sessions import sessionize
+    >>> from funnelkit.analyses.sessions import sessionize
     >>> events = pd.DataFrame({
     ...     "user_id": [1, 2, 1, 1, 1],
     ...     "timestamp": pd.to_datetime([
@@ -246,7 +246,7 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
     Examples
     --------
     >>> import pandas as pd
-    >>> from funnelkit.sessions import sessionize, session_summary
+    >>> from funnelkit.analyses.sessions import sessionize, session_summary
     >>> events = pd.DataFrame({
     ...     "user_id": [1, 2, 1, 1, 1],
     ...     "timestamp": pd.to_datetime([

@@ -17,8 +17,8 @@ from typing import Any
 
 import numpy as np
 
-from . import _schema
-from .errors import JourneyError, ParameterError, UnknownStageError
+from ..io import normalize as _schema
+from ..errors import JourneyError, ParameterError, UnknownStageError
 from .stages import AfterRule, Journey, RepeatRule, Rule, _suggest
 
 __all__ = ["StepSpec", "Symbols", "needed_columns", "resolve_steps", "symbol_table"]
@@ -183,7 +183,7 @@ def symbol_table(
         elif isinstance(what, str):
             rule = Rule(what)
             if check_events and rule._unmatched(categories):
-                from .errors import UnknownEventError
+                from ..errors import UnknownEventError
 
                 raise UnknownEventError(
                     f"exclude={item!r}: the event log has no event {what!r}." + _suggest(what, categories)

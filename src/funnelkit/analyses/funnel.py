@@ -16,8 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from ._params import check_choice, parse_bytes, parse_duration, parse_timestamp, physical_memory
-from .errors import ParameterError
+from .._params import check_choice, parse_bytes, parse_duration, parse_timestamp, physical_memory
+from ..errors import ParameterError
 
 __all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]
 
@@ -98,13 +98,13 @@ class FunnelResult:
 
     def plot(self, kind: str = "bars", *, ax: Any = None, **kwargs: Any):
         """Plot the funnel; delegates to :mod:`funnelkit.plotting` (returns the Axes)."""
-        from . import plotting
+        from .. import plotting
 
         return plotting.plot_result(self, kind=kind, ax=ax, **kwargs)
 
     def report(self, path: Any, *, lang: Literal["en", "es"] | None = None, **kwargs: Any):
         """Write a self-contained HTML page of this funnel; see :mod:`funnelkit.report`."""
-        from . import report
+        from .. import report
 
         return report.funnel_report(self, path, lang=lang, **kwargs)
 
@@ -268,7 +268,7 @@ def funnel(
     params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
                                          attribution=attribution, max_groups=max_groups, exclude=exclude,
                                          start=start, end=end, lang=lang)
-    from ._steps import resolve_steps
+    from ..journey.steps import resolve_steps
 
     spec = resolve_steps(journey_or_steps, lang=lang)
     budget = _memory_budget(events, memory_budget)
@@ -315,9 +315,9 @@ def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | No
              memory_budget: int | None = None, progress: bool = False, tmp_dir: Any = None,
              attr_purpose: str | None = None) -> Any:
     """The engine request of a funnel with checked ``params``."""
-    from ._steps import needed_columns
-    from ._schema import USER
-    from .engine import FunnelRequest
+    from ..journey.steps import needed_columns
+    from ..io.normalize import USER
+    from ..engine import FunnelRequest
 
     win = params["window"]
     unit_col = USER if params["unit"] == "user" else session_col
@@ -333,8 +333,8 @@ def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | No
 
 def compute(events: Any, req: Any) -> Any:
     """Run the engine on ``events``: a Dask DataFrame partition by partition, else here."""
-    from .engine import run_funnel
-    from .engine.dask import is_dask_frame, run_funnel_dask
+    from ..engine import run_funnel
+    from ..engine.dask import is_dask_frame, run_funnel_dask
 
     if is_dask_frame(events):
         return run_funnel_dask(events, req)

@@ -13,7 +13,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from ._schema import (
+from .normalize import (
     EVENT,
     TIME,
     USER,
@@ -25,7 +25,7 @@ from ._schema import (
     normalize,
     resolve_columns,
 )
-from .errors import ColumnTypeError, EmptyEventLogError, EventSourceError
+from ..errors import ColumnTypeError, EmptyEventLogError, EventSourceError
 
 __all__ = ["read_events", "SUPPORTED_SUFFIXES"]
 

@@ -21,7 +21,7 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["JOURNEY_MAP_COLUMNS", "JourneyMapResult", "journey_map", "journey_map_table"]
 
@@ -98,7 +98,7 @@ class JourneyMapResult:
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Draw the map; delegates to :func:`funnelkit.plotting.journey_map` (returns the Axes)."""
-        from . import plotting
+        from .. import plotting
 
         return plotting.journey_map(self, ax=ax, **kwargs)
 

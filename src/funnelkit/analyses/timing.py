@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .errors import ParameterError, UnknownStageError
+from ..errors import ParameterError, UnknownStageError
 
 __all__ = ["time_between", "TimeBetweenResult"]
 
@@ -104,7 +104,7 @@ class TimeBetweenResult:
 
     def plot(self, kind: str = "hist", *, ax: Any = None, **kwargs: Any):
         """Histogram (``kind="hist"``) or cumulative curve (``kind="cumulative"``)."""
-        from . import plotting
+        from .. import plotting
 
         return plotting.plot_result(self, kind=kind, ax=ax, **kwargs)
 

@@ -20,8 +20,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from . import _schema
-from .errors import ParameterError
+from ..io import normalize as _schema
+from ..errors import ParameterError
 
 __all__ = ["TREND_COLUMNS", "TrendResult", "trend", "trend_table"]
 
@@ -81,7 +81,7 @@ class TrendResult:
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Draw the trend; delegates to :func:`funnelkit.plotting.conversion_trend` (returns the Axes)."""
-        from . import plotting
+        from .. import plotting
 
         return plotting.conversion_trend(self, ax=ax, **kwargs)
 
@@ -285,7 +285,7 @@ def trend(
     p_adj = np.full((P, K), np.nan)
     ok = ~np.isnan(p)
     if ok.any():
-        from .stats import adjust_pvalues
+        from ..stats import adjust_pvalues
 
         p_adj[ok] = np.asarray(adjust_pvalues(p[ok], method="holm"), float)
     shift = np.where(ok, p_adj < alpha_f, False)
