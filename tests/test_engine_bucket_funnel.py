@@ -87,11 +87,6 @@ def test_a_b_a_as_a_list_reaches_three():
     assert levels(fk.funnel(ev, ["a", "b", "a"], mode="any_order", window=None)) == [3, 2]
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: a name repeated at *adjacent* steps (['a', 'a', 'b']) "
-                                       "keeps one symbol, so of two a events at one instant the second cannot "
-                                       "take the first as its step 2 and its short attempt stays clean; per "
-                                       "docs/funnels.md each is a candidate of steps 1 and 2 (as in the Journey "
-                                       "form, which leaves the unit out)")
 def test_repeated_list_step_with_exclusion_equals_the_journey_form():
     ev = _log([(1, 0, "a"), (1, 0, "a"), (1, 1, "x"), (1, 2, "b")])
     journey = fk.funnel(ev, J({"a1": "a", "a2": R("a"), "b": "b"}), window=None, exclude=[("x", 2, 3)])

@@ -85,9 +85,6 @@ def test_property_layout_and_threads_change_nothing(ev):
     pd.testing.assert_series_equal(got, want)
 
 
-@pytest.mark.xfail(strict=True, reason="assign_stages' docstring: 'aligned with events (same index and order)'; "
-                                       "the Series gets the normalized frame's RangeIndex instead of the "
-                                       "caller's index")
 def test_result_keeps_the_callers_index():
     ev = _log([(1, 0, "a"), (1, 1, "b"), (2, 0, "a")])
     ev.index = [10, 20, 30]

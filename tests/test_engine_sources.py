@@ -236,11 +236,6 @@ def test_missing_columns(tmp_path):
         fk.funnel(ev, fk.Journey({"a": fk.Rule("a", where={"url": "/"})}))
 
 
-@pytest.mark.xfail(strict=True, reason="a Parquet path missing a column the funnel needs (by=, unit='session', a "
-                                       "where= column) is declined and read by read_events(columns=needed): the "
-                                       "message speaks of a columns= argument the caller never passed, and "
-                                       "differs from the frame's ('needed for by=...', the sessionize hint, "
-                                       "JourneyError for where=)")
 @pytest.mark.parametrize("kw", [dict(by="chanel"), dict(unit="session"),
                                 dict(steps=fk.Journey({"a": fk.Rule("a", where={"url": "/"})}))],
                          ids=["by", "session", "where"])
@@ -374,10 +369,6 @@ def test_the_callers_objects_are_not_modified(tmp_path):
     pd.testing.assert_frame_equal(ev, before)
 
 
-@pytest.mark.xfail(strict=True, reason="engine bug: the direct Parquet reader reads [unit, time, event, by=, "
-                                       "*where= columns] by name; a column named twice (by= also in a where= "
-                                       "rule, or by=/where= on event/user_id/timestamp) is returned once by "
-                                       "pyarrow and the positional lookup raises IndexError")
 @pytest.mark.parametrize("case", ["by_and_where_same_column", "by_event", "where_on_event", "variant_in_where"])
 def test_a_column_read_for_two_purposes(tmp_path, case):
     ev = pd.DataFrame(_base(60))

@@ -186,14 +186,9 @@ def _roles(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, cur: np.ndarray,
     return rows[o], code[o], np.arange(K, dtype=np.int64)
 
 
-def _split_repeats(steps: np.ndarray) -> bool:
-    """Whether a symbol plays steps that are not contiguous (``[a, b, a]``)."""
-    seen: dict[int, int] = {}
-    for k, s in enumerate(steps.tolist()):
-        if s in seen and seen[s] != k - 1:
-            return True
-        seen[s] = k
-    return False
+def _repeats(steps: np.ndarray) -> bool:
+    """Whether a symbol plays several steps (``[a, a, b]``, ``[a, b, a]``)."""
+    return len(set(steps.tolist())) < len(steps)
 
 
 def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray, pos: np.ndarray,
@@ -222,9 +217,9 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
     if overlap and not entry:
         raise _overlap_error(fk, cur)
     event = None
-    if overlap or (entry and _split_repeats(fk.steps)):
-        # an event may play several steps (overlapping rules, or a name repeated at
-        # non-adjacent steps): one role row per step it can play, sorted at that step
+    if overlap or (entry and _repeats(fk.steps)):
+        # an event may play several steps (overlapping rules, or a name repeated in the
+        # steps): one role row per step it can play, sorted at that step
         rows, code, steps = _roles(fk, u, t, cur, bits)
         ex_code = {sym: fk.k + e for e, (_, sym, _) in enumerate(fk.bits.excl)}
         exclude = tuple((ex_code[x], a, b) for x, a, b in fk.exclude)

@@ -160,19 +160,32 @@ def unit_codes(frame: pd.DataFrame, col: str) -> tuple[np.ndarray, pd.Index]:
 # --------------------------------------------------------------------------- frames
 
 
+def _check_columns(columns: Sequence[Any], *, unit_col: str, attr_col: Any, props: Sequence[Any],
+                   attr_purpose: str) -> None:
+    """The columns a computation needs, with the same message for a frame and a file."""
+    from ..errors import JourneyError
+
+    columns = list(columns)
+    if unit_col != _schema.USER and unit_col not in columns:
+        raise MissingColumnError(
+            f"unit='session' needs a {unit_col!r} column, which the event log does not have. "
+            f"Fix: run events = funnelkit.sessionize(events, timeout='30min') first."
+        )
+    if attr_col is not None:
+        _schema.require_columns(pd.DataFrame(columns=columns), [attr_col], purpose=attr_purpose)
+    for col in props:
+        if col not in columns:
+            raise JourneyError(
+                f"A journey rule has where={{{col!r}: ...}} but the event log has no column {col!r}. "
+                f"Available columns: {', '.join(map(str, columns))}."
+            )
+
+
+
 def frame_source(frame: pd.DataFrame, *, unit_col: str, attr_col: Any = None,
                  props: Sequence[Any] = (), attr_purpose: str = "this computation") -> Source:
     """Blocks of a normalized frame (see the module docstring)."""
-    if attr_col is not None:
-        _schema.require_columns(frame, [attr_col], purpose=attr_purpose)
-    for col in props:
-        if col not in frame.columns:
-            from ..errors import JourneyError
-
-            raise JourneyError(
-                f"A journey rule has where={{{col!r}: ...}} but the event log has no column {col!r}. "
-                f"Available columns: {', '.join(map(str, frame.columns))}."
-            )
+    _check_columns(frame.columns, unit_col=unit_col, attr_col=attr_col, props=props, attr_purpose=attr_purpose)
     attr = attr_values = None
     if attr_col is not None:
         attr, attr_values = sorted_codes(frame[attr_col])
@@ -500,13 +513,15 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
         lo, hi = 0, len(unit_glob) - 1
     attr_values = None if attr_glob is None else attr_glob.to_pylist()
     head = [unit_col] if fs.unit_is_int else []  # string ids were read by the first pass
-    cols = head + [_schema.TIME, _schema.EVENT] + ([attr_col] if attr_col is not None else []) + list(props)
-    h = len(head)
+    cols: list[Any] = []
+    for c in head + [_schema.TIME, _schema.EVENT] + ([attr_col] if attr_col is not None else []) + list(props):
+        if c not in cols:  # a column may serve twice (by= also in a where= rule): read it once
+            cols.append(c)
 
     def read(i: int) -> list[Block]:
         fi, rg = fs.items[i]
         table = readers.get(fi).read_row_group(rg, columns=cols, use_threads=False)
-        ta, ea = table.column(h), table.column(h + 1)
+        ta, ea = table.column(_schema.TIME), table.column(_schema.EVENT)
         factor = _NS_PER[ta.type.unit]
         t = ta.combine_chunks().view(pa.int64()).to_numpy() if ta.num_chunks != 1 else ta.chunk(0).view(pa.int64()).to_numpy()
         if len(t) and factor > 1:
@@ -518,7 +533,7 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
                     f"{ta.type.unit}. Fix: filter them out before the analysis."
                 )
         if fs.unit_is_int:
-            ua = table.column(0)
+            ua = table.column(unit_col)
             u = ua.combine_chunks() if ua.num_chunks != 1 else ua.chunk(0)
             if u.type != pa.int64():
                 u = u.cast(pa.int64())
@@ -531,14 +546,13 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
         ev = ed.indices.to_numpy()
         attr = None
         if attr_col is not None:
-            ad = _dict_chunks(table.column(h + 2))
+            ad = _dict_chunks(table.column(attr_col))
             lut = attr_luts[i]  # type: ignore[index]
             idx = ad.indices.fill_null(-1) if ad.null_count else ad.indices
             attr = lut[idx.to_numpy()]
         pr = {}
-        base = h + 2 + (attr_col is not None)
         for k, c in enumerate(props):
-            pr[c] = _schema.arrow_to_series(table.column(base + k))
+            pr[c] = _schema.arrow_to_series(table.column(c))
         out = []
         row0 = fs.row0[i]
         for a in range(0, len(t), SUB_BLOCK_ROWS):  # smaller temporaries per step
@@ -558,6 +572,22 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
                   unit_name=unit_col, attr_values=attr_values)
 
 
+def _parquet_columns(path: Any) -> list[Any] | None:
+    """Column names of a Parquet file or directory (its first file), None if not Parquet."""
+    import pyarrow.parquet as pq
+
+    from ..io import read as _io
+
+    try:
+        p = Path(os.fspath(path)).expanduser()
+        files = _io._parquet_files(p) if p.is_dir() else [p]
+        if not files or _io._suffix(files[0]) not in _io._PARQUET_SUFFIXES:
+            return None
+        return [c for c in pq.read_schema(files[0]).names if not c.startswith("__index_level_")]
+    except Exception:
+        return None
+
+
 def open_source(events: Any, *, unit_col: str, attr_col: Any, props: Sequence[Any],
                 needed: Sequence[Any], attr_purpose: str = "this computation") -> Source:
     """The source of ``events``: a path (Parquet read directly when it can be), or anything
@@ -571,15 +601,13 @@ def open_source(events: Any, *, unit_col: str, attr_col: Any, props: Sequence[An
         except _Declined:
             from ..io import read_events
 
+            have = _parquet_columns(events)
+            if have is not None:  # the frame's messages for the columns the file lacks
+                _check_columns(have, unit_col=unit_col, attr_col=attr_col, props=props, attr_purpose=attr_purpose)
             events = read_events(events, columns=list(needed))
     frame = _schema.ensure_events(events)
     if len(frame) == 0:
         from ..errors import EmptyEventLogError
 
         raise EmptyEventLogError("The event log is empty: there is nothing to compute a funnel on.")
-    if unit_col != _schema.USER and unit_col not in frame.columns:
-        raise MissingColumnError(
-            f"unit='session' needs a {unit_col!r} column, which the event log does not have. "
-            f"Fix: run events = funnelkit.sessionize(events, timeout='30min') first."
-        )
     return frame_source(frame, unit_col=unit_col, attr_col=attr_col, props=props, attr_purpose=attr_purpose)

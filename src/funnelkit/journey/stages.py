@@ -574,7 +574,8 @@ class Journey:
         codes = assign_stages(frame, self, unit_col=unit_col)
         names = list(self.names)
         cat = pd.Categorical.from_codes(np.where(codes >= len(names), -1, codes), categories=names)
-        return pd.Series(cat, index=frame.index, name="stage")
+        index = events.index if isinstance(events, pd.DataFrame) and len(events) == len(frame) else frame.index
+        return pd.Series(cat, index=index, name="stage")
 
 
 class _SelectedJourney(Journey):
