@@ -20,7 +20,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import funnelkit.io.read as io_module
-from funnelkit.io.normalize import EVENT, TIME, TIME_DTYPE, USER, normalized_dtypes_ok
+from funnelkit.io._names import EVENT, TIME, TIME_DTYPE, USER
+from funnelkit.io.normalize import normalized_dtypes_ok
 from funnelkit.errors import (
     ColumnTypeError,
     DroppedRowsWarning,

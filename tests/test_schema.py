@@ -11,18 +11,11 @@ import numpy as np
 import pandas as pd
 import pytest
 
+import funnelkit.io._names as names_module
 import funnelkit.io.normalize as schema_module
-from funnelkit.io.normalize import (
-    EVENT,
-    TIME,
-    TIME_DTYPE,
-    USER,
-    ensure_events,
-    normalize,
-    normalized_dtypes_ok,
-    require_columns,
-    resolve_columns,
-)
+from funnelkit.io._names import EVENT, TIME, TIME_DTYPE, USER
+from funnelkit.io.columns import require_columns, resolve_columns
+from funnelkit.io.normalize import ensure_events, normalize, normalized_dtypes_ok
 from funnelkit.errors import (
     ColumnTypeError,
     DroppedRowsWarning,
@@ -82,7 +75,7 @@ def assert_unchanged(before: pd.DataFrame, after: pd.DataFrame) -> None:
 
 def test_canonical_names_and_dtype():
     assert (USER, TIME, EVENT) == ("user_id", "timestamp", "event")
-    assert schema_module.REQUIRED == (USER, TIME, EVENT)
+    assert names_module.REQUIRED == (USER, TIME, EVENT)
     assert str(TIME_DTYPE) == "datetime64[ns, UTC]"
 
 

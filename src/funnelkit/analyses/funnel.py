@@ -316,7 +316,7 @@ def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | No
              attr_purpose: str | None = None) -> Any:
     """The engine request of a funnel with checked ``params``."""
     from ..journey.steps import needed_columns
-    from ..io.normalize import USER
+    from ..io._names import USER
     from ..engine import FunnelRequest
 
     win = params["window"]

@@ -59,6 +59,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..io import _names
+from ..io import columns as _columns
 from ..io import normalize as _schema
 from .._params import duration_ns, parse_duration
 from ..engine.bucket_sessions import session_ids
@@ -197,11 +199,11 @@ def sessionize(
             f"(events.drop(columns=[{session_col!r}]))."
         )
     if split_cols:
-        _schema.require_columns(ev, split_cols, purpose=f"split_on={split_on!r}")
+        _columns.require_columns(ev, split_cols, purpose=f"split_on={split_on!r}")
 
     ids = session_ids(
-        _user_key(ev[_schema.USER]),
-        _time_ns(ev[_schema.TIME]),
+        _user_key(ev[_names.USER]),
+        _time_ns(ev[_names.TIME]),
         codes=[_value_codes(ev[c], name=c) for c in split_cols],
         timeout_ns=duration_ns(timeout_td),
         max_ns=duration_ns(max_td),
@@ -264,7 +266,7 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
     """
     session_col = _check_session_col(session_col)
     ev = _schema.ensure_events(events)
-    _schema.require_columns(
+    _columns.require_columns(
         ev, session_col, purpose="session_summary; run funnelkit.sessionize() first to add it"
     )
 
@@ -277,9 +279,9 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
             "every event has a session."
         )
     s_codes, s_uniques = _factorize_total(sess, name=session_col)
-    u_key = _user_key(ev[_schema.USER])
-    t = _time_ns(ev[_schema.TIME])
-    e_rank = ev[_schema.EVENT].cat.codes.to_numpy()  # sorted string categories, no nulls
+    u_key = _user_key(ev[_names.USER])
+    t = _time_ns(ev[_names.TIME])
+    e_rank = ev[_names.EVENT].cat.codes.to_numpy()  # sorted string categories, no nulls
 
     n = len(ev)
     order = np.lexsort((e_rank, t, s_codes))
@@ -298,7 +300,7 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
         mixed = np.flatnonzero(u_min != u_max)
         if mixed.size:
             rows = order[first_pos[mixed[0]] : last_pos[mixed[0]] + 1]
-            users = pd.unique(ev[_schema.USER].iloc[rows].to_numpy())[:3]
+            users = pd.unique(ev[_names.USER].iloc[rows].to_numpy())[:3]
             raise EventLogError(
                 f"Session {_py(s_uniques[mixed[0]])!r} in column {session_col!r} holds events "
                 f"of more than one user ({', '.join(repr(_py(u)) for u in users)}); session "
@@ -308,18 +310,18 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
 
     first_rows = order[first_pos]
     last_rows = order[last_pos]
-    start = ev[_schema.TIME].iloc[first_rows].reset_index(drop=True)
-    end = ev[_schema.TIME].iloc[last_rows].reset_index(drop=True)
+    start = ev[_names.TIME].iloc[first_rows].reset_index(drop=True)
+    end = ev[_names.TIME].iloc[last_rows].reset_index(drop=True)
     return pd.DataFrame(
         {
-            _schema.USER: ev[_schema.USER].iloc[first_rows].reset_index(drop=True),
+            _names.USER: ev[_names.USER].iloc[first_rows].reset_index(drop=True),
             session_col: sess.iloc[first_rows].reset_index(drop=True),
             "start": start,
             "end": end,
             "duration": end - start,
             "n_events": counts.astype(np.int64),
-            "first_event": ev[_schema.EVENT].iloc[first_rows].reset_index(drop=True),
-            "last_event": ev[_schema.EVENT].iloc[last_rows].reset_index(drop=True),
+            "first_event": ev[_names.EVENT].iloc[first_rows].reset_index(drop=True),
+            "last_event": ev[_names.EVENT].iloc[last_rows].reset_index(drop=True),
         }
     )
 
@@ -434,7 +436,7 @@ def _check_split_on(split_on: Any) -> list[str]:
                 f"`split_on` holds {c!r}; give column names as strings, e.g. "
                 "split_on=['utm_campaign', 'utm_source']."
             )
-        if c in (_schema.USER, _schema.TIME):
+        if c in (_names.USER, _names.TIME):
             raise ParameterError(
                 f"`split_on`={c!r} is a key column of the event log; give a property "
                 "column such as 'utm_campaign'."

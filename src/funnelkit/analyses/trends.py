@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..io import _names
 from ..io import normalize as _schema
 from ..errors import ParameterError
 
@@ -226,7 +227,7 @@ def trend(
     _check_freq(freq)
     steps, labels = list(res.steps), list(res.labels)
     K = len(steps)
-    data_start, data_end = frame[_schema.TIME].min(), frame[_schema.TIME].max()
+    data_start, data_end = frame[_names.TIME].min(), frame[_names.TIME].max()
     win = res.params["window"]
     if win is None:
         horizon = pd.Timedelta(0)

@@ -19,6 +19,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..io import _ids
+from ..io import _names
+from ..io import columns as _columns
 from ..io import normalize as _schema
 from ..errors import EmptyEventLogError, MissingColumnError, ParameterError
 from .run import FunnelPartial, FunnelRequest, merge, run_funnel, where_columns
@@ -48,20 +51,20 @@ def run_funnel_dask(ddf: Any, req: FunnelRequest) -> FunnelPartial:
     from ..journey.steps import symbol_table
 
     cols = list(ddf.columns)
-    _schema.resolve_columns(cols)  # the in-memory MissingColumnError for user_id / timestamp / event
+    _columns.resolve_columns(cols)  # the in-memory MissingColumnError for user_id / timestamp / event
     syms = symbol_table(req.spec, [], req.exclude, check_events=False)
     for c in [req.unit_col, req.attr_col, *where_columns(req.spec.journey, syms.exclude_rules)]:
         if c is not None and c not in cols:
             hint = (" Fix: run funnelkit.sessionize on the data first." if c == req.unit_col
-                    and c != _schema.USER else "")
+                    and c != _names.USER else "")
             raise MissingColumnError(
                 f"The event log has no column {c!r}. Available columns: {', '.join(map(str, cols))}.{hint}"
             )
-    raw = dask.compute(ddf[_schema.EVENT].dropna().unique())[0]
+    raw = dask.compute(ddf[_names.EVENT].dropna().unique())[0]
     raw = pd.Series(np.asarray(raw, dtype=object))
     if len(raw) == 0:
         raise EmptyEventLogError("The event log is empty: there is nothing to compute a funnel on.")
-    names = sorted(_schema._convert_event(raw, name=_schema.EVENT, pos=None).cat.categories.tolist())
+    names = sorted(_ids._convert_event(raw, name=_names.EVENT, pos=None).cat.categories.tolist())
     if req.check_events:
         req.spec.journey.check_events(names)
     symbol_table(req.spec, names, req.exclude, check_events=req.check_events)

@@ -43,6 +43,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..io import _names
+from ..io import columns as _columns
 from ..io import normalize as _schema
 from ..errors import MissingColumnError, ParameterError
 from ._parallel import n_threads
@@ -166,13 +168,13 @@ def _check_columns(columns: Sequence[Any], *, unit_col: str, attr_col: Any, prop
     from ..errors import JourneyError
 
     columns = list(columns)
-    if unit_col != _schema.USER and unit_col not in columns:
+    if unit_col != _names.USER and unit_col not in columns:
         raise MissingColumnError(
             f"unit='session' needs a {unit_col!r} column, which the event log does not have. "
             f"Fix: run events = funnelkit.sessionize(events, timeout='30min') first."
         )
     if attr_col is not None:
-        _schema.require_columns(pd.DataFrame(columns=columns), [attr_col], purpose=attr_purpose)
+        _columns.require_columns(pd.DataFrame(columns=columns), [attr_col], purpose=attr_purpose)
     for col in props:
         if col not in columns:
             raise JourneyError(
@@ -201,10 +203,10 @@ def frame_source(frame: pd.DataFrame, *, unit_col: str, attr_col: Any = None,
     else:
         codes, ids = unit_codes(frame, unit_col)
         lo, hi = 0, max(len(ids) - 1, 0)
-    ev = frame[_schema.EVENT]
+    ev = frame[_names.EVENT]
     cats = tuple(str(c) for c in ev.cat.categories)
     ev_codes = ev.cat.codes.to_numpy()
-    t = frame[_schema.TIME].to_numpy(dtype="datetime64[ns]").view(np.int64)
+    t = frame[_names.TIME].to_numpy(dtype="datetime64[ns]").view(np.int64)
     n = len(frame)
     starts = list(range(0, n, FRAME_BLOCK_ROWS))
     prop_cols = {c: frame[c] for c in props}
@@ -276,7 +278,7 @@ def _inspect(path: Any, unit_col: str, attr_col: Any, props: Sequence[Any]) -> _
     lo = hi = None
     n_rows = 0
     unit_is_int = None
-    need = [unit_col, _schema.TIME, _schema.EVENT]
+    need = [unit_col, _names.TIME, _names.EVENT]
     for fi, f in enumerate(files):
         try:
             md = pq.read_metadata(f)
@@ -286,7 +288,7 @@ def _inspect(path: Any, unit_col: str, attr_col: Any, props: Sequence[Any]) -> _
         names = schema.names
         if any(names.count(c) != 1 for c in need + [c for c in [attr_col, *props] if c is not None]):
             raise _Declined("columns missing or repeated")
-        ut, tt, et = schema.field(unit_col).type, schema.field(_schema.TIME).type, schema.field(_schema.EVENT).type
+        ut, tt, et = schema.field(unit_col).type, schema.field(_names.TIME).type, schema.field(_names.EVENT).type
         is_int = pa.types.is_integer(ut) and not (pa.types.is_unsigned_integer(ut) and ut.bit_width == 64)
         if not (is_int or _is_text(ut)):
             raise _Declined("unit ids are neither integers nor strings")
@@ -495,7 +497,7 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
 
     schema = pq.read_schema(fs.files[0])
     text_props = [c for c in props if _is_text(schema.field(c).type)]  # read as categoricals
-    dict_cols = [_schema.EVENT] + ([] if fs.unit_is_int else [unit_col]) + text_props
+    dict_cols = [_names.EVENT] + ([] if fs.unit_is_int else [unit_col]) + text_props
     readers = _Readers(fs.files, dict_cols + ([attr_col] if attr_col is not None else []))
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     try:
@@ -514,14 +516,14 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
     attr_values = None if attr_glob is None else attr_glob.to_pylist()
     head = [unit_col] if fs.unit_is_int else []  # string ids were read by the first pass
     cols: list[Any] = []
-    for c in head + [_schema.TIME, _schema.EVENT] + ([attr_col] if attr_col is not None else []) + list(props):
+    for c in head + [_names.TIME, _names.EVENT] + ([attr_col] if attr_col is not None else []) + list(props):
         if c not in cols:  # a column may serve twice (by= also in a where= rule): read it once
             cols.append(c)
 
     def read(i: int) -> list[Block]:
         fi, rg = fs.items[i]
         table = readers.get(fi).read_row_group(rg, columns=cols, use_threads=False)
-        ta, ea = table.column(_schema.TIME), table.column(_schema.EVENT)
+        ta, ea = table.column(_names.TIME), table.column(_names.EVENT)
         factor = _NS_PER[ta.type.unit]
         t = ta.combine_chunks().view(pa.int64()).to_numpy() if ta.num_chunks != 1 else ta.chunk(0).view(pa.int64()).to_numpy()
         if len(t) and factor > 1:

@@ -2,7 +2,9 @@
 
 ``read.py`` reads pandas, Arrow, polars, Parquet and CSV sources (:func:`read_events`);
 ``normalize.py`` validates and normalizes their columns (user ids, UTC nanosecond
-timestamps, categorical events, properties kept exact) and holds every message about
+timestamps, categorical events, properties kept exact), with ``columns.py`` (column
+mapping and checks), ``_ids.py`` (user ids, events), ``_times.py`` (timestamps) and
+``_names.py`` (canonical names, constants); together they hold every message about
 bad input.
 """
 

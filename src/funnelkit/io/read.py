@@ -13,18 +13,15 @@ from typing import Any, Literal
 
 import pandas as pd
 
-from .normalize import (
-    EVENT,
-    TIME,
-    USER,
+from ._names import EVENT, TIME, USER
+from .columns import (
     _check_columns_param,
     _check_mapping,
     _check_time_unit,
     _check_tz,
-    arrow_to_series,
-    normalize,
     resolve_columns,
 )
+from .normalize import arrow_to_series, normalize
 from ..errors import ColumnTypeError, EmptyEventLogError, EventSourceError
 
 __all__ = ["read_events", "SUPPORTED_SUFFIXES"]

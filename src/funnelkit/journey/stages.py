@@ -557,13 +557,14 @@ class Journey:
         >>> j.assign_stages(ev).tolist()
         ['visit', 'buy', 'again']
         """
+        from ..io import _names
         from ..io import normalize as _schema
         from ..engine.bucket_stages import assign_stages
 
         frame = _schema.ensure_events(events)
         if unit not in ("user", "session"):
             raise ParameterError(f"`unit`={unit!r}: use 'user' or 'session'.")
-        unit_col = _schema.USER if unit == "user" else "session_id"
+        unit_col = _names.USER if unit == "user" else "session_id"
         if unit_col not in frame.columns:
             from ..errors import MissingColumnError
 

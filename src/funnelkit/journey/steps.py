@@ -17,7 +17,7 @@ from typing import Any
 
 import numpy as np
 
-from ..io import normalize as _schema
+from ..io import _names
 from ..errors import JourneyError, ParameterError, UnknownStageError
 from .stages import AfterRule, Journey, RepeatRule, Rule, _suggest
 
@@ -95,7 +95,7 @@ def needed_columns(
     cols: list[Any] = []
 
     def add(c: Any) -> None:
-        if c is not None and c not in cols and c not in _schema.REQUIRED:
+        if c is not None and c not in cols and c not in _names.REQUIRED:
             cols.append(c)
 
     add(by)
