@@ -358,9 +358,11 @@ def _experiment_from_funnel(
         health.append(dict(severity="info", check="no_variant", value=n_without,
                            message=f"{n_without} users have no {variant_col!r} value and are not part of the experiment."))
     # counts per variant ---------------------------------------------------------------------
-    n_users = np.array([(user_var == v).sum() for v in variants], dtype=np.int64)
-    conv = np.array([[int(((user_var == v).to_numpy() & (level >= k + 1)).sum()) for k in range(K)]
-                     for v in variants], dtype=np.int64)
+    masks = [(user_var == v).to_numpy(dtype=bool) for v in variants]  # one comparison per arm
+    n_users = np.array([int(m.sum()) for m in masks], dtype=np.int64)
+    # converters at step k: users of the arm with level >= k + 1
+    conv = np.array([np.bincount(level[m].astype(np.int64), minlength=K + 1)[::-1].cumsum()[::-1][1:]
+                     for m in masks], dtype=np.int64).reshape(len(variants), K)
     srm = _srm(variants, n_users, weights)
     if srm.flagged:
         health.append(dict(severity="error", check="srm", value=srm.p_value,

@@ -38,6 +38,8 @@ __all__ = ["Plan", "RuleBits", "rule_bits"]
 
 _I64_MAX = np.iinfo(np.int64).max
 _I64_MIN = np.iinfo(np.int64).min
+#: Up to this many attribute values, a range is folded as per-value "seen" flags.
+_SEEN_MAX = 16
 
 
 @dataclass(frozen=True)
@@ -127,6 +129,7 @@ class Plan:
     attr_mode: str | None = None  # "range", "first_touch", "last_touch", "step" or None
     carry_rows: bool = False  # carry each kept row's input position (stage assignment)
     k_steps: int = 0  # K, the number of funnel steps (the position of rows that fill none)
+    n_attr_values: int = 0  # distinct attribute values (their codes are 0 .. n-1)
     _luts: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, list[Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _acc: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # one per thread
@@ -204,6 +207,13 @@ class Plan:
 
     def _fold_range(self, off: np.ndarray, g: np.ndarray) -> None:
         n = len(self.present)
+        if 0 < self.n_attr_values <= _SEEN_MAX:
+            # few values (an experiment's arms): which values each unit was seen with, one
+            # scatter per value -- ufunc.at would take ~20x longer
+            (seen,) = self._thread_acc(lambda: (np.zeros((self.n_attr_values, n), dtype=bool),))
+            for c in range(self.n_attr_values):
+                seen[c][off[g == c]] = True
+            return
         vmin, vmax = self._thread_acc(lambda: (np.full(n, _I64_MAX, np.int64), np.full(n, -1, np.int64)))
         ok = np.flatnonzero(g >= 0)
         np.minimum.at(vmin, off[ok], g[ok])
@@ -232,6 +242,14 @@ class Plan:
         if self.attr_mode == "range":
             if not self._acc:
                 return np.full(n, -1, np.int64), np.full(n, -1, np.int64)
+            if len(self._acc[0]) == 1:  # per-value "seen" flags
+                seen = self._acc[0][0]
+                for (other,) in self._acc[1:]:
+                    seen |= other
+                any_ = seen.any(axis=0)
+                vmin = np.where(any_, np.argmax(seen, axis=0), -1).astype(np.int64)
+                vmax = np.where(any_, len(seen) - 1 - np.argmax(seen[::-1], axis=0), -1).astype(np.int64)
+                return vmin, vmax
             vmin, vmax = self._acc[0]
             for a, b in self._acc[1:]:
                 np.minimum(vmin, a, out=vmin)

@@ -139,7 +139,7 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
     shift, n_buckets = layout(n_ids, src.n_rows, threads)
     plan = Plan(bits=rb, keep_all=req.mode == "strict", lo=src.lo, shift=shift, n_buckets=n_buckets,
                 present=np.zeros(n_ids, dtype=bool), attr_mode=req.attr_mode if req.attr_col is not None else None,
-                k_steps=K)
+                k_steps=K, n_attr_values=len(src.attr_values or []))
     stages = journey._all_stages()
     fk = FunnelKernel(
         mode=req.mode, window=req.window, window_from=req.window_from,
