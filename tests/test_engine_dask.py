@@ -130,7 +130,7 @@ def test_missing_columns_on_a_cluster(client, shop):
         fk.funnel(ddf, STEPS, by="chanel")
     with pytest.raises(MissingColumnError, match="sessionize"):
         fk.funnel(ddf.drop(columns=["session_id"]), STEPS, unit="session")
-    with pytest.raises(MissingColumnError, match="url"):
+    with pytest.raises(fk.errors.JourneyError, match="url"):  # as for a frame or a file
         fk.funnel(ddf, fk.Journey({"a": fk.Rule("landing", where={"url": "/"})}))
     with pytest.raises(MissingColumnError, match="varaint"):
         fk.experiment(ddf, STEPS, variant_col="varaint", control="A")

@@ -23,8 +23,9 @@ from ..io import _ids
 from ..io import _names
 from ..io import columns as _columns
 from ..io import normalize as _schema
-from ..errors import EmptyEventLogError, MissingColumnError, ParameterError
+from ..errors import EmptyEventLogError, ParameterError
 from .run import FunnelPartial, FunnelRequest, merge, run_funnel, where_columns
+from .sources import _check_columns
 
 __all__ = ["is_dask_frame", "run_funnel_dask"]
 
@@ -53,13 +54,9 @@ def run_funnel_dask(ddf: Any, req: FunnelRequest) -> FunnelPartial:
     cols = list(ddf.columns)
     _columns.resolve_columns(cols)  # the in-memory MissingColumnError for user_id / timestamp / event
     syms = symbol_table(req.spec, [], req.exclude, check_events=False)
-    for c in [req.unit_col, req.attr_col, *where_columns(req.spec.journey, syms.exclude_rules)]:
-        if c is not None and c not in cols:
-            hint = (" Fix: run funnelkit.sessionize on the data first." if c == req.unit_col
-                    and c != _names.USER else "")
-            raise MissingColumnError(
-                f"The event log has no column {c!r}. Available columns: {', '.join(map(str, cols))}.{hint}"
-            )
+    # the same messages as for a frame or a file (sources._check_columns)
+    _check_columns(cols, unit_col=req.unit_col, attr_col=req.attr_col,
+                   props=where_columns(req.spec.journey, syms.exclude_rules), attr_purpose=req.attr_purpose)
     raw = dask.compute(ddf[_names.EVENT].dropna().unique())[0]
     raw = pd.Series(np.asarray(raw, dtype=object))
     if len(raw) == 0:
