@@ -22,6 +22,7 @@ on all cores and concatenates their outputs in unit order.
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -57,6 +58,15 @@ class FunnelKernel:
     @property
     def k(self) -> int:
         return len(self.steps)
+
+    @functools.cached_property
+    def rpos_of(self) -> np.ndarray:
+        """Step position of each kernel symbol (``K``: none; the last entry is symbol -1)."""
+        n_sym = max(self.bits.n_stages, max((s for _, s, _ in self.bits.excl), default=0) + 1)
+        out = np.full(n_sym + 1, self.k, dtype=np.int16)
+        for k in range(self.k - 1, -1, -1):
+            out[int(self.steps[k])] = k
+        return out
 
 
 def stage_bits(bits: np.ndarray, u: np.ndarray, rb: RuleBits, after_order: tuple[int, ...],
@@ -218,10 +228,6 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
         if attr is not None:
             attr = attr[perm]
     cur, _ = stage_bits(bits, u, fk.bits, fk.after_order, fk.stage_of)
-    n_sym = max(fk.bits.n_stages, max((s for _, s, _ in fk.bits.excl), default=0) + 1)
-    rpos_of = np.full(n_sym + 1, fk.k, dtype=np.int16)  # symbol -> step position (last: -1)
-    for k in range(fk.k - 1, -1, -1):
-        rpos_of[int(fk.steps[k])] = k
     code, overlap = _symbols(fk, cur, bits)
     rows = None
     steps, exclude = fk.steps, fk.exclude
@@ -238,7 +244,7 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
         u, t, event = u[rows], t[rows], rows.astype(np.int64)
     elif fk.bits.special:
         # repeat()/after() may move a row to a later step: re-sort ties by final position
-        rp = rpos_of[code.astype(np.int64)]
+        rp = fk.rpos_of[code.astype(np.int64)]
         same = (u[1:] == u[:-1]) & (t[1:] == t[:-1])
         if (same & (rp[1:] < rp[:-1])).any():
             o = np.lexsort((rp, t, u))

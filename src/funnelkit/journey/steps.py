@@ -127,20 +127,17 @@ def _step_index(value: Any, names: Sequence[str], what: str) -> int:
 
 @dataclass(frozen=True)
 class Symbols:
-    """What each event name (category) is to a funnel computation, before any row is read.
+    """A funnel's exclusions, validated against its steps and the log's event names.
 
     ``exclude`` holds the kernels' ``(symbol, from_step, to_step)`` triples (exclusion
-    symbols come after the journey's stages, hidden ones included), ``relevant`` marks
-    the categories some rule can select, ``cat_pos`` is each category's position in
-    the funnel (the first step it can fill; ``K`` for the others), the tie-break of
-    events at the same time.
+    symbols come after the journey's stages, hidden ones included), ``exclude_rules``
+    the rule selecting each excluded event. Which rows each rule selects, and at which
+    position, the engine's plan evaluates block by block.
     """
 
     exclude: tuple[tuple[int, int, int], ...]
     exclude_rules: list[Rule]
     exclude_names: tuple[str, ...]
-    relevant: np.ndarray  # bool per category
-    cat_pos: np.ndarray  # int16 per category
 
 
 def symbol_table(
@@ -203,19 +200,4 @@ def symbol_table(
         excl_names.append(str(what))
         excl.append((len(stages_all) + len(excl), ia, ib))
 
-    # rows that can matter ------------------------------------------------------------
-    relevant_cat = np.zeros(len(categories), dtype=bool)
-    for st in stages_all:
-        for r in st.rules:
-            base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
-            relevant_cat |= base._match_names(categories)
-    for r in excl_rules:
-        relevant_cat |= r._match_names(categories)
-    K = len(spec.steps)
-    cat_pos = np.full(len(categories), K, dtype=np.int16)
-    for k in range(K - 1, -1, -1):
-        st = stages_all[int(spec.steps[k])]
-        for r in st.rules:
-            base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
-            cat_pos[base._match_names(categories)] = k
-    return Symbols(tuple(excl), excl_rules, tuple(excl_names), relevant_cat, cat_pos)
+    return Symbols(tuple(excl), excl_rules, tuple(excl_names))
