@@ -1,0 +1,125 @@
+"""engine/drive.py: the generic driver gives every bucket function whole, sorted units."""
+
+from __future__ import annotations
+
+import functools
+
+import numpy as np
+import pandas as pd
+import pytest
+
+import funnelkit as fk
+from funnelkit.engine.drive import BucketRows, DriveRequest, drive, recode, run_units
+
+
+def _log(n_users: int = 300, n: int = 4000, seed: int = 0, str_ids: bool = False) -> pd.DataFrame:
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, n_users, n)
+    ev = pd.DataFrame({
+        "user_id": [f"u{u:05d}" for u in users] if str_ids else users,
+        "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 50, n), unit="min"),
+        "event": rng.choice(["view", "cart", "buy", "help"], n),
+        "channel": rng.choice(["ads", "mail", None], n),
+    })
+    return ev
+
+
+def _sequences(rows: BucketRows) -> dict[str, np.ndarray]:
+    """Per row: unit (global index), time, event code, attribute code, stage bits."""
+    return {"unit": rows.u + rows.unit0, "t": rows.t, "event": rows.event, "attr": rows.attr,
+            "stage": rows.stage_bits().astype(np.int64)}
+
+
+def _collect(d) -> pd.DataFrame:
+    parts = [pd.DataFrame(r) for r in d.results]
+    out = pd.concat(parts, ignore_index=True)
+    out["unit"] = d.unit_ids[out["unit"].to_numpy()]
+    out["event"] = np.asarray(d.event_names, dtype=object)[out["event"].to_numpy()]
+    if out["attr"].notna().all():
+        vals = np.asarray(list(d.attr_values) + [None], dtype=object)
+        out["attr"] = vals[out["attr"].to_numpy().astype(np.int64)]
+    return out
+
+
+def _expected(ev: pd.DataFrame) -> pd.DataFrame:
+    """The obvious reference: every row, sorted by (unit, time, event, channel)."""
+    e = ev.assign(t=ev["timestamp"].astype("int64"), attr=ev["channel"])
+    e = e.sort_values(["user_id", "t", "event", "attr"], na_position="first", kind="stable")
+    return e[["user_id", "t", "event", "attr"]].reset_index(drop=True)
+
+
+def _journey() -> fk.Journey:
+    return fk.Journey({"browse": ["view", "cart"], "buy": "buy", "second": fk.repeat("buy", nth=2)})
+
+
+@pytest.mark.parametrize("str_ids", [False, True])
+def test_rows_sorted_by_value_whatever_the_input_order(str_ids: bool) -> None:
+    ev = _log(str_ids=str_ids)
+    req = DriveRequest(journey=_journey(), events=True, attr_col="channel")
+    got = _collect(drive(ev, req, _sequences))
+    want = _expected(ev)
+    # nulls sort first within ties (code -1); compare the multiset and the order keys
+    assert len(got) == len(ev)
+    assert got["unit"].tolist() == want["user_id"].tolist()
+    assert got["t"].tolist() == want["t"].tolist()
+    assert got["event"].tolist() == want["event"].tolist()
+    shuffled = ev.sample(frac=1, random_state=3).reset_index(drop=True)
+    again = _collect(drive(shuffled, req, _sequences))
+    pd.testing.assert_frame_equal(got, again)
+
+
+def test_stage_bits_settle_repeat_rules_on_the_sorted_history() -> None:
+    ev = pd.DataFrame({
+        "user_id": [1, 1, 1, 2, 2],
+        "timestamp": pd.to_datetime([3, 1, 2, 1, 1], unit="s", utc=True),
+        "event": ["buy", "buy", "view", "buy", "help"],
+    })
+    got = _collect(drive(ev, DriveRequest(journey=_journey(), events=True), _sequences))
+    # user 1: buy@1 (stage buy, bit 1), view@2 (browse, bit 0), buy@3 = 2nd buy (bit 2)
+    assert got["stage"].tolist() == [2, 1, 4, 2, 0]
+    assert got["event"].tolist() == ["buy", "view", "buy", "buy", "help"]
+
+
+def test_keep_matched_drops_rows_without_a_rule_and_counts() -> None:
+    ev = _log()
+    d = drive(ev, DriveRequest(journey=_journey(), keep="matched"), _sequences)
+    assert d.rows_kept == int(ev["event"].isin(["view", "cart", "buy"]).sum())
+    assert d.n_rows == len(ev)
+    # units with only unmatched rows are present but receive no rows
+    assert len(d.unit_ids) == ev["user_id"].nunique()
+
+
+def test_spilled_parquet_and_dask_equal_in_memory(tmp_path) -> None:
+    ev = _log(n_users=2000, n=30000, str_ids=True)
+    req = DriveRequest(journey=_journey(), events=True, attr_col="channel")
+    want = _collect(drive(ev, req, _sequences))
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path, row_group_size=4000)
+    spilled = drive(str(path), DriveRequest(journey=_journey(), events=True, attr_col="channel",
+                                            memory_budget=1 << 14), _sequences)
+    assert spilled.spilled
+    pd.testing.assert_frame_equal(_collect(spilled), want)
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        parts = run_units(dd.from_pandas(ev, npartitions=3), req, _sequences)
+    got = pd.concat([_collect(p) for p in parts], ignore_index=True)
+    got = got.sort_values(["unit", "t", "event", "attr"], na_position="first", kind="stable").reset_index(drop=True)
+    pd.testing.assert_frame_equal(got, want)
+
+
+def test_data_range_and_units_without_journey() -> None:
+    ev = _log()
+    d = drive(ev, DriveRequest(), functools.partial(lambda rows: rows.n_units))
+    assert sum(d.results) == ev["user_id"].nunique()
+    assert d.data_start == int(ev["timestamp"].min().value)
+    assert d.data_end == int(ev["timestamp"].max().value)
+
+
+def test_recode_merges_sorted_dictionaries() -> None:
+    values, luts = recode([["b", "d"], ["a", "b", "c"]])
+    assert values == ["a", "b", "c", "d"]
+    assert luts[0].tolist() == [1, 3, -1]
+    assert luts[1].tolist() == [0, 1, 2, -1]
+    assert luts[0][np.array([1, -1])].tolist() == [3, -1]
