@@ -123,3 +123,39 @@ def test_recode_merges_sorted_dictionaries() -> None:
     assert luts[0].tolist() == [1, 3, -1]
     assert luts[1].tolist() == [0, 1, 2, -1]
     assert luts[0][np.array([1, -1])].tolist() == [3, -1]
+
+
+def test_funnel_steps_order_rows_as_the_funnel_kernel_needs() -> None:
+    """With steps=, rows carry positions and a bucket function running the funnel kernel
+    gets the levels of fk.funnel (ties at one time included)."""
+    from funnelkit.engine.bucket_funnel import FunnelKernel, code_lut, run_bucket
+    from funnelkit.engine.plan import rule_bits
+    from funnelkit.journey.steps import resolve_steps
+
+    rng = np.random.default_rng(5)
+    n = 3000
+    ev = pd.DataFrame({
+        "user_id": rng.integers(0, 200, n),
+        "timestamp": pd.to_datetime(rng.integers(0, 40, n) * 60, unit="s", utc=True),
+        "event": rng.choice(["view", "cart", "buy"], n),
+    })
+    steps = ["view", "cart", "buy"]
+    spec = resolve_steps(steps)
+    journey = spec.journey
+    st = np.asarray(spec.steps, dtype=np.int64)
+    rb = rule_bits(journey, st, (), ())
+    kern = FunnelKernel(mode="ordered", window=10 * 60 * 10**9, window_from="entry", steps=st, exclude=(),
+                        bits=rb, after_order=tuple(journey._after_order()),
+                        stage_of={s.name: i for i, s in enumerate(journey._all_stages())},
+                        step_names=tuple(spec.names), code_lut=code_lut(st, rb))
+
+    def levels(rows: BucketRows) -> np.ndarray:
+        res, _ = run_bucket(kern, rows.u, rows.t, rows.bits, rows.pos, None, rows.n_units)
+        return np.asarray(res.level)
+
+    d = drive(ev, DriveRequest(journey=journey, steps=tuple(int(s) for s in st), keep="matched"), levels)
+    got = np.zeros(len(d.unit_ids), dtype=np.int64)
+    for a, lv in zip(d.unit_starts, d.results):
+        got[a:a + len(lv)] = lv
+    want = fk.funnel(ev, steps, window="10min").units["level"]
+    assert got.tolist() == want.reindex(d.unit_ids).tolist()

@@ -74,6 +74,15 @@ class DriveRequest:
         As for a funnel: spill beyond this many bytes, where, and a progress bar.
     purpose : str
         Completes "needed for ..." in a missing-column message.
+    steps : tuple of int, optional
+        A funnel's steps (the stage index of each). Rows then also carry their
+        *position* (the first step they can fill, ``K`` for none) and sort by
+        ``(unit, time, position, bits, event, attribute)``, the order the funnel
+        kernels need (:mod:`.bucket_funnel`).
+    exclude, exclude_rules : tuple
+        A funnel's exclusions: ``(symbol, from, to)`` per exclusion and its rule (as
+        :func:`funnelkit.journey.steps.symbol_table` gives them); each rule gets a bit
+        after the stages'.
     """
 
     journey: Any = None
@@ -86,11 +95,15 @@ class DriveRequest:
     tmp_dir: Any = None
     progress: bool = False
     purpose: str = "this computation"
+    steps: tuple[int, ...] | None = None
+    exclude: tuple[tuple[int, int, int], ...] = ()
+    exclude_rules: tuple[Any, ...] = ()
 
 
 @dataclass(frozen=True)
 class BucketRows:
-    """One bucket of whole units, sorted by (unit, time, event, attribute, bits).
+    """One bucket of whole units, sorted by (unit, time, event, attribute, bits) or, with
+    funnel steps, by (unit, time, position, bits, event, attribute).
 
     ``u`` are bucket-local unit indices ``0 .. n_units - 1`` (non-decreasing); unit
     ``i`` of the bucket is unit ``unit0 + i`` of :attr:`Driven.unit_ids`.
@@ -105,6 +118,7 @@ class BucketRows:
     unit0: int
     rules: RuleBits | None = field(default=None, repr=False)
     journey: Any = field(default=None, repr=False)
+    pos: np.ndarray | None = None  # int16 first funnel step each row can fill (with steps=)
 
     def stage_bits(self) -> np.ndarray:
         """Per row, the bits of the stages it belongs to, ``repeat()``/``after()`` settled
@@ -208,7 +222,7 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
     from .run import where_columns
 
     journey = req.journey
-    props = where_columns(journey) if journey is not None else []
+    props = where_columns(journey, req.exclude_rules) if journey is not None else []
     needed = list(req.needed) + [c for c in props if c not in req.needed]
     src: Source = open_source(events, unit_col=req.unit_col, attr_col=req.attr_col, props=props,
                               needed=needed, attr_purpose=req.purpose)
@@ -217,14 +231,20 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
     n_ids = src.hi - src.lo + 1
     threads = n_threads() if src.n_rows >= THREADS_MIN_ROWS else 1
     shift, n_buckets = layout(n_ids, src.n_rows, threads)
+    with_pos = req.steps is not None
     if journey is not None:
         n_st = len(journey._all_stages())
-        rb = rule_bits(journey, np.arange(n_st, dtype=np.int64), (), ())
+        steps = np.asarray(req.steps if with_pos else range(n_st), dtype=np.int64)
+        rb = rule_bits(journey, steps, req.exclude, req.exclude_rules)
         plan = Plan(bits=rb, keep_all=True, lo=src.lo, shift=shift, n_buckets=n_buckets,
-                    present=np.zeros(0, dtype=bool), k_steps=n_st)
+                    present=np.zeros(0, dtype=bool), k_steps=len(steps))
+    elif with_pos:
+        raise ValueError("steps= needs a journey")  # pragma: no cover - internal misuse
     bits_dtype = rb.dtype if rb is not None else np.uint8
     local_dtype = np.uint16 if shift <= 16 else (np.uint32 if shift <= 32 else np.int64)
     dtypes: list[Any] = [local_dtype, np.int64, bits_dtype]
+    if with_pos:
+        dtypes.append(np.int16)
     if req.events:
         dtypes.append(np.int32)
     if req.attr_col is not None:
@@ -239,10 +259,12 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
         present[off] = True  # every row marks its unit present, kept or not
         t = blk.t * blk.t_factor if blk.t_factor != 1 else blk.t
         if plan is not None:
-            bits, _ = plan.evaluate(blk)
+            bits, pos = plan.evaluate(blk)
         else:
             bits = np.zeros(len(t), dtype=np.uint8)
         cols: list[np.ndarray] = [t, bits]
+        if with_pos:
+            cols.append(pos)
         if req.events:
             cols.append(names.lut(blk.cats)[blk.ev])
         if req.attr_col is not None:
@@ -292,19 +314,25 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
                 return
             off, t, bits = cols[:3]
             rest = list(cols[3:])
+            pos = rest.pop(0) if with_pos else None
             ev = rest.pop(0) if req.events else None
             at = rest.pop(0) if req.attr_col is not None else None
             if ev is not None:
                 ev = rank[ev]
             u = urank[j * width + off.astype(np.int64)] - a
-            ties = [k for k in (ev, at) if k is not None] + [bits]
-            perm = order(u, t, np.zeros(len(u), dtype=np.int16), ties, n_units=z - a, n_pos=1)
+            if with_pos:
+                ties = [bits] + [k for k in (ev, at) if k is not None]
+                perm = order(u, t, pos, ties, n_units=z - a, n_pos=len(req.steps or ()) + 1)
+            else:
+                ties = [k for k in (ev, at) if k is not None] + [bits]
+                perm = order(u, t, np.zeros(len(u), dtype=np.int16), ties, n_units=z - a, n_pos=1)
             if perm is not None:
                 u, t, bits = u[perm], t[perm], bits[perm]
+                pos = None if pos is None else pos[perm]
                 ev = None if ev is None else ev[perm]
                 at = None if at is None else at[perm]
             results[j] = bucket_fn(BucketRows(u=u, t=t, bits=bits, event=ev, attr=at, n_units=z - a,
-                                              unit0=a, rules=rb, journey=journey))
+                                              unit0=a, rules=rb, journey=journey, pos=pos))
 
         bar = _Bar(n_buckets, "funnelkit 2/2: per bucket", "buckets", progress)
         try:
