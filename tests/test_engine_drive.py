@@ -110,9 +110,14 @@ def test_spilled_parquet_and_dask_equal_in_memory(tmp_path) -> None:
 
 
 def test_data_range_and_units_without_journey() -> None:
-    ev = _log()
+    ev = _log(str_ids=True)
     d = drive(ev, DriveRequest(), functools.partial(lambda rows: rows.n_units))
     assert sum(d.results) == ev["user_id"].nunique()
+    # per-unit inputs by id: each bucket reads its own units' values
+    count = ev.groupby("user_id").size()
+    got = drive(ev, DriveRequest(), lambda rows: (rows.unit_values(count, 0), np.bincount(rows.u)))
+    for want, have in got.results:
+        assert want.tolist() == have.tolist()
     assert d.data_start == int(ev["timestamp"].min().value)
     assert d.data_end == int(ev["timestamp"].max().value)
 

@@ -119,6 +119,13 @@ class BucketRows:
     rules: RuleBits | None = field(default=None, repr=False)
     journey: Any = field(default=None, repr=False)
     pos: np.ndarray | None = None  # int16 first funnel step each row can fill (with steps=)
+    ids: pd.Index | None = field(default=None, repr=False)  # the id of each of the n_units units
+
+    def unit_values(self, per_id: pd.Series, fill: Any) -> np.ndarray:
+        """``per_id`` (indexed by unit id) read for each unit of the bucket, ``fill`` where
+        absent: how a bucket function takes per-unit inputs (a funnel's step times)."""
+        assert self.ids is not None
+        return per_id.reindex(self.ids, fill_value=fill).to_numpy()
 
     def stage_bits(self) -> np.ndarray:
         """Per row, the bits of the stages it belongs to, ``repeat()``/``after()`` settled
@@ -331,8 +338,10 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
                 pos = None if pos is None else pos[perm]
                 ev = None if ev is None else ev[perm]
                 at = None if at is None else at[perm]
+            lo_j = j * width
+            ids = src.ids_of(np.flatnonzero(present[lo_j:lo_j + width]) + lo_j)
             results[j] = bucket_fn(BucketRows(u=u, t=t, bits=bits, event=ev, attr=at, n_units=z - a,
-                                              unit0=a, rules=rb, journey=journey, pos=pos))
+                                              unit0=a, rules=rb, journey=journey, pos=pos, ids=ids))
 
         bar = _Bar(n_buckets, "funnelkit 2/2: per bucket", "buckets", progress)
         try:
