@@ -112,14 +112,15 @@ def test_typos_fail_before_any_shuffle(client, shop):
 
     with mock.patch.object(type(ddf), "shuffle", no_shuffle):
         with pytest.raises(UnknownEventError, match="'purchse'.*'purchase'") as err:
-            fk.funnel(ddf, ["landing", "purchse"])
+            fk.funnel(ddf, ["landing", "purchse"], on_unknown="raise")
         with pytest.raises(UnknownEventError) as mem:
-            fk.funnel(shop, ["landing", "purchse"])
+            fk.funnel(shop, ["landing", "purchse"], on_unknown="raise")
         assert str(err.value) == str(mem.value)
         with pytest.raises(UnknownEventError, match="serch"):
-            fk.funnel(ddf, STEPS, exclude=[("serch", 1, 2)])
-        with pytest.raises(UnknownEventError, match="purchse"):
-            fk.experiment(ddf, ["landing", "purchse"], variant_col="variant", control="A")
+            fk.funnel(ddf, STEPS, exclude=[("serch", 1, 2)], on_unknown="raise")
+    with pytest.warns(fk.errors.FunnelkitWarning, match="purchse"):
+        res = fk.funnel(ddf, ["landing", "purchse"])  # by default: zero units, warned before the shuffle
+    assert res.table["units"].tolist()[1] == 0
 
 
 def test_missing_columns_on_a_cluster(client, shop):

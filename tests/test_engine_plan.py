@@ -153,15 +153,19 @@ def log(request, tmp_path):
     return str(path)
 
 
-def test_typos_fail_before_any_funnel(log):
+def test_typos_fail_before_any_funnel_with_on_unknown_raise(log):
     with pytest.raises(UnknownEventError, match="'purchse'.*'purchase'"):
-        fk.funnel(log, ["landing", "purchse"])
+        fk.funnel(log, ["landing", "purchse"], on_unknown="raise")
     if isinstance(log, str):
         with pytest.raises(UnknownEventError, match="'purchse'"):
-            fk.funnel(log, ["landing", "purchse"], memory_budget=1)
+            fk.funnel(log, ["landing", "purchse"], memory_budget=1, on_unknown="raise")
     with pytest.raises(UnknownEventError, match="exclude.*'nosie'"):
-        fk.funnel(log, ["landing", "purchase"], exclude=[("nosie", 1, 2)])
-    with pytest.raises(UnknownEventError, match="product_vew"):
+        fk.funnel(log, ["landing", "purchase"], exclude=[("nosie", 1, 2)], on_unknown="raise")
+    # by default a typo is an absent step: a warning naming the closest names, zero units
+    with pytest.warns(FunnelkitWarning, match="'purchse'.*'purchase'"):
+        res = fk.funnel(log, ["landing", "purchse"])
+    assert res.table["units"].tolist()[1] == 0
+    with pytest.warns(FunnelkitWarning, match="product_vew"):
         fk.experiment(log, ["landing", "product_vew"], variant_col="variant", control="A")
 
 

@@ -142,8 +142,11 @@ def test_exclusion_taints_but_tie_does_not():
     assert res.units.loc[1, "excluded"]
     with pytest.raises(ParameterError, match="step of the funnel|is an event of funnel step"):
         fk.funnel(ev, ["A", "B"], exclude=[("A", 1, 2)])
+    with pytest.warns(FunnelkitWarning, match="no event 'Y'.*excludes nothing"):
+        res_y = fk.funnel(ev, ["A", "B"], window="1h", exclude=[("Y", 1, 2)])
+    assert counts(res_y) == [3, 3]  # an absent excluded event excludes nothing
     with pytest.raises(UnknownEventError, match="'Y'"):
-        fk.funnel(ev, ["A", "B"], exclude=[("Y", 1, 2)])
+        fk.funnel(ev, ["A", "B"], exclude=[("Y", 1, 2)], on_unknown="raise")
 
 
 def test_start_end_bound_entries_only():
@@ -225,7 +228,9 @@ def test_bad_parameters_are_clear():
     with pytest.raises(ParameterError, match="Did you mean 'ordered'"):
         fk.funnel(ev, ["A", "B"], mode="orderd")
     with pytest.raises(UnknownEventError, match="did you mean 'B'|'Bb'"):
-        fk.funnel(ev, ["A", "Bb"])
+        fk.funnel(ev, ["A", "Bb"], on_unknown="raise")
+    with pytest.raises(ParameterError, match="on_unknown.*'warn'.*'raise'"):
+        fk.funnel(ev, ["A", "B"], on_unknown="ignore")
     with pytest.raises(MissingColumnError, match="chanel"):
         fk.funnel(ev, ["A", "B"], by="chanel")
     with pytest.raises(ParameterError, match="step:N"):
@@ -389,3 +394,46 @@ def test_num_threads_env_is_validated(monkeypatch):
         par.n_threads()
     monkeypatch.setenv("FUNNELKIT_NUM_THREADS", "3")
     assert par.n_threads() == 3
+
+
+# --------------------------------------------------------------------------- absent steps (issue 11, item 1)
+
+
+def test_a_step_no_event_matches_counts_zero_with_a_warning():
+    ev = log([(1, 0, "step one"), (1, 5, "step two"), (2, 0, "step one")])
+    with pytest.warns(FunnelkitWarning, match=r"'step three'.*did you mean 'step two', 'step one'") as rec:
+        res = fk.funnel(ev, ["step one", "step two", "step three"], window="1h")
+    assert rec[0].filename == __file__  # points at the caller
+    assert counts(res) == [2, 1, 0]  # PostHog's [..., 0]
+    assert res.table["step_conversion_rate"].tolist()[2] == 0.0
+    assert res.units["level"].tolist() == [2, 1]
+
+
+def test_absent_step_with_no_close_name_names_the_closest_anyway():
+    ev = log([(1, 0, "landing"), (1, 5, "purchase")])
+    with pytest.warns(FunnelkitWarning, match="'zz_refund'.*closest event names: "):
+        res = fk.funnel(ev, ["landing", "zz_refund"])
+    assert counts(res) == [1, 0]
+
+
+def test_on_unknown_raise_makes_absent_steps_fail_before_any_work():
+    ev = log([(1, 0, "A"), (1, 5, "B")])
+    with pytest.raises(UnknownEventError, match="'C'.*on_unknown='warn'"):
+        fk.funnel(ev, ["A", "B", "C"], on_unknown="raise")
+    with pytest.raises(UnknownEventError, match="'Bb'.*did you mean 'B'"):
+        fk.funnel(ev, fk.Journey({"a": "A", "b": "Bb"}), on_unknown="raise")
+
+
+def test_an_absent_first_step_gives_an_empty_funnel():
+    ev = log([(1, 0, "A"), (1, 5, "B")])
+    with pytest.warns(FunnelkitWarning, match="'Z'"):
+        res = fk.funnel(ev, ["Z", "A"])
+    assert counts(res) == [0, 0]
+    assert res.units["level"].tolist() == [0]
+
+
+def test_experiment_counts_absent_steps_zero_by_default():
+    ev = log([(1, 0, "A"), (1, 5, "B"), (2, 0, "A"), (3, 0, "A")], variant=["a", "a", "b", "a"])
+    with pytest.warns(FunnelkitWarning, match="'C'"):
+        exp = fk.experiment(ev, ["A", "B", "C"], variant_col="variant", control="a", window="1h")
+    assert exp is not None

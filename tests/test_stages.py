@@ -8,6 +8,7 @@ import pytest
 
 import funnelkit as fk
 from funnelkit.errors import (
+    FunnelkitWarning,
     JourneyError,
     OverlappingRulesError,
     ParameterError,
@@ -108,8 +109,25 @@ def test_overlap_error_names_events():
 def test_unknown_event_typo():
     ev = make_log([(1, 0, "landing"), (1, 1, "purchase")])
     j = fk.Journey({"a": "landing", "b": "purchse"})
+    with pytest.warns(FunnelkitWarning, match=r"'purchse'.*did you mean 'purchase'"):
+        got = j.assign_stages(ev)
+    assert got.tolist()[0] == "a" and pd.isna(got.tolist()[1])  # the absent name selects nothing
     with pytest.raises(UnknownEventError, match=r"'purchse'.*did you mean 'purchase'"):
-        j.assign_stages(ev)
+        j.check_events(["landing", "purchase"], on_unknown="raise")
+    with pytest.raises(ParameterError, match="on_unknown"):
+        j.check_events(["landing"], on_unknown="error")
+
+
+def test_check_events_names_the_closest_events_of_the_log():
+    j = fk.Journey({"a": "landing", "b": "zzz"})
+    with pytest.warns(FunnelkitWarning, match=r"'zzz' \(stage 'b'; closest event names: ") as rec:
+        j.check_events(["landing", "purchase"])
+    assert len(rec) == 1
+    import warnings
+
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        fk.Journey({"a": "landing"}).check_events(["landing"])  # nothing missing: silent
 
 
 def test_after_unknown_stage_and_cycle():

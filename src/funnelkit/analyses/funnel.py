@@ -24,6 +24,7 @@ __all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]
 Mode = Literal["ordered", "strict", "any_order"]
 WindowFrom = Literal["entry", "previous"]
 Unit = Literal["user", "session"]
+OnUnknown = Literal["warn", "raise"]
 
 #: Columns of :attr:`FunnelResult.table`, in order (DESIGN §4).
 TABLE_COLUMNS: tuple[str, ...] = (
@@ -176,6 +177,7 @@ def funnel(
     lang: Literal["en", "es"] | None = None,
     session_col: str = "session_id",
     memory_budget: int | str | None = None,
+    on_unknown: OnUnknown = "warn",
 ) -> FunnelResult:
     """Compute a conversion funnel: units reaching each step, drop-off and timings.
 
@@ -224,6 +226,11 @@ def funnel(
         buckets of units to a temporary directory beyond it (a progress bar shows on a
         terminal). By default a path spills beyond a quarter of the machine's memory.
         The result is identical either way.
+    on_unknown : {"warn", "raise"}, default "warn"
+        A step (or excluded event) that no event of the log matches counts zero
+        units, with a :class:`~funnelkit.errors.FunnelkitWarning` naming the closest
+        event names (PostHog also returns 0 for such a step); ``"raise"`` makes it an
+        :class:`~funnelkit.errors.UnknownEventError` instead, so typos fail.
 
     Notes
     -----
@@ -267,7 +274,7 @@ def funnel(
     """
     params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
                                          attribution=attribution, max_groups=max_groups, exclude=exclude,
-                                         start=start, end=end, lang=lang)
+                                         start=start, end=end, lang=lang, on_unknown=on_unknown)
     from ..journey.steps import resolve_steps
 
     spec = resolve_steps(journey_or_steps, lang=lang)
@@ -327,7 +334,7 @@ def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | No
         window_from=params["window_from"], exclude=params["exclude"], unit_col=unit_col,
         attr_col=attr_col, attr_mode=attr_mode, step_attr=step_attr, start_ns=s_ns, end_ns=e_ns,
         needed=tuple(needed), memory_budget=memory_budget, progress=progress, tmp_dir=tmp_dir,
-        attr_purpose=attr_purpose or f"by={attr_col!r}",
+        attr_purpose=attr_purpose or f"by={attr_col!r}", on_unknown=params.get("on_unknown", "warn"),
     )
 
 
@@ -354,6 +361,7 @@ def _checked_params(
     start: Any,
     end: Any,
     lang: Any,
+    on_unknown: Any = "warn",
 ) -> tuple[dict[str, Any], int | None, int | None]:
     """:func:`funnel`'s parameter checks, in order, before any data is read.
 
@@ -361,6 +369,9 @@ def _checked_params(
     (for a Dask frame too) and :func:`funnelkit.experiment` call it, so the
     same arguments fail with the same errors everywhere.
     """
+    from ..journey.stages import _check_on_unknown
+
+    on_unknown = _check_on_unknown(on_unknown)
     mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))
     window_from = check_choice(window_from, name="window_from", choices=("entry", "previous"))
     unit = check_choice(unit, name="unit", choices=("user", "session"))
@@ -389,6 +400,7 @@ def _checked_params(
         exclude=list(exclude or []),
         start=start,
         end=end,
+        on_unknown=on_unknown,
     )
     return params, s_ns, e_ns
 

@@ -63,8 +63,8 @@ def run_funnel_dask(ddf: Any, req: FunnelRequest) -> FunnelPartial:
         raise EmptyEventLogError("The event log is empty: there is nothing to compute a funnel on.")
     names = sorted(_ids._convert_event(raw, name=_names.EVENT, pos=None).cat.categories.tolist())
     if req.check_events:
-        req.spec.journey.check_events(names)
-    symbol_table(req.spec, names, req.exclude, check_events=req.check_events)
+        req.spec.journey.check_events(names, on_unknown=req.on_unknown)
+    symbol_table(req.spec, names, req.exclude, check_events=req.check_events, on_unknown=req.on_unknown)
     local = dataclasses.replace(req, check_events=False, memory_budget=None, progress=False)
     shuffled = ddf.shuffle(req.unit_col)
     jobs = [dask.delayed(_partition)(d, local) for d in shuffled.to_delayed()]

@@ -52,6 +52,7 @@ class FunnelRequest:
     start_ns: int | None = None
     end_ns: int | None = None
     check_events: bool = True
+    on_unknown: str = "warn"  # a name no event matches: "warn" (counts zero) or "raise"
     needed: tuple[Any, ...] = ()  # property columns the io layer must keep
     memory_budget: int | None = None
     tmp_dir: Any = None
@@ -130,8 +131,9 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
                       attr_purpose=req.attr_purpose)
     if src.categories is not None:
         if req.check_events:
-            journey.check_events(src.categories)
-        syms = symbol_table(spec, src.categories, req.exclude, check_events=req.check_events)
+            journey.check_events(src.categories, on_unknown=req.on_unknown)
+        syms = symbol_table(spec, src.categories, req.exclude, check_events=req.check_events,
+                            on_unknown=req.on_unknown)
     rb = rule_bits(journey, spec.steps, syms.exclude, syms.exclude_rules)
     K = len(spec.steps)
     n_ids = src.hi - src.lo + 1
@@ -158,8 +160,8 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
         if src.categories is None:  # names known only now (Parquet read directly)
             names = sorted(used)
             if req.check_events:
-                journey.check_events(names)
-            symbol_table(spec, names, req.exclude, check_events=req.check_events)
+                journey.check_events(names, on_unknown=req.on_unknown)
+            symbol_table(spec, names, req.exclude, check_events=req.check_events, on_unknown=req.on_unknown)
         present = plan.present
         rank = np.cumsum(present, dtype=np.int64)
         rank -= 1

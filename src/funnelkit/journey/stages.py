@@ -485,42 +485,65 @@ class Journey:
             visit(i, [])
         return order
 
-    def check_events(self, categories: Iterable[str]) -> None:
-        """Catch typos in event names before computing anything.
+    def check_events(self, categories: Iterable[str], *,
+                     on_unknown: Literal["warn", "raise"] = "warn") -> None:
+        """Check that every event name and pattern of every rule matches an event of the log.
 
-        Every event name and pattern of every rule should match at least one event
-        of the log. A name that matches nothing but is close to an existing event
-        (``"purchse"`` vs ``"purchase"``) is a typo: it raises
-        :class:`~funnelkit.errors.UnknownEventError` with the suggestion. A name
-        close to nothing may just not occur in this data (e.g. no second purchase
-        yet): it gets a :class:`~funnelkit.errors.FunnelkitWarning` and its stage
-        counts zero units.
+        A step that no event matches is a valid funnel step (the event may not have
+        happened yet in this slice of data): it counts zero units. By default such a
+        name gets one :class:`~funnelkit.errors.FunnelkitWarning` naming the closest
+        event names of the log (``"purchse"``: did you mean ``'purchase'``?). With
+        ``on_unknown="raise"`` it raises :class:`~funnelkit.errors.UnknownEventError`
+        instead, for users who want typos to fail.
+
+        Parameters
+        ----------
+        categories : iterable of str
+            The event names of the log.
+        on_unknown : {"warn", "raise"}, default "warn"
+            What a name that matches no event does.
+
+        Examples
+        --------
+        >>> import warnings, funnelkit as fk
+        >>> j = fk.Journey({"visit": "landing", "buy": "purchse"})
+        >>> with warnings.catch_warnings(record=True) as w:
+        ...     warnings.simplefilter("always")
+        ...     j.check_events(["landing", "purchase"])
+        >>> "did you mean 'purchase'" in str(w[0].message)
+        True
+        >>> j.check_events(["landing", "purchase"], on_unknown="raise")
+        Traceback (most recent call last):
+        ...
+        funnelkit.errors.UnknownEventError: The event log has no event matching 'purchse' (stage 'buy'; did you mean 'purchase'?). Check the spelling, or pass on_unknown='warn' to count such steps as zero.
         """
         import warnings
 
         from ..io.normalize import _stacklevel
         from ..errors import FunnelkitWarning
 
+        on_unknown = _check_on_unknown(on_unknown)
         cats = list(categories)
-        typos, absent = [], []
+        missing = []
         for s in self._all_stages():
             for r in s.rules:
                 base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
                 for m in base._unmatched(cats):
-                    hint = _suggest(m, cats, short=True)
-                    (typos if hint else absent).append(f"{m!r} (stage {s.name!r})" + hint)
-        if typos:
+                    missing.append(f"{m!r} (stage {s.name!r}; {_closest(m, cats)})")
+        if not missing:
+            return
+        if on_unknown == "raise":
             raise UnknownEventError(
-                "The event log has no event matching " + "; ".join(typos)
-                + ". Check the spelling, or list the log's events with events['event'].unique()."
+                "The event log has no event matching " + "; ".join(missing)
+                + ". Check the spelling, or pass on_unknown='warn' to count such steps as zero."
             )
-        if absent:
-            warnings.warn(
-                "No event of the log matches " + "; ".join(absent)
-                + ": those stages will count zero units. Check the names if that is unexpected.",
-                FunnelkitWarning,
-                stacklevel=_stacklevel(),
-            )
+        warnings.warn(
+            "No event of the log matches " + "; ".join(missing)
+            + ": those steps count zero units. Check the names if that is unexpected "
+            "(on_unknown='raise' makes this an error).",
+            FunnelkitWarning,
+            stacklevel=_stacklevel(),
+        )
 
     def _overlap_message(self, categories: Sequence[str]) -> str:
         stages = self._all_stages()
@@ -626,3 +649,26 @@ def _suggest(name: str, choices: Iterable[str], *, short: bool = False) -> str:
     if short:
         return f" (did you mean {', '.join(map(repr, close))}?)"
     return f" Did you mean {', '.join(map(repr, close))}?"
+
+
+def _closest(name: str, choices: Iterable[str]) -> str:
+    """'did you mean ...?' with the close event names, else the closest ones (for messages)."""
+    choices = [str(c) for c in choices]
+    hint = _suggest(name, choices, short=True).strip()
+    if hint:
+        return hint[1:-1]  # without the parentheses
+    lowered = {c.lower(): c for c in sorted(choices, reverse=True)}
+    close = difflib.get_close_matches(str(name).lower(), list(lowered), n=3, cutoff=0.0)
+    if not close:
+        return "the log has no events"
+    return "closest event names: " + ", ".join(repr(lowered[c]) for c in close)
+
+
+def _check_on_unknown(on_unknown: Any) -> str:
+    """``on_unknown`` checked: 'warn' or 'raise' (ParameterError otherwise)."""
+    if on_unknown not in ("warn", "raise"):
+        raise ParameterError(
+            f"`on_unknown`={on_unknown!r} is not valid; choose 'warn' (a step no event matches counts "
+            "zero, with a warning) or 'raise' (an UnknownEventError)."
+        )
+    return str(on_unknown)

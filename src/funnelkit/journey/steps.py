@@ -19,7 +19,7 @@ import numpy as np
 
 from ..io import _names
 from ..errors import JourneyError, ParameterError, UnknownStageError
-from .stages import AfterRule, Journey, RepeatRule, Rule, _suggest
+from .stages import AfterRule, Journey, RepeatRule, Rule, _closest, _suggest
 
 __all__ = ["StepSpec", "Symbols", "needed_columns", "resolve_steps", "symbol_table"]
 
@@ -146,8 +146,13 @@ def symbol_table(
     exclude: Sequence[tuple[Any, Any, Any]] | None,
     *,
     check_events: bool = True,
+    on_unknown: str = "warn",
 ) -> Symbols:
-    """Validate the exclusions and map every category to its role (see :class:`Symbols`)."""
+    """Validate the exclusions and map every category to its role (see :class:`Symbols`).
+
+    With ``check_events``, an excluded event that the log does not have warns (it then
+    excludes nothing) or, with ``on_unknown="raise"``, raises ``UnknownEventError``.
+    """
     journey = spec.journey
     n_stages = len(journey)
     stages_all = journey._all_stages()
@@ -180,10 +185,22 @@ def symbol_table(
         elif isinstance(what, str):
             rule = Rule(what)
             if check_events and rule._unmatched(categories):
-                from ..errors import UnknownEventError
+                if on_unknown == "raise":
+                    from ..errors import UnknownEventError
 
-                raise UnknownEventError(
-                    f"exclude={item!r}: the event log has no event {what!r}." + _suggest(what, categories)
+                    raise UnknownEventError(
+                        f"exclude={item!r}: the event log has no event {what!r} ({_closest(what, categories)})."
+                        " Check the spelling, or pass on_unknown='warn' to exclude nothing."
+                    )
+                import warnings
+
+                from ..errors import FunnelkitWarning
+                from ..io.normalize import _stacklevel
+
+                warnings.warn(
+                    f"exclude={item!r}: the event log has no event {what!r} ({_closest(what, categories)}); "
+                    "it excludes nothing (on_unknown='raise' makes this an error).",
+                    FunnelkitWarning, stacklevel=_stacklevel(),
                 )
         else:
             raise ParameterError(f"exclude={item!r}: the first element must be an event or stage name.")
