@@ -12,7 +12,50 @@ import pandas as pd
 
 from .errors import ParameterError
 
-__all__ = ["parse_duration", "parse_timestamp", "check_choice", "duration_ns"]
+__all__ = ["parse_duration", "parse_timestamp", "check_choice", "duration_ns", "cut_text", "cut_value",
+           "MESSAGE_VALUE_CHARS"]
+
+#: Characters of one value shown in a message (longer values are cut with an ellipsis).
+MESSAGE_VALUE_CHARS = 80
+
+
+def cut_text(text: str, limit: int = MESSAGE_VALUE_CHARS) -> str:
+    """``text`` cut to about ``limit`` characters for a message, saying how long it was.
+
+    Examples
+    --------
+    >>> cut_text("checkout")
+    'checkout'
+    >>> cut_text("x" * 1_000_000, 10)
+    'xxxxxxxxxx… (1000000 characters)'
+    """
+    text = str(text)
+    if len(text) <= limit:
+        return text
+    return f"{text[:limit]}… ({len(text)} characters)"
+
+
+def cut_value(value: Any, limit: int = MESSAGE_VALUE_CHARS) -> str:
+    """``repr(value)`` for a message, cut to about ``limit`` characters (a 1 MB step name
+    gives a line, not a megabyte). The repr of huge containers is not even built in full.
+
+    Examples
+    --------
+    >>> cut_value("purchase")
+    "'purchase'"
+    >>> cut_value("y" * 500, 12)
+    "'yyyyyyyyyyyy… (500 characters)"
+    """
+    if isinstance(value, str) and len(value) > limit:
+        return f"{repr(value[:limit])[:-1]}… ({len(value)} characters)"
+    if isinstance(value, (list, tuple, set, dict)) and len(value) > limit:
+        kind = type(value).__name__
+        return f"<{kind} of {len(value)} items>"
+    try:
+        text = repr(value)
+    except Exception:  # pragma: no cover - a broken __repr__
+        text = f"<{type(value).__name__}>"
+    return cut_text(text, limit)
 
 
 def parse_duration(

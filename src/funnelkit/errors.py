@@ -107,3 +107,11 @@ class DroppedRowsWarning(FunnelkitWarning):
 
 class StatisticsWarning(FunnelkitWarning):
     """A statistic is undefined or unreliable for the data at hand (e.g. a zero control rate)."""
+
+
+class DuplicateEventsWarning(FunnelkitWarning):
+    """The event log holds exact duplicate rows (same user, time, event and properties),
+    which count as separate events; ``read_events(..., dedupe=True)`` drops them."""
+
+
+__all__.append("DuplicateEventsWarning")

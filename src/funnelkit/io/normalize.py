@@ -71,6 +71,7 @@ import numpy as np
 import pandas as pd
 from pandas.api.types import is_string_dtype
 
+from ._duplicates import describe_columns, duplicate_rows
 from ._ids import _convert_event, _convert_user
 from ._names import (
     EVENT,
@@ -85,12 +86,15 @@ from ._names import (
     _first,
     _fmt_cols,
     _is_str_categories,
+    _row,
 )
+from .._params import cut_value as _cut_value
 from ._times import _convert_time
 from .columns import _check_time_unit, _check_tz, resolve_columns
 from ..errors import (
     ColumnTypeError,
     DroppedRowsWarning,
+    DuplicateEventsWarning,
     EmptyEventLogError,
     NullValuesError,
     ParameterError,
@@ -193,6 +197,7 @@ def ensure_events(obj: Any, *, copy: bool = False) -> pd.DataFrame:
     """
     if isinstance(obj, pd.DataFrame):
         if _is_normalized(obj):
+            _warn_duplicates(obj)
             return obj.copy() if copy else obj
         return normalize(obj)
     from . import read_events
@@ -215,6 +220,7 @@ def normalize(
     time_unit: str | None = None,
     columns: Iterable[Hashable] | None = None,
     dropna: bool = False,
+    dedupe: bool = False,
 ) -> pd.DataFrame:
     """Validate and normalize an in-memory pandas event log (see the module docstring).
 
@@ -227,6 +233,11 @@ def normalize(
     time_unit = _check_time_unit(time_unit)
     if not isinstance(dropna, (bool, np.bool_)):
         raise ParameterError(f"`dropna` must be True or False, not {dropna!r}.")
+    if not isinstance(dedupe, (bool, np.bool_)):
+        raise ParameterError(
+            f"`dedupe` must be True or False, not {_cut_value(dedupe)}. Fix: pass dedupe=True to "
+            "drop exact duplicate rows (same user, time, event and properties)."
+        )
     if len(df.columns) == 0 and len(df) == 0:
         raise EmptyEventLogError(
             "The event log is empty (no rows, no columns). Fix: check the source (file, "
@@ -287,22 +298,71 @@ def normalize(
     data.update(prop_data)
     out = pd.DataFrame(data, copy=False)
     attrs = _copy.deepcopy(df.attrs) if df.attrs else {}
-    if dropna:
+
+    # --- exact duplicates (see _duplicates.py) ---------------------------------------
+    dup, example = duplicate_rows(out)
+    n_in = len(out)
+    if len(dup) and dedupe:
+        keep = np.ones(n_in, dtype=bool)
+        keep[dup] = False
+        out = out[keep].reset_index(drop=True)
+        dropped["duplicate"] = len(dup)
+    if dropna or dedupe:
         prev = dict(attrs.get("funnelkit_dropped") or {})
         for k, v in dropped.items():
             prev[k] = prev.get(k, 0) + v
         attrs["funnelkit_dropped"] = prev
+    attrs["funnelkit_duplicates"] = 0 if dedupe else len(dup)
     if attrs:
         out.attrs = attrs
-    if dropped:  # announced once the log is known to be usable
+    if len(dup) and not dedupe:
+        assert example is not None
+        _warn_duplicate_rows(len(dup), n_in, _row(example[0], pos), _row(example[1], pos),
+                             describe_columns(out))
+    n_null = sum(v for k, v in dropped.items() if k != "duplicate")
+    if n_null:  # announced once the log is known to be usable
         warnings.warn(
-            f"dropna=True dropped {total} of {len(any_null)} rows with a missing user id, "
+            f"dropna=True dropped {n_null} of {len(any_null)} rows with a missing user id, "
             f"timestamp or event ({detail}); the counts are in "
             "df.attrs['funnelkit_dropped'].",
             DroppedRowsWarning,
             stacklevel=_stacklevel(),
         )
+    if dropped.get("duplicate"):
+        assert example is not None
+        warnings.warn(
+            f"dedupe=True dropped {dropped['duplicate']} of {n_in} rows that repeat an earlier "
+            f"row exactly (same {describe_columns(out)}), e.g. row {_row(example[0], pos)} "
+            f"repeats row {_row(example[1], pos)}; the first copy of each is kept and the count "
+            "is in df.attrs['funnelkit_dropped']['duplicate'].",
+            DroppedRowsWarning,
+            stacklevel=_stacklevel(),
+        )
     return out
+
+
+def _warn_duplicate_rows(n: int, n_rows: int, row: int, orig: int, what: str) -> None:
+    warnings.warn(
+        f"The event log holds {n} exact duplicate rows ({n / n_rows:.2%} of {n_rows}): rows "
+        f"that repeat an earlier row's {what}, e.g. row {row} repeats row {orig}. Each copy "
+        "counts as another event (repeat stages, time to convert, event counts). Fix: pass "
+        "dedupe=True to funnelkit.read_events (--dedupe in the CLI) to drop them (counted in "
+        "df.attrs['funnelkit_dropped']), or df.drop_duplicates() if they are not real; "
+        "silence this warning with warnings.filterwarnings('ignore', "
+        "category=funnelkit.errors.DuplicateEventsWarning) if they are.",
+        DuplicateEventsWarning,
+        stacklevel=_stacklevel(),
+    )
+
+
+def _warn_duplicates(df: pd.DataFrame) -> None:
+    """The duplicate check of an already normalized frame (warns unless the frame's attrs
+    record the same count, i.e. read_events already said so)."""
+    dup, example = duplicate_rows(df)
+    if not len(dup) or df.attrs.get("funnelkit_duplicates") == len(dup):
+        return
+    assert example is not None
+    _warn_duplicate_rows(len(dup), len(df), example[0], example[1], describe_columns(df))
 
 
 def _stacklevel() -> int:

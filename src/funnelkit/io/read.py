@@ -22,13 +22,18 @@ from .columns import (
     resolve_columns,
 )
 from .normalize import arrow_to_series, normalize
-from ..errors import ColumnTypeError, EmptyEventLogError, EventSourceError
+from .._params import cut_value
+from ..errors import ColumnTypeError, EmptyEventLogError, EventLogError, EventSourceError, ParameterError
 
 __all__ = ["read_events", "SUPPORTED_SUFFIXES"]
 
 #: File suffixes :func:`read_events` reads (besides directories of Parquet files).
 SUPPORTED_SUFFIXES = (".parquet", ".pq", ".csv", ".csv.gz", ".tsv", ".tsv.gz")
 _PARQUET_SUFFIXES = (".parquet", ".pq")
+_CSV_SUFFIXES = (".csv", ".csv.gz", ".tsv", ".tsv.gz")
+#: Separators recognised in a CSV header line when sep= is not given.
+_SEPARATORS = (",", ";", "\t", "|")
+_SEP_NAMES = {",": "comma", ";": "semicolon", "\t": "tab", "|": "pipe"}
 _INDEX_COLUMN = re.compile(r"__index_level_\d+__")
 # pandas' default missing-value markers (read_csv); kept for timestamps and properties,
 # while user ids and events treat only empty fields as missing ("NA" may be a real name).
@@ -50,6 +55,9 @@ def read_events(
     time_unit: Literal["s", "ms", "us", "ns"] | None = None,
     columns: Iterable[Hashable] | None = None,
     dropna: bool = False,
+    dedupe: bool = False,
+    sep: str | None = None,
+    encoding: str | None = None,
 ) -> pd.DataFrame:
     """Read and validate an event log, returning the normalized frame.
 
@@ -85,6 +93,19 @@ def read_events(
         n, "null_event": n}``, non-zero reasons only; a row counts under its first
         missing column) and a :class:`~funnelkit.errors.DroppedRowsWarning` is
         issued.
+    dedupe
+        Drop exact duplicate rows (equal to an earlier row in every column: user,
+        timestamp, event and properties), keeping the first copy. They are counted
+        in ``df.attrs["funnelkit_dropped"]["duplicate"]`` and announced with a
+        :class:`~funnelkit.errors.DroppedRowsWarning`. Without it, duplicates are kept
+        and reported with a :class:`~funnelkit.errors.DuplicateEventsWarning` (their
+        number is in ``df.attrs["funnelkit_duplicates"]``).
+    sep
+        Field separator of a CSV/TSV file. Default: detected from the header line
+        (``,``, ``;``, tab or ``|``; ``.tsv`` files: tab). Refused for other sources.
+    encoding
+        Text encoding of a CSV/TSV file (default ``"utf-8"``; e.g. ``"latin-1"``,
+        ``"cp1252"``). Refused for other sources.
 
     Returns
     -------
@@ -144,9 +165,10 @@ def read_events(
     _check_tz(tz)
     _check_time_unit(time_unit)
     columns = _check_columns_param(columns)
+    csv = _check_csv_options(source, sep=sep, encoding=encoding)
     sel = dict(user_col=user_col, time_col=time_col, event_col=event_col, columns=columns)
-    frame = _load(source, **sel)
-    return normalize(frame, tz=tz, time_unit=time_unit, dropna=dropna, **sel)
+    frame = _load(source, csv=csv, **sel)
+    return normalize(frame, tz=tz, time_unit=time_unit, dropna=dropna, dedupe=dedupe, **sel)
 
 
 # --------------------------------------------------------------------------------------
@@ -154,11 +176,44 @@ def read_events(
 # --------------------------------------------------------------------------------------
 
 
-def _load(source: Any, **sel: Any) -> pd.DataFrame:
+def _check_csv_options(source: Any, *, sep: Any, encoding: Any) -> dict[str, Any]:
+    """``sep=`` and ``encoding=``: valid values, and only for a CSV/TSV path."""
+    if sep is None and encoding is None:
+        return {}
+    given = ", ".join(f"{k}={v!r}" for k, v in (("sep", sep), ("encoding", encoding)) if v is not None)
+    is_csv = isinstance(source, (str, os.PathLike)) and _suffix(Path(os.fspath(source))) in _CSV_SUFFIXES
+    if not is_csv:
+        what = (f"the path {cut_value(os.fspath(source))}" if isinstance(source, (str, os.PathLike))
+                else f"a {type(source).__name__}")
+        raise ParameterError(
+            f"{given} applies to CSV/TSV files only, but read_events got {what}. Fix: leave "
+            "out sep= and encoding= (they are for .csv, .csv.gz, .tsv and .tsv.gz files)."
+        )
+    if sep is not None and not (isinstance(sep, str) and len(sep) == 1 and sep not in "\"\r\n"):
+        raise ParameterError(
+            f"`sep`={cut_value(sep)} must be one character, e.g. sep=',', sep=';', sep='\\t' or "
+            "sep='|'. Fix: pass the field separator of the file."
+        )
+    if encoding is not None:
+        import codecs
+
+        try:
+            if not isinstance(encoding, str):
+                raise LookupError
+            codecs.lookup(encoding)
+        except LookupError:
+            raise ParameterError(
+                f"`encoding`={cut_value(encoding)} is not a text encoding Python knows. Fix: pass "
+                "e.g. encoding='utf-8', 'latin-1' or 'cp1252'."
+            ) from None
+    return {"sep": sep, "encoding": encoding}
+
+
+def _load(source: Any, *, csv: dict[str, Any] | None = None, **sel: Any) -> pd.DataFrame:
     if isinstance(source, pd.DataFrame):
         return source
     if isinstance(source, (str, os.PathLike)):
-        return _read_path(source, **sel)
+        return _read_path(source, csv=csv or {}, **sel)
     polars = sys.modules.get("polars")
     if polars is not None and isinstance(source, (polars.DataFrame, polars.LazyFrame)):
         return _from_polars(source, **sel)
@@ -332,7 +387,7 @@ def _missing_path(path: Path) -> EventSourceError:
     )
 
 
-def _read_path(source: Any, **sel: Any) -> pd.DataFrame:
+def _read_path(source: Any, *, csv: dict[str, Any], **sel: Any) -> pd.DataFrame:
     path = Path(os.fspath(source)).expanduser()
     if path.is_dir():
         return _read_parquet_dir(path, **sel)
@@ -341,10 +396,9 @@ def _read_path(source: Any, **sel: Any) -> pd.DataFrame:
     suffix = _suffix(path)
     if suffix in _PARQUET_SUFFIXES:
         return _read_parquet_file(path, **sel)
-    if suffix in (".csv", ".csv.gz"):
-        return _read_csv(path, sep=",", **sel)
-    if suffix in (".tsv", ".tsv.gz"):
-        return _read_csv(path, sep="\t", **sel)
+    if suffix in _CSV_SUFFIXES:
+        return _read_csv(path, default_sep="\t" if suffix.startswith(".tsv") else ",",
+                         sep=csv.get("sep"), encoding=csv.get("encoding"), **sel)
     raise ColumnTypeError(
         f"File {str(path)!r} has the suffix {suffix or '(none)'!r}, which read_events cannot "
         f"read. Supported: {', '.join(SUPPORTED_SUFFIXES)}, or a directory of Parquet files. "
@@ -464,27 +518,144 @@ def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
     return out
 
 
-def _read_csv(path: Path, *, sep: str, **sel: Any) -> pd.DataFrame:
-    fmt = "CSV" if sep == "," else "TSV"
+def _first_line(path: Path, encoding: str) -> str:
+    """The header line of a (possibly gzipped) text file, decoded."""
+    import gzip
+
+    opener = gzip.open if path.name.lower().endswith(".gz") else open
+    with opener(path, "rb") as fh:  # type: ignore[operator]
+        raw = fh.readline(1 << 20)
+    return raw.decode(encoding)
+
+
+def _sniff_sep(header: str, default: str) -> str:
+    """The separator occurring most often in the header line (outside quotes); ``default``
+    when none occurs or on a tie with it."""
+    text = re.sub(r'"[^"]*"', "", header)
+    counts = {c: text.count(c) for c in _SEPARATORS}
+    best = max(counts.values())
+    if best == 0 or counts[default] == best:
+        return default
+    return next(c for c in _SEPARATORS if counts[c] == best)
+
+
+def _encoding_error(path: Path, encoding: str, exc: UnicodeDecodeError) -> ColumnTypeError:
+    bad = exc.object[exc.start:exc.start + 1] if isinstance(exc.object, (bytes, bytearray)) else b""
+    return ColumnTypeError(
+        f"File {str(path)!r} is not valid {encoding} text: the byte {bytes(bad)!r} cannot be "
+        f"decoded ({exc.reason}). It is probably Latin-1 or Windows-1252 "
+        "(accents such as 'é' written as one byte). Fix: pass encoding='latin-1' (or "
+        "encoding='cp1252') to funnelkit.read_events (--encoding in the CLI)."
+    )
+
+
+def _check_field_counts(path: Path, *, sep: str, encoding: str, header: list[Any], fmt: str) -> None:
+    """Raise naming the line of the first row whose number of fields differs from the header.
+
+    pandas fills missing trailing fields with NaN and, with ``usecols``, drops extra ones
+    silently (an unquoted comma shifts the columns); pyarrow's tokenizer checks every row.
+    Only the first column is converted, so this costs one fast multithreaded parse.
+    """
+    import pyarrow as pa
+    import pyarrow.csv as pacsv
+
+    bad: list[Any] = []
+
+    def handler(row: Any) -> str:
+        bad.append(row)
+        return "error"
+
+    names = [f"c{i}" for i in range(len(header))]
+
+    def scan(threads: bool) -> None:
+        reader = pacsv.open_csv(
+            pa.input_stream(str(path), compression="detect"),
+            read_options=pacsv.ReadOptions(encoding=encoding, column_names=names, skip_rows=1,
+                                           use_threads=threads, block_size=1 << 24),
+            parse_options=pacsv.ParseOptions(delimiter=sep, newlines_in_values=True,
+                                             invalid_row_handler=handler),
+            convert_options=pacsv.ConvertOptions(include_columns=[names[0]],
+                                                 column_types={names[0]: pa.string()}),
+        )
+        for _ in reader:
+            pass
+
     try:
-        header = pd.read_csv(path, sep=sep, nrows=0)
+        scan(True)  # fast; row numbers are known only to a single-threaded parse
+    except Exception:
+        pass  # not a field-count problem (encoding, quoting): pandas reports it below
+    if not bad:
+        return
+    bad.clear()
+    try:
+        scan(False)  # the error path only: find the line
+    except Exception:
+        pass
+    if not bad:  # pragma: no cover - the threaded parse saw it
+        return
+    row = bad[0]
+    line = f"line {row.number}" if row.number is not None and row.number >= 0 else "a line"
+    text = cut_value(row.text)
+    fix = 'quote fields that contain the separator ("a,b"), or fix the export'
+    raise EventLogError(
+        f"File {str(path)!r}: {line} (counting the header as line 1; a quoted value spanning lines "
+        f"counts once) has {row.actual_columns} "
+        f"fields, but the header has {row.expected_columns} ({_SEP_NAMES.get(sep, repr(sep))}-"
+        f"separated): {text}. A separator inside an unquoted value shifts the columns. Fix: "
+        f"{fix}; if the file uses another separator, pass sep= to funnelkit.read_events."
+    )
+
+
+def _read_csv(path: Path, *, default_sep: str, sep: str | None, encoding: str | None,
+              **sel: Any) -> pd.DataFrame:
+    enc = encoding or "utf-8"
+    try:
+        header_line = _first_line(path, enc)
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, enc, exc) from None
+    except OSError as exc:
+        raise _unreadable(path, "CSV", exc) from None
+    sniffed = sep is None
+    if sep is None:
+        sep = _sniff_sep(header_line, default_sep)
+    fmt = "CSV" if sep != "\t" else "TSV"
+    try:
+        header = pd.read_csv(path, sep=sep, nrows=0, encoding=enc)
     except pd.errors.EmptyDataError:
         raise EmptyEventLogError(
             f"The file {str(path)!r} is empty (no header, no rows). Fix: check the export "
             "that produced it."
         ) from None
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, enc, exc) from None
     except Exception as exc:
         raise _unreadable(path, fmt, exc) from None
-    src, props = resolve_columns(list(header.columns), **sel)
+    try:
+        src, props = resolve_columns(list(header.columns), **sel)
+    except EventLogError as exc:
+        if len(header.columns) == 1:
+            others = [c for c in _SEPARATORS if c != sep and c in header_line]
+            if others:
+                how = "detected" if sniffed else "given"
+                raise type(exc)(
+                    f"The header of {str(path)!r} reads as one column with the {how} separator "
+                    f"{sep!r}, but it contains {_SEP_NAMES[others[0]]}s: the file looks "
+                    f"{_SEP_NAMES[others[0]]}-separated. Fix: pass sep={others[0]!r} to "
+                    "funnelkit.read_events (--sep in the CLI)."
+                ) from None
+        raise
     needed = _needed(src, props)
+    _check_field_counts(path, sep=sep, encoding=enc, header=list(header.columns), fmt=fmt)
     na_values: dict[Any, list[str]] = {c: _CSV_NA for c in needed}
     na_values[src[USER]] = [""]
     na_values[src[EVENT]] = [""]
     try:
         frame = pd.read_csv(
             path, sep=sep, usecols=needed, keep_default_na=False, na_values=na_values,
-            dtype={src[USER]: str, src[TIME]: str, src[EVENT]: str},
+            dtype={src[USER]: str, src[TIME]: str, src[EVENT]: str}, encoding=enc,
         )
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, enc, exc) from None
     except Exception as exc:
         raise _unreadable(path, fmt, exc) from None
     ids = _csv_ids(frame[src[USER]])
