@@ -189,10 +189,11 @@ def test_timing_and_power_tables():
     assert tm.loc[0, "p_value"] == pytest.approx(ref.pvalue)
     assert tm.loc[0, "n_control"] == 200 and tm.loc[0, "n_variant"] == 200
     pw = exp.power.set_index("step")
-    need = stats.sample_size(200 / 300, 0.10, relative=True)
+    # the Welch test at the Holm family's level (2 testable comparisons: cart and buy)
+    need = stats.sample_size(200 / 300, 0.10, relative=True, method="welch", n_tests=2)
     assert pw.loc["cart", "needed_per_arm"] == pytest.approx(need)
     assert pw.loc["cart", "still_needed"] == max(0, np.ceil(need - 300))
-    assert pw.loc["cart", "mde_abs"] == pytest.approx(stats.mde(200 / 300, 300))
+    assert pw.loc["cart", "mde_abs"] == pytest.approx(stats.mde(200 / 300, 300, n_tests=2))
     assert np.isnan(pw.loc["visit", "mde_abs"])  # baseline rate 1: no power analysis
 
 
@@ -281,3 +282,108 @@ def test_user_variants_match_pandas_reference(rows, categorical, string_ids):
     assert (multi, without) == (ref_multi, ref_without)
     assert [None if pd.isna(v) else v for v in uv.tolist()] == ref
     assert uv.index.equals(ids)
+
+
+# --------------------------------------------------------------------------- issue 14 defects
+
+
+def test_power_describes_the_welch_test_run_sequential_and_corrected():
+    # issue 14, defect 1: control 5 %, 2,000 users per arm
+    ev = two_arms([2000, 100], [2000, 100])
+    base = dict(variant_col="variant", control="A", window="1D", steps=None)
+    base.pop("steps")
+    fixed = fk.experiment(ev, STEPS[:2], correction="none", **base).power.set_index("step")
+    m = fixed.loc["cart", "mde_rel"]
+    assert m == pytest.approx(stats.mde(0.05, 2000, relative=True, method="welch"))
+    assert m > stats.mde(0.05, 2000, relative=True, method="evanmiller") + 0.02  # no longer optimistic
+    seq = fk.experiment(ev, STEPS[:2], correction="none", sequential=True, **base).power.set_index("step")
+    assert seq.loc["cart", "mde_rel"] == pytest.approx(stats.mde(0.05, 2000, relative=True, sequential=True))
+    assert seq.loc["cart", "mde_rel"] > m
+    ev3 = two_arms([2000, 100, 50], [2000, 100, 50])
+    holm = fk.experiment(ev3, STEPS, **base).power.set_index("step")  # 2 testable comparisons
+    assert holm.loc["cart", "mde_rel"] == pytest.approx(stats.mde(0.05, 2000, relative=True, n_tests=2))
+    assert holm.loc["cart", "power_at_target"] == pytest.approx(
+        stats.power(0.05, 0.10, 2000, relative=True, n_tests=2))
+
+
+def test_srm_flags_a_planned_arm_without_users():
+    # issue 14, defect 2: a planned arm that received nobody raises the alarm
+    ev = two_arms([300, 100, 10], [300, 100, 10])
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D",
+                        weights={"A": 1, "B": 1, "C": 1})
+    assert exp.exposure["variant"].tolist() == ["A", "B", "C"]
+    assert exp.srm.flagged and not exp.srm.skipped
+    assert "srm" in exp.health["check"].tolist()
+
+
+def test_alternative_smaller_runs_and_powers_a_decrease():
+    # issue 14, defect 3: alternative="smaller" raised ParameterError from the power step
+    ev = two_arms([1000, 420, 140], [1000, 400, 100])
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D", alternative="smaller")
+    assert exp.table.loc[5, "verdict"] == "significant decrease"
+    pw = exp.power.set_index("step")
+    assert pw.loc["buy", "mde_abs"] < 0
+    assert pw.loc["buy", "power_at_target"] == pytest.approx(
+        stats.power(0.14, -0.10, 1000, relative=True, alternative="smaller", n_tests=2))
+
+
+@pytest.mark.parametrize("alternative", ["larger", "smaller"])
+def test_one_sided_sequential_is_refused(alternative):
+    # issue 14, defect 4: it used to run a two-sided sequential test silently
+    ev = two_arms([100, 40, 10], [100, 42, 14])
+    with pytest.raises(ParameterError, match="two-sided only"):
+        fk.experiment(ev, STEPS, variant_col="variant", control="A", sequential=True, alternative=alternative)
+
+
+def staggered(n_per_arm: int = 400, days: int = 14) -> pd.DataFrame:
+    """Two arms whose users arrive uniformly over ``days`` days; everyone visits, a third buy."""
+    rng = np.random.default_rng(3)
+    u = np.arange(2 * n_per_arm)
+    t0 = T0 + pd.to_timedelta(np.sort(rng.uniform(0, days * 86400, u.size)).round(), unit="s")
+    t0 = t0[rng.permutation(u.size)]
+    buy = u % 3 == 0
+    ev = pd.DataFrame({
+        "user_id": np.concatenate([u, u[buy]]),
+        "timestamp": np.concatenate([t0, t0[buy] + pd.Timedelta("1h")]),
+        "event": ["visit"] * u.size + ["buy"] * int(buy.sum()),
+    })
+    ev["variant"] = np.where(ev["user_id"] % 2 == 0, "A", "B")
+    return ev, pd.Series(t0, index=u)
+
+
+def test_end_bounds_first_exposure_and_every_denominator():
+    # issue 14, defect 5: with end= on day 3 of 14, only the users exposed by then count
+    ev, first = staggered()
+    end = T0 + pd.Timedelta("3D")
+    exp = fk.experiment(ev, ["visit", "buy"], variant_col="variant", control="A", window="1D", end=end)
+    by_arm = first[first < end].groupby(np.where(first[first < end].index % 2 == 0, "A", "B")).size()
+    t = exp.table.set_index(["variant", "step"])
+    assert t.loc[("A", "visit"), "users"] == by_arm["A"] and t.loc[("B", "visit"), "users"] == by_arm["B"]
+    assert exp.exposure["users"].sum() == (first < end).sum() < 800
+    assert t.loc[("A", "visit"), "rate"] == 1.0  # every user exposed by then visited by then
+    assert exp.diagnostics["users_exposed_outside_range"] == 800 - (first < end).sum()
+    start = T0 + pd.Timedelta("10D")
+    late = fk.experiment(ev, ["visit", "buy"], variant_col="variant", control="A", window="1D", start=start)
+    assert late.exposure["users"].sum() == (first >= start).sum()
+    assert late.table["rate"].iloc[0] == 1.0
+    assert "exposed_outside_range" in late.health["check"].tolist()
+    assert late.params["start"] == start
+
+
+@pytest.mark.parametrize("kw, match", [
+    (dict(alpha="x"), "alpha"), (dict(alpha=True), "alpha"), (dict(n_star="5000"), "n_star"),
+    (dict(sequential="yes"), "sequential"), (dict(bayes=1), "bayes"), (dict(target_lift="0.1"), "target_lift"),
+    (dict(target_lift=float("nan")), "target_lift"), (dict(power_target=1.5), "power_target"),
+    (dict(power_target="0.8"), "power_target"), (dict(min_users=-1), "min_users"),
+    (dict(min_users=2.5), "min_users"), (dict(weights="50/50"), "weights"), (dict(weights=[1, -1]), "weights"),
+    (dict(weights={"A": 1, "B": "x"}), "weights"), (dict(variant_col=3), "variant_col"),
+    (dict(control=None), "control"), (dict(correction="holms"), "correction"), (dict(test="t"), "test"),
+    (dict(ci_method="exact"), "ci_method"), (dict(alternative="greater"), "alternative"),
+    (dict(start="yesterday-ish"), "start"), (dict(window="7 parsecs"), "window"),
+])
+def test_every_argument_is_checked_at_the_boundary(kw, match):
+    # issue 14, defect 6: alpha="x" gave "ValueError: could not convert string to float"
+    ev = two_arms([10, 5, 1], [10, 5, 1])
+    args = dict(variant_col="variant", control="A") | kw
+    with pytest.raises(ParameterError, match=match):
+        fk.experiment(ev, STEPS, **args)

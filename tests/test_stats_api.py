@@ -7,7 +7,10 @@ import doctest
 import importlib
 import pkgutil
 
+import pytest
+
 import funnelkit.stats as fs
+from funnelkit import stats
 
 
 def test_public_api():
@@ -32,3 +35,21 @@ def test_docstring_examples_run():
         failed += res.failed
     assert attempted > 15
     assert failed == 0
+
+
+@pytest.mark.parametrize("call", [
+    lambda: stats.diff_test("one", 10, 2, 10),
+    lambda: stats.power(0.2, 0.05, "a hundred"),
+    lambda: stats.proportion_ci(3, 40, alpha="x"),
+    lambda: stats.sequential_test(1, 10, 2, 10, n_star=None),
+    lambda: stats.adjust_pvalues([0.1, "x"]),
+    lambda: stats.srm_test([10, 10], threshold="x"),
+    lambda: stats.mde(0.2, 100, power="x"),
+    lambda: stats.bayes_test(1, 10, 2, 10, prior="x"),
+])
+def test_text_and_bad_options_raise_parameter_error(call):
+    # issue 14, defect 6: every argument of fk.stats is checked at the boundary
+    from funnelkit.errors import ParameterError
+
+    with pytest.raises(ParameterError):
+        call()

@@ -35,7 +35,7 @@ ALTERNATIVES = ("two-sided", "larger", "smaller")
 
 def test_sample_size_design_values():
     # DESIGN §6: p = 0.20, δ = +0.05 absolute, power 0.8 -> 1030.22 (evanmiller), 1093.74 (pooled)
-    assert round(sample_size(0.20, 0.05), 2) == 1030.22
+    assert round(sample_size(0.20, 0.05, method="evanmiller"), 2) == 1030.22
     assert round(sample_size(0.20, 0.05, method="pooled"), 2) == 1093.74
     assert sample_size(0.20, 0.25, relative=True) == pytest.approx(sample_size(0.20, 0.05))
     assert isinstance(sample_size(0.2, 0.05), float)
@@ -84,17 +84,17 @@ def test_evanmiller_formula():
     # Evan Miller's calculator: baseline 20 %, +5 points absolute, 80 % power, 5 % ->
     # "1,030 per variation"; and the generic statsmodels normal_sample_size_one_tail with
     # his null sd √(2p(1-p)) and alternative sd √(p1(1-p1) + p2(1-p2)).
-    assert round(sample_size(0.2, 0.05)) == 1030
+    assert round(sample_size(0.2, 0.05, method="evanmiller")) == 1030
     for p_c, eff, alt in [(0.1, 0.02, "two-sided"), (0.3, -0.05, "smaller"), (0.6, 0.1, "larger")]:
         a = 0.05 / 2 if alt == "two-sided" else 0.05
         ref = normal_sample_size_one_tail(
             abs(eff), 0.8, a, std_null=math.sqrt(2 * p_c * (1 - p_c)),
             std_alternative=math.sqrt(p_c * (1 - p_c) + (p_c + eff) * (1 - p_c - eff)),
         )  # fmt: skip
-        assert sample_size(p_c, eff, alternative=alt) == pytest.approx(ref, rel=1e-10)
+        assert sample_size(p_c, eff, alternative=alt, method="evanmiller") == pytest.approx(ref, rel=1e-10)
 
 
-@pytest.mark.parametrize("method", ["evanmiller", "pooled", "cohen_h"])
+@pytest.mark.parametrize("method", ["welch", "evanmiller", "pooled", "cohen_h"])
 @pytest.mark.parametrize("alternative", ALTERNATIVES)
 @pytest.mark.parametrize("relative", [False, True])
 def test_power_sample_size_mde_round_trips(method, alternative, relative):
@@ -120,7 +120,7 @@ def test_power_sample_size_mde_round_trips(method, alternative, relative):
     st.floats(0.005, 0.09),
     st.floats(10, 1e5),
     st.floats(1.01, 3),
-    st.sampled_from(["evanmiller", "pooled", "cohen_h"]),
+    st.sampled_from(["welch", "evanmiller", "pooled", "cohen_h"]),
     st.sampled_from(ALTERNATIVES),
 )
 def test_power_monotone_in_n_and_effect(p_c, eff, n, factor, method, alternative):
@@ -163,3 +163,87 @@ def test_mde_unreachable_is_nan_with_warning():
     assert np.isnan(res[0]) and np.isfinite(res[1])
     assert mde(0.2, 1000, alternative="smaller") < 0
     assert mde(0.2, 1000, alternative="larger") < mde(0.2, 1000)  # one-sided needs less
+
+
+# =====================================================================================
+# the default describes the test funnelkit runs (issue 14, defect 1)
+# =====================================================================================
+
+
+def exact_welch_power(p1: float, p2: float, n: int, alpha: float = 0.05, alternative: str = "two-sided",
+                      sequential: bool = False, n_star: float = 5000) -> float:
+    """Exact power of funnelkit's test: every pair of binomial outcomes (within 9 sd) is
+    run through fk.stats.diff_test / sequential_test and weighted by its probability."""
+    import warnings
+
+    from funnelkit.errors import StatisticsWarning
+    from funnelkit.stats import diff_test, sequential_test
+
+    def support(p):
+        m, s = n * p, math.sqrt(n * p * (1 - p))
+        x = np.arange(max(0, int(m - 9 * s)), min(n, int(m + 9 * s) + 1) + 1)
+        return x, sps.binom.pmf(x, n, p)
+
+    xc, wc = support(p1)
+    xt, wt = support(p2)
+    cc, ct = np.meshgrid(xc, xt, indexing="ij")
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", StatisticsWarning)
+        if sequential:
+            pv = sequential_test(cc, n, ct, n, alpha=alpha, n_star=n_star).p_value
+        else:
+            pv = diff_test(cc, n, ct, n, alpha=alpha, alternative=alternative).p_value
+    return float((np.outer(wc, wt) * np.nan_to_num(pv < alpha)).sum())
+
+
+def test_issue_example_evanmiller_is_optimistic_and_welch_is_exact():
+    # issue 14: control 0.05, 2,000 per arm: the evanmiller MDE (+39.6 %) has a real power of ~0.75
+    m_em = mde(0.05, 2000, relative=True, method="evanmiller")
+    assert m_em == pytest.approx(0.396, abs=5e-4)
+    assert exact_welch_power(0.05, 0.05 * (1 + m_em), 2000) == pytest.approx(0.753, abs=0.005)
+    m = mde(0.05, 2000, relative=True)  # the default describes the Welch test
+    assert m > m_em
+    assert exact_welch_power(0.05, 0.05 * (1 + m), 2000) == pytest.approx(0.8, abs=0.01)
+
+
+@pytest.mark.parametrize("p1, n, lift, alternative", [
+    (0.05, 2000, 0.45, "two-sided"), (0.2, 1000, 0.25, "two-sided"), (0.01, 5000, 0.5, "two-sided"),
+    (0.05, 2000, -0.35, "two-sided"), (0.1, 1500, 0.25, "larger"), (0.3, 800, -0.2, "smaller"),
+])
+def test_welch_power_within_001_of_exact(p1, n, lift, alternative):
+    ours = power(p1, lift, n, relative=True, alternative=alternative)
+    assert ours == pytest.approx(exact_welch_power(p1, p1 * (1 + lift), n, alternative=alternative), abs=0.01)
+
+
+@pytest.mark.parametrize("p1, n, lift", [(0.2, 1000, 0.35), (0.05, 3000, 0.6), (0.5, 300, 0.3)])
+def test_sequential_power_within_001_of_exact(p1, n, lift):
+    ours = power(p1, lift, n, relative=True, sequential=True, n_star=5000)
+    assert ours < power(p1, lift, n, relative=True)  # always-valid costs power
+    assert ours == pytest.approx(exact_welch_power(p1, p1 * (1 + lift), n, sequential=True), abs=0.01)
+    # and the MDE / sample size are its inverses
+    m = mde(p1, n, relative=True, sequential=True)
+    assert power(p1, m, n, relative=True, sequential=True) == pytest.approx(0.8, abs=1e-9)
+    assert sample_size(p1, m, relative=True, sequential=True) == pytest.approx(n, rel=1e-6)
+
+
+def test_n_tests_is_the_bonferroni_level():
+    # power of a test that survives Holm over m tests: level alpha / m (statsmodels' NormalIndPower
+    # gives the same power for the standardized effect when the variances are known)
+    for m in (1, 3, 6):
+        assert power(0.2, 0.05, 1000, n_tests=m) == pytest.approx(power(0.2, 0.05, 1000, alpha=0.05 / m))
+    assert mde(0.2, 1000, n_tests=6) > mde(0.2, 1000, n_tests=1)
+
+
+def test_design_arguments_are_checked():
+    with pytest.raises(ParameterError, match="n_tests"):
+        power(0.2, 0.05, 1000, n_tests=0)
+    with pytest.raises(ParameterError, match="sequential"):
+        power(0.2, 0.05, 1000, sequential="yes")
+    with pytest.raises(ParameterError, match="two-sided only"):
+        mde(0.2, 1000, sequential=True, alternative="larger")
+    with pytest.raises(ParameterError, match="method='welch'"):
+        sample_size(0.2, 0.05, sequential=True, method="pooled")
+    with pytest.raises(ParameterError, match="n_star"):
+        power(0.2, 0.05, 1000, sequential=True, n_star=-1)
+    with pytest.raises(ParameterError, match="alpha"):
+        power(0.2, 0.05, 1000, alpha="x")

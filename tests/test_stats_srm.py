@@ -46,7 +46,7 @@ def test_srm_design_value():
         ([5000, 5200], None),
         ([1000, 2100, 950], [1, 2, 1]),
         ([120, 80, 100, 95], [25, 25, 25, 25]),
-        ([9, 30], [0.2, 0.8]),
+        ([10, 30], [0.2, 0.8]),
     ],
 )
 def test_srm_matches_scipy_chisquare(counts, weights):
@@ -69,13 +69,23 @@ def test_srm_flags_and_mappings():
     assert res.flagged
 
 
-def test_srm_skipped_below_min_count():
-    res = srm_test([7, 30])
+def test_srm_skipped_below_min_expected_count():
+    # the minimum applies to the *expected* counts (issue 14, defect 2)
+    res = srm_test([3, 9])
     assert res.skipped and not res.flagged
-    assert "arm '0' has 7 users" in res.reason and "min_count=8" in res.reason
+    assert "arm '0' expects 6 users" in res.reason and "min_count=8" in res.reason
     assert math.isnan(res.chi2) and math.isnan(res.p_value)
-    assert not srm_test([8, 30]).skipped
+    assert not srm_test([7, 30]).skipped  # expects 18.5 each: tested
     assert srm_test([0, 0]).skipped
+    assert srm_test([2, 100], [1, 99]).skipped  # the small arm expects 1.02
+
+
+def test_srm_flags_an_arm_that_received_nobody():
+    # issue 14: srm_test([5000, 0]) was "skipped"; scipy.stats.chisquare([5000, 0]) -> chi2 5000
+    res = srm_test([5000, 0])
+    assert not res.skipped and res.flagged
+    assert res.chi2 == pytest.approx(5000.0)
+    assert srm_test({"A": 4000, "B": 3990, "C": 0}).flagged
 
 
 @pytest.mark.parametrize(

@@ -222,13 +222,21 @@ def experiment(
         Column with the variant of the user (on at least one of their events).
     control : scalar
         The control variant's value; every other variant is compared with it.
-    window, mode, window_from, exclude, start, end, lang, memory_budget
+    window, mode, window_from, exclude, lang, memory_budget
         As in :func:`funnelkit.funnel` (the unit is always the user).
+    start, end : str or Timestamp, optional
+        The analysed range ``[start, end)``: it bounds each user's *first exposure* (their
+        first event with a ``variant_col`` value), so a user first exposed outside it is
+        in no arm and in no denominator (counted in ``diagnostics`` and ``health``); as in
+        :func:`funnelkit.funnel`, step-1 events must also fall within it. The report
+        states the range.
     weights : sequence or mapping, optional
         Planned traffic split for the sample-ratio check (default: equal).
     alpha : float, default 0.05
     alternative : {"two-sided", "larger", "smaller"}
-        "larger": the variant is hoped to raise conversion.
+        "larger": the variant is hoped to raise conversion, "smaller": to lower it (the
+        power columns then describe a decrease of ``target_lift``). One-sided tests are
+        fixed-horizon only: with ``sequential=True`` they raise ``ParameterError``.
     correction : {"holm", "bh", "none"}
         Multiple-comparison correction over steps × variants.
     test : {"welch", "z_pooled"}
@@ -241,7 +249,11 @@ def experiment(
     bayes : bool, default True
         Add the Bayesian chance to beat control and expected loss.
     target_lift : float, default 0.10
-        Relative lift used for the power / sample-size columns.
+        Relative lift used for the power / sample-size columns. Power, MDE and sample
+        size describe the test that is run: Welch (or the always-valid test with
+        ``sequential=True``) at the level ``alpha / m`` of the corrected family of ``m``
+        testable comparisons (``correction="none"``: ``alpha``); see
+        :func:`funnelkit.stats.power`.
     power_target : float, default 0.8
     min_users : int, default 100
         Arms with fewer exposed users get a "too few users" warning and no verdict.
@@ -258,16 +270,10 @@ def experiment(
     >>> exp.table.columns[:6].tolist()
     ['variant', 'step', 'label', 'users', 'converters', 'rate']
     """
-    alpha_f = float(alpha)
-    if not 0 < alpha_f < 1:
-        raise ParameterError(f"`alpha`={alpha!r} must be in (0, 1), e.g. 0.05.")
-    check_choice(alternative, name="alternative", choices=("two-sided", "larger", "smaller"))
-    check_choice(correction, name="correction", choices=("holm", "bh", "none"))
-    check_choice(test, name="test", choices=("welch", "z_pooled"))
-    check_choice(ci_method, name="ci_method",
-                 choices=("wilson", "wald", "agresti_coull", "clopper_pearson", "jeffreys"))
-    if not (isinstance(target_lift, (int, float)) and target_lift > 0):
-        raise ParameterError(f"`target_lift`={target_lift!r} must be a positive relative lift, e.g. 0.1 for +10%.")
+    _check_args(variant_col=variant_col, control=control, weights=weights, alpha=alpha,
+                alternative=alternative, correction=correction, test=test, ci_method=ci_method,
+                sequential=sequential, n_star=n_star, bayes=bayes, target_lift=target_lift,
+                power_target=power_target, min_users=min_users)
     options = dict(window=window, mode=mode, window_from=window_from, weights=weights, alpha=alpha,
                    alternative=alternative, correction=correction, test=test, ci_method=ci_method,
                    sequential=sequential, n_star=n_star, bayes=bayes, target_lift=target_lift,
@@ -293,8 +299,28 @@ def experiment(
     user_var, multi, n_without = _variants_from_codes(part.attr, part.attr_max,
                                                       np.asarray(part.attr_values, dtype=object),
                                                       res_all.units.index)
+    outside = 0
+    if s_ns is not None or e_ns is not None:
+        # start/end bound *first exposure* (and so every denominator), not only step-1 events
+        from ..engine.dask import is_dask_frame
+        from ..io.normalize import ensure_events
+        from ._exposure import first_exposure, in_range
+
+        if is_dask_frame(events):
+            raise ParameterError(
+                "`start`/`end` of an experiment bound each user's first exposure, which needs the "
+                "whole log of each user: compute the Dask frame first (`events.compute()`), or pass "
+                "its Parquet files."
+            )
+        ev = ensure_events(events)
+        ok = in_range(first_exposure(ev, variant_col), res_all.units.index, s_ns, e_ns)
+        out_mask = ~ok & user_var.notna().to_numpy()
+        outside = int(out_mask.sum())
+        if outside:
+            user_var = user_var.copy()
+            user_var[out_mask] = np.nan
     return _experiment_from_funnel(res_all, user_var, multi, n_without, variant_col=variant_col,
-                                   control=control, **options)
+                                   control=control, exposed_outside=outside, **options)
 
 
 def _experiment_from_funnel(
@@ -324,6 +350,7 @@ def _experiment_from_funnel(
     start: Any,
     end: Any,
     lang: Any,
+    exposed_outside: int = 0,
 ) -> ExperimentResult:
     """The experiment from the funnel of all users and each user's variant.
 
@@ -357,6 +384,10 @@ def _experiment_from_funnel(
     if n_without:
         health.append(dict(severity="info", check="no_variant", value=n_without,
                            message=f"{n_without} users have no {variant_col!r} value and are not part of the experiment."))
+    if exposed_outside:
+        health.append(dict(severity="info", check="exposed_outside_range", value=exposed_outside,
+                           message=f"{exposed_outside} users were first exposed outside the analysed range "
+                                   f"({_range_text(start, end)}) and are not part of the experiment."))
     # counts per variant ---------------------------------------------------------------------
     masks = [(user_var == v).to_numpy(dtype=bool) for v in variants]  # one comparison per arm
     n_users = np.array([int(m.sum()) for m in masks], dtype=np.int64)
@@ -452,7 +483,10 @@ def _experiment_from_funnel(
         keep = (user_var == v).to_numpy()
         funnels[str(v)] = _sub_result(res_all, keep)
     timing = _timing(funnels, [str(v) for v in variants], steps, alpha_f)
-    power_df = _power(conv, n_users, variants, steps, alpha_f, alternative, target_lift, power_target)
+    n_tests = int(np.isfinite(table.loc[comp_idx, "p_value"].to_numpy(float)).sum()) if comp_idx else 1
+    power_df = _power(conv, n_users, variants, steps, alpha_f, alternative, target_lift, power_target,
+                      sequential=sequential, n_star=n_star,
+                      n_tests=max(n_tests, 1) if correction != "none" else 1)
     expected = srm.expected_share
     exposure = pd.DataFrame({"variant": variants, "users": n_users,
                              "share": n_users / n_users.sum() if n_users.sum() else np.nan,
@@ -467,6 +501,7 @@ def _experiment_from_funnel(
         exposure=exposure,
         funnels=funnels,
         diagnostics={"multiple_exposure_users": multi, "users_without_variant": n_without,
+                     "users_exposed_outside_range": exposed_outside,
                      **{k: v for k, v in res_all.diagnostics.items() if k != "units"}},
         params=dict(variant_col=variant_col, control=control_v, window=res_all.params["window"], mode=mode,
                     window_from=window_from, weights=weights, alpha=alpha_f, alternative=alternative,
@@ -594,12 +629,19 @@ def _timing(funnels: dict[str, FunnelResult], variants: list[str], steps: Sequen
                                        "median_variant", "u_statistic", "p_value", "significant"])
 
 
-def _power(conv, n_users, variants, steps, alpha, alternative, target_lift, power_target) -> pd.DataFrame:
+def _power(conv, n_users, variants, steps, alpha, alternative, target_lift, power_target, *,
+           sequential: bool = False, n_star: float = 5000, n_tests: int = 1) -> pd.DataFrame:
+    """Power of the test the experiment runs: Welch (fixed horizon) or always-valid
+    (``sequential``), at the level ``alpha / n_tests`` of the corrected family; with
+    unequal arms, at the harmonic mean of their sizes."""
     rows = []
     nc = n_users[0]
+    design = dict(alpha=alpha, alternative=alternative, method="welch", sequential=sequential,
+                  n_star=n_star, n_tests=n_tests)
+    sign = -1.0 if alternative == "smaller" else 1.0
     for i in range(1, len(variants)):
         nt = n_users[i]
-        n = float(min(nc, nt))
+        n = 2.0 / (1.0 / nc + 1.0 / nt) if nc and nt else 0.0
         for k, s in enumerate(steps):
             pc = conv[0, k] / nc if nc else np.nan
             row = dict(variant=variants[i], step=s, baseline_rate=pc, users_per_arm=n, mde_abs=np.nan,
@@ -609,18 +651,76 @@ def _power(conv, n_users, variants, steps, alpha, alternative, target_lift, powe
                 with warnings.catch_warnings():
                     warnings.simplefilter("ignore", StatisticsWarning)
                     try:
-                        m = float(stats.mde(pc, n, alpha=alpha, power=power_target, alternative=alternative))
+                        m = float(stats.mde(pc, n, power=power_target, **design))
                         row["mde_abs"] = m
                         row["mde_rel"] = m / pc
                     except ParameterError:
                         pass
-                    if pc * (1 + target_lift) < 1:
-                        row["power_at_target"] = float(stats.power(pc, target_lift, n, alpha=alpha,
-                                                                   alternative=alternative, relative=True))
-                        need = float(stats.sample_size(pc, target_lift, alpha=alpha, power=power_target,
-                                                       alternative=alternative, relative=True))
+                    target = sign * target_lift
+                    if 0 <= pc * (1 + target) <= 1:
+                        row["power_at_target"] = float(stats.power(pc, target, n, relative=True, **design))
+                        need = float(stats.sample_size(pc, target, power=power_target, relative=True, **design))
                         row["needed_per_arm"] = need
                         row["still_needed"] = max(0.0, float(np.ceil(need - n)))
             rows.append(row)
     return pd.DataFrame(rows, columns=["variant", "step", "baseline_rate", "users_per_arm", "mde_abs", "mde_rel",
                                        "power_at_target", "needed_per_arm", "still_needed"])
+
+
+def _range_text(start: Any, end: Any) -> str:
+    if start is not None and end is not None:
+        return f"from {start} to {end}"
+    if start is not None:
+        return f"from {start}"
+    return f"until {end}"
+
+
+def _is_real(x: Any) -> bool:
+    return isinstance(x, (int, float, np.integer, np.floating)) and not isinstance(x, (bool, np.bool_))
+
+
+def _check_args(*, variant_col: Any, control: Any, weights: Any, alpha: Any, alternative: Any,
+                correction: Any, test: Any, ci_method: Any, sequential: Any, n_star: Any, bayes: Any,
+                target_lift: Any, power_target: Any, min_users: Any) -> None:
+    """Every option of :func:`experiment` checked before any data is read."""
+    from ..stats._core import check_alpha
+    from ..stats.power_analysis import check_n_star
+
+    if not isinstance(variant_col, str) or not variant_col:
+        raise ParameterError(f"`variant_col`={variant_col!r} must be the name of a column (a string), "
+                             "e.g. variant_col='variant'.")
+    if control is None or (isinstance(control, float) and np.isnan(control)):
+        raise ParameterError(f"`control`={control!r} must be the control variant's value, e.g. control='A'.")
+    check_alpha(alpha)
+    check_choice(alternative, name="alternative", choices=("two-sided", "larger", "smaller"))
+    check_choice(correction, name="correction", choices=("holm", "bh", "none"))
+    check_choice(test, name="test", choices=("welch", "z_pooled"))
+    check_choice(ci_method, name="ci_method",
+                 choices=("wilson", "wald", "agresti_coull", "clopper_pearson", "jeffreys"))
+    for name, v in (("sequential", sequential), ("bayes", bayes)):
+        if not isinstance(v, (bool, np.bool_)):
+            raise ParameterError(f"`{name}`={v!r} must be True or False.")
+    check_n_star(n_star)
+    if sequential and alternative != "two-sided":
+        raise ParameterError(
+            f"`alternative`={alternative!r} with sequential=True: the always-valid p-values and "
+            "confidence sequences are two-sided only, and funnelkit never changes the test silently. "
+            "Use alternative='two-sided' with sequential=True, or sequential=False for a one-sided "
+            "fixed-horizon test."
+        )
+    if not _is_real(target_lift) or not np.isfinite(target_lift) or target_lift <= 0:
+        raise ParameterError(f"`target_lift`={target_lift!r} must be a positive relative lift, e.g. 0.1 for "
+                             "+10% (with alternative='smaller' it is the decrease to detect).")
+    if not _is_real(power_target) or not 0.5 < float(power_target) < 1:
+        raise ParameterError(f"`power_target`={power_target!r} must be a number in (0.5, 1), e.g. 0.8.")
+    if isinstance(min_users, (bool, np.bool_)) or not isinstance(min_users, (int, np.integer)) or min_users < 0:
+        raise ParameterError(f"`min_users`={min_users!r} must be a non-negative integer, e.g. 100.")
+    if weights is not None:
+        vals = list(weights.values()) if isinstance(weights, Mapping) else weights
+        if isinstance(vals, (str, bytes)) or not isinstance(vals, (Sequence, np.ndarray, pd.Series, list)):
+            raise ParameterError(f"`weights`={weights!r} must be a sequence (control first) or a mapping "
+                                 "{variant: weight} of positive numbers, e.g. {'A': 50, 'B': 50}.")
+        bad = [w for w in list(vals) if not _is_real(w) or not np.isfinite(w) or w <= 0]
+        if bad:
+            raise ParameterError(f"`weights` holds {bad[0]!r}; planned weights must be positive numbers, "
+                                 "e.g. {'A': 50, 'B': 50}.")

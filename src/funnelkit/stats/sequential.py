@@ -8,6 +8,7 @@ from typing import Any
 import numpy as np
 
 from ..errors import ParameterError
+from .power_analysis import check_n_star
 from ._core import (
     FloatOrArray,
     TidyResult,
@@ -146,16 +147,7 @@ def sequential_test(
     alpha = check_alpha(alpha)
     if not isinstance(relative, (bool, np.bool_)):
         raise ParameterError(f"`relative`={relative!r} must be True or False.")
-    if (
-        isinstance(n_star, (bool, np.bool_))
-        or not isinstance(n_star, (int, float, np.number))
-        or not np.isfinite(n_star)
-        or n_star <= 0
-    ):
-        raise ParameterError(
-            f"`n_star`={n_star!r} must be a positive number: the total users where the "
-            "confidence sequence should be tightest (default 5000)."
-        )
+    check_n_star(n_star)
     scalar, cc, nc, ct, nt, pc, pt = two_arms(conv_c, n_c, conv_t, n_t)
     valid = (nc > 0) & (nt > 0)
     if relative:

@@ -45,7 +45,7 @@ class SRMResult(TidyResult):
     flagged : bool
         A sample-ratio mismatch was detected.
     skipped : bool
-        The check was not run (an arm has fewer than ``min_count`` users).
+        The check was not run (an arm expects fewer than ``min_count`` users).
     reason : str
         Why it was skipped ("" otherwise).
     """
@@ -114,9 +114,11 @@ def srm_test(
     threshold : float, default 0.001
         ``flagged`` when ``p_value < threshold`` (the strict level usual for SRM alarms).
     min_count : int, default 8
-        When any arm has fewer users, the χ² approximation is not trusted: the check is
-        skipped (``skipped=True``, ``flagged=False``, ``chi2``/``p_value`` NaN, ``reason``
-        saying which arm).
+        When any arm *expects* fewer users (:math:`E_k` < ``min_count``), the χ²
+        approximation is not trusted: the check is skipped (``skipped=True``,
+        ``flagged=False``, ``chi2``/``p_value`` NaN, ``reason`` saying which arm). The rule
+        is on expected counts, as for any χ² test: a planned arm that received nobody
+        (``[5000, 0]``) is tested, and flagged.
 
     Returns
     -------
@@ -129,8 +131,10 @@ def srm_test(
     (3.92157, 0.04767, False)
     >>> srm_test({"A": 5000, "B": 5600}).flagged
     True
+    >>> srm_test([5000, 0]).flagged  # a planned arm that received nobody
+    True
     >>> srm_test([3, 9]).reason
-    "arm '0' has 3 users (fewer than min_count=8): too few for the chi-square approximation"
+    "arm '0' expects 6 users (fewer than min_count=8): too few for the chi-square approximation"
     """
     threshold = check_alpha(threshold, name="threshold")
     if (
@@ -193,11 +197,11 @@ def srm_test(
     with np.errstate(invalid="ignore", divide="ignore"):
         observed_share = obs / total if total > 0 else np.full(obs.size, np.nan)
     dof = int(obs.size - 1)
-    small = obs < min_count
+    small = expected < min_count
     if np.any(small):
         i = int(np.nonzero(small)[0][0])
         reason = (
-            f"arm {arms[i]!r} has {obs[i]:g} users (fewer than min_count={min_count}): "
+            f"arm {arms[i]!r} expects {expected[i]:g} users (fewer than min_count={min_count}): "
             "too few for the chi-square approximation"
         )
         return SRMResult(
