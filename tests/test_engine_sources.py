@@ -257,25 +257,19 @@ def test_timestamps_beyond_pandas_range(tmp_path):
                   "timestamp": pa.array([0, 10**16], pa.timestamp("ms", tz="UTC")),
                   "event": pa.array(["a", "b"])})
     path = _write(tmp_path / "far.parquet", t)
-    with pytest.raises(ParameterError, match="outside the range pandas can hold"):
+    with pytest.raises(fk.errors.TimestampError, match="outside the range funnelkit supports"):
         fk.funnel(str(path), ["a", "b"])
 
 
-@pytest.mark.xfail(strict=True, reason="io layer: read_events on ms timestamps beyond 2262 leaks pandas' "
-                                       "OutOfBoundsDatetime instead of a funnelkit error (the engine's direct "
-                                       "Parquet reader raises a ParameterError for the same file)")
 def test_read_events_refuses_timestamps_beyond_pandas_range_with_a_funnelkit_error(tmp_path):
     t = pa.table({"user_id": pa.array([1, 1], pa.int64()),
                   "timestamp": pa.array([0, 10**16], pa.timestamp("ms", tz="UTC")),
                   "event": pa.array(["a", "b"])})
     path = _write(tmp_path / "far.parquet", t)
-    with pytest.raises(fk.errors.FunnelkitError):
+    with pytest.raises(fk.errors.TimestampError, match="outside the range funnelkit supports.*row 1"):
         fk.read_events(str(path))
 
 
-@pytest.mark.xfail(strict=True, reason="an integer property with nulls: read_events makes it float64, the direct "
-                                       "Parquet reader keeps the integers, so by= labels differ ('1.0' in memory, "
-                                       "'1' from the path) and fk.funnel(path) != fk.funnel(read_events(path))")
 def test_integer_property_with_nulls_same_groups_from_a_path(tmp_path):
     n = 200
     rng = np.random.default_rng(1)
@@ -337,8 +331,14 @@ def test_sorted_codes_are_by_value_with_nulls_minus_one():
     assert values == ["p", "q"] and codes.tolist() == [1, -1, 0, 1]
     codes, values = S.sorted_codes(pd.Series(pd.Categorical(["q", "p"], categories=["q", "p"])))
     assert values == ["p", "q"] and codes.tolist() == [1, 0]
-    codes, values = S.sorted_codes(pd.Series([3, "a", 1.5], dtype=object))  # values that do not compare
-    assert sorted(codes.tolist()) == [0, 1, 2] and len(values) == 3
+    codes, values = S.sorted_codes(pd.Series([3, 1.5, 3.0], dtype=object))  # numbers are one kind
+    assert values == [1.5, 3] and codes.tolist() == [1, 0, 1]
+    # values of different kinds (1 and '1' print the same label) are refused, naming rows
+    with pytest.raises(fk.errors.ColumnTypeError, match=r"'v' \(needed for by='v'\) mixes values.*"
+                       r"3 \(int\) at row 0 and 'a' \(str\) at row 1"):
+        S.sorted_codes(pd.Series([3, "a", 1.5], dtype=object, name="v"), purpose="by='v'")
+    with pytest.raises(fk.errors.ColumnTypeError, match=r"holds dict values, e.g. \{'k': 1\} at row 1"):
+        S.sorted_codes(pd.Series([None, {"k": 1}], dtype=object, name="v"), purpose="by='v'")
 
 
 def test_frame_source_blocks(monkeypatch):

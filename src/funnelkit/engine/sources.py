@@ -32,9 +32,11 @@ at the earliest time") are broken by value and not by row order.
 
 from __future__ import annotations
 
+import numbers
 import os
 import threading
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
+from decimal import Decimal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -43,10 +45,12 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ..io import _duplicates as _dup
 from ..io import _names
 from ..io import columns as _columns
 from ..io import normalize as _schema
-from ..errors import MissingColumnError, ParameterError
+from .._params import cut_text, cut_value
+from ..errors import ColumnTypeError, MissingColumnError, ParameterError, TimestampError
 from ._parallel import n_threads
 
 __all__ = ["Block", "Source", "frame_source", "parquet_source", "unit_codes", "sorted_codes"]
@@ -107,15 +111,85 @@ def _value_order(values: Sequence[Any]) -> list[int]:
         return sorted(idx, key=lambda i: (type(values[i]).__name__, repr(values[i])))
 
 
-def sorted_codes(s: pd.Series) -> tuple[np.ndarray, list[Any]]:
-    """int64 codes of ``s`` numbered by sorted value (-1 for nulls), and the values."""
+def _kind(v: Any) -> str:
+    """The kind of an attribute value: numbers (ints, floats, Decimals) are one kind."""
+    if isinstance(v, (bool, np.bool_)):
+        return "bool"
+    if isinstance(v, (numbers.Number, Decimal)) and not isinstance(v, (bool, np.bool_)):
+        return "number"
+    if isinstance(v, (str, np.str_)):
+        return "str"
+    return type(v).__name__
+
+
+def _check_attr_values(s: pd.Series, uniq: Sequence[Any], purpose: str) -> None:
+    """Refuse attribute values of mixed kinds (``1`` and ``'1'``: distinct values that print
+    the same label), on the distinct values only (a few per column)."""
+    if not (s.dtype == object or isinstance(s.dtype, pd.CategoricalDtype)):
+        return
+    from pandas.api.types import infer_dtype
+
+    if infer_dtype(uniq, skipna=True) in ("string", "integer", "floating", "mixed-integer-float",
+                                          "boolean", "decimal", "empty", "datetime", "date"):
+        return
+    kinds: dict[str, Any] = {}
+    for v in uniq:
+        kinds.setdefault(_kind(v), v)
+        if len(kinds) > 1:
+            break
+    if len(kinds) < 2:
+        return
+    (k1, v1), (k2, v2) = list(kinds.items())[:2]
+    vals = s.to_numpy(dtype=object)
+    r1 = _first_row(vals, v1, k1)
+    r2 = _first_row(vals, v2, k2)
+    raise ColumnTypeError(
+        f"Column {s.name!r} (needed for {purpose}) mixes values of different types: "
+        f"{cut_value(v1)} ({type(v1).__name__}) at row {r1} and {cut_value(v2)} "
+        f"({type(v2).__name__}) at row {r2}. They are different values that may print the same "
+        "label, so units would be split between them or match neither. Fix: give the column one "
+        f"type first, e.g. events[{s.name!r}] = events[{s.name!r}].astype(str) (or pd.to_numeric)."
+    )
+
+
+def _first_row(vals: np.ndarray, v: Any, kind: str) -> int:
+    """Row of the first value of ``kind`` equal to ``v`` (error path only)."""
+    for i, x in enumerate(vals):
+        if _kind(x) == kind and x == v:
+            return i
+    return 0  # pragma: no cover
+
+
+def _unhashable_error(s: pd.Series, purpose: str) -> ColumnTypeError:
+    vals = s.to_numpy(dtype=object)
+    i, v = next(((i, x) for i, x in enumerate(vals) if not isinstance(x, Hashable)), (0, vals[0] if len(vals) else None))
+    return ColumnTypeError(
+        f"Column {s.name!r} (needed for {purpose}) holds {type(v).__name__} values, e.g. "
+        f"{cut_value(v)} at row {i}; a breakdown or variant needs one plain value per event "
+        "(a string, a number, a boolean). Fix: pick a field first, e.g. "
+        f"events['plan'] = events[{s.name!r}].str.get('plan') (or .map(str) to group by the "
+        "whole value)."
+    )
+
+
+def sorted_codes(s: pd.Series, *, purpose: str = "this computation") -> tuple[np.ndarray, list[Any]]:
+    """int64 codes of ``s`` numbered by sorted value (-1 for nulls), and the values.
+
+    Values of mixed types (``1`` and ``'1'``) and unhashable values (dicts, lists: Arrow
+    structs) raise :class:`~funnelkit.errors.ColumnTypeError`; numbers of different types
+    (``1`` and ``1.5``) are one kind and compare as numbers.
+    """
     if isinstance(s.dtype, pd.CategoricalDtype):
         codes = s.cat.codes.to_numpy().astype(np.int64)
         uniq = list(s.cat.categories)
     else:
-        codes, u = pd.factorize(s, use_na_sentinel=True)
+        try:
+            codes, u = pd.factorize(s, use_na_sentinel=True)
+        except TypeError:
+            raise _unhashable_error(s, purpose) from None
         codes = codes.astype(np.int64, copy=False)
         uniq = list(u)
+    _check_attr_values(s, uniq, purpose)
     order = _value_order(uniq)
     rank = np.empty(len(uniq) + 1, dtype=np.int64)
     rank[np.asarray(order, dtype=np.int64)] = np.arange(len(uniq))
@@ -190,7 +264,7 @@ def frame_source(frame: pd.DataFrame, *, unit_col: str, attr_col: Any = None,
     _check_columns(frame.columns, unit_col=unit_col, attr_col=attr_col, props=props, attr_purpose=attr_purpose)
     attr = attr_values = None
     if attr_col is not None:
-        attr, attr_values = sorted_codes(frame[attr_col])
+        attr, attr_values = sorted_codes(frame[attr_col], purpose=attr_purpose)
     s = frame[unit_col]
     raw = s.to_numpy() if isinstance(s.dtype, np.dtype) and s.dtype.kind in "iu" else None
     lo = hi = 0
@@ -300,6 +374,8 @@ def _inspect(path: Any, unit_col: str, attr_col: Any, props: Sequence[Any]) -> _
             raise _Declined("timestamps are not tz-aware")
         if not _is_text(et):
             raise _Declined("event names are not strings")
+        if attr_col is not None and pa.types.is_nested(schema.field(attr_col).type):
+            raise _Declined("nested attribute values: the io layer reports them")
         leaves = [_leaf_index(md, c) for c in need]
         for rg in range(md.num_row_groups):
             rmd = md.row_group(rg)
@@ -529,10 +605,12 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
         if len(t) and factor > 1:
             lo_t, hi_t = int(t.min()), int(t.max())
             if not (_NS_MIN <= lo_t * factor and hi_t * factor <= _NS_MAX):
-                raise ParameterError(
-                    f"Timestamps of {fs.files[fi]} lie outside the range pandas can hold "
-                    f"(1677-09-21 to 2262-04-11), e.g. {lo_t if lo_t * factor < _NS_MIN else hi_t} "
-                    f"{ta.type.unit}. Fix: filter them out before the analysis."
+                raise TimestampError(
+                    f"Column 'timestamp' of {str(fs.files[fi])!r} has a timestamp outside the range "
+                    "funnelkit supports (1677-09-21 to 2262-04-11, nanosecond precision), e.g. "
+                    f"{lo_t if lo_t * factor < _NS_MIN else hi_t} {ta.type.unit} since 1970-01-01. "
+                    "Fix: correct or drop those rows (they are often placeholders such as "
+                    "9999-12-31 or 0001-01-01) before the analysis."
                 )
         if fs.unit_is_int:
             ua = table.column(unit_col)
@@ -555,6 +633,7 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
         pr = {}
         for k, c in enumerate(props):
             pr[c] = _schema.arrow_to_series(table.column(c))
+        dups.add(_dup.count_block_duplicates(u, t, ev, () if attr is None else (attr,)), str(fs.files[fi]))
         out = []
         row0 = fs.row0[i]
         for a in range(0, len(t), SUB_BLOCK_ROWS):  # smaller temporaries per step
@@ -564,6 +643,8 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
                              None if attr is None else attr[a:z], sub, row0 + a))
         return out
 
+    dups = _BlockDuplicates(len(fs.items), unit_col, attr_col)
+
     def ids_of(offsets: np.ndarray) -> pd.Index:
         if fs.unit_is_int:
             return pd.Index(offsets.astype(np.int64) + lo, name=unit_col)
@@ -572,6 +653,49 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
 
     return Source(n_rows=fs.n_rows, lo=lo, hi=hi, n_items=len(fs.items), read=read, ids_of=ids_of,
                   unit_name=unit_col, attr_values=attr_values)
+
+
+class _BlockDuplicates:
+    """Rows of a Parquet file read directly that repeat an earlier row of their row group in
+    the columns read (unit, timestamp, event, and the attribute), counted as the blocks are
+    read (on any thread) and announced once, after the last block.
+
+    The direct path reads only the columns a computation needs, and blocks independently:
+    comparing every column across the whole file would mean reading all of it. So the check
+    is local (row group) and limited to those columns; ``fk.read_events(path)`` makes the
+    full check, and ``dedupe=True`` there drops them. See docs/input.md.
+    """
+
+    def __init__(self, n_items: int, unit_col: str, attr_col: Any) -> None:
+        self.left, self.n, self.lock = n_items, 0, threading.Lock()
+        self.unit_col, self.attr_col = unit_col, attr_col
+        self.example: str | None = None
+
+    def add(self, n: int, where: str) -> None:
+        with self.lock:
+            self.n += n
+            if n and self.example is None:
+                self.example = where
+            self.left -= 1
+            done = self.left == 0
+        if done and self.n:
+            import warnings
+
+            from ..errors import DuplicateEventsWarning
+            from ..io.normalize import _stacklevel
+
+            cols = f"{self.unit_col!r}, 'timestamp' and 'event'" + (
+                f" (and {self.attr_col!r})" if self.attr_col is not None else "")
+            warnings.warn(
+                f"{self.n} rows of {cut_text(self.example or '', 200)!r} (read directly from Parquet) "
+                f"repeat an earlier row of their row group in {cols}: probably exact duplicates, "
+                "which count as separate events. This check compares only the columns the "
+                "computation reads, within each row group. Fix: read the log with "
+                "events = funnelkit.read_events(path, dedupe=True) (every column, the whole "
+                "file; the count goes to the dropped-rows report) and pass events.",
+                DuplicateEventsWarning,
+                stacklevel=_stacklevel(),
+            )
 
 
 def _parquet_columns(path: Any) -> list[Any] | None:

@@ -35,7 +35,19 @@ from ._names import (
     _row,
     _show,
 )
-from ..errors import ColumnTypeError, ParameterError, TimestampError, TimezoneError
+from ..errors import ColumnTypeError, FunnelkitWarning, ParameterError, TimestampError, TimezoneError
+
+
+def _stacklevel() -> int:
+    """Stack level pointing at the first frame outside funnelkit."""
+    import sys
+
+    level = 1
+    frame = sys._getframe(1)
+    while frame is not None and frame.f_globals.get("__name__", "").startswith("funnelkit"):
+        frame = frame.f_back
+        level += 1
+    return level
 
 
 def _convert_time(s: pd.Series, *, name: Any, tz: Any, time_unit: str | None,
@@ -362,6 +374,39 @@ def _epoch(num: pd.Series, *, name: Any, time_unit: str | None, pos: np.ndarray 
             f"{_show(original.iloc[i])} at row {_row(i, pos)}. Fix: check time_unit= (seconds, "
             "milliseconds, microseconds or nanoseconds), or correct or drop those rows."
         )
+    _warn_implausible_unit(ns, f, name=name, time_unit=time_unit)
     out = pd.Series(ns.view("datetime64[ns]"), index=num.index, copy=False)
     return out.dt.tz_localize("UTC")
+
+
+#: Epoch readings in this range (1990-01-01 .. 2100-01-01) look like real event times.
+_PLAUSIBLE_NS = (631_152_000 * 10**9, 4_102_444_800 * 10**9)
+
+
+def _warn_implausible_unit(ns: np.ndarray, f: int, *, name: Any, time_unit: str) -> None:
+    """Warn when epoch numbers read in ``time_unit`` all land near 1970 while a coarser unit
+    would put them all in 1990..2100 (epoch seconds read with time_unit='ns', say)."""
+    if not len(ns):
+        return
+    lo, hi = int(ns.min()), int(ns.max())
+    if _PLAUSIBLE_NS[0] <= lo and hi < _PLAUSIBLE_NS[1]:
+        return
+    raw_lo, raw_hi = lo // f, hi // f
+    for unit, g in sorted(_NS_PER.items(), key=lambda kv: -kv[1]):
+        if g <= f:
+            break
+        if _PLAUSIBLE_NS[0] <= raw_lo * g and raw_hi * g < _PLAUSIBLE_NS[1]:
+            first = pd.Timestamp(lo, unit="ns", tz="UTC")
+            last = pd.Timestamp(hi, unit="ns", tz="UTC")
+            alt = pd.Timestamp(raw_lo * g, unit="ns", tz="UTC")
+            warnings.warn(
+                f"Column {name!r} read with time_unit={time_unit!r} gives times from {first} to "
+                f"{last}, which is implausible for an event log; read as {_UNIT_WORDS[unit]} "
+                f"(time_unit={unit!r}) they would start at {alt}. Fix: pass time_unit={unit!r} "
+                f"if the numbers are {_UNIT_WORDS[unit]}; ignore this warning if the times "
+                "are right.",
+                FunnelkitWarning,
+                stacklevel=_stacklevel(),
+            )
+            return
 

@@ -287,6 +287,33 @@ def _strip_index_metadata(table: Any) -> Any:
         return table.replace_schema_metadata(None)
 
 
+def _props_to_pandas(table: Any) -> pd.DataFrame:
+    """Property columns -> pandas, integers kept exact: an integer column holding nulls
+    becomes the nullable ``Int64`` (``UInt64``...) rather than float64, from every source
+    (pandas metadata of a file, when it names a dtype, still wins). Without nulls integers
+    stay ``int64``, as in a pandas frame."""
+    import pyarrow as pa
+
+    table = _strip_index_metadata(table)
+    nullable = {f.name for f, col in zip(table.schema, table.columns)
+                if pa.types.is_integer(f.type) and col.null_count}
+    if not nullable:
+        return table.to_pandas()
+
+    def mapper(t: Any) -> Any:
+        if pa.types.is_integer(t):
+            return pd.api.types.pandas_dtype(("UInt" if pa.types.is_unsigned_integer(t) else "Int")
+                                             + str(t.bit_width))
+        return None
+
+    plain = [n for n in table.column_names if n not in nullable]
+    out = table.select(plain).to_pandas() if plain else pd.DataFrame(index=pd.RangeIndex(table.num_rows))
+    ints = table.select([n for n in table.column_names if n in nullable])
+    ints = ints.replace_schema_metadata(None).to_pandas(types_mapper=mapper)
+    data = {n: (ints[n] if n in nullable else out[n]) for n in table.column_names}
+    return pd.DataFrame(data, copy=False)
+
+
 def _index_columns(schema: Any) -> list[str]:
     """Columns that hold a pandas index (pandas metadata), which funnelkit leaves out."""
     meta = schema.metadata or {}
@@ -303,6 +330,35 @@ def _columns_of(schema: Any, **sel: Any) -> tuple[dict, list]:
     index = _index_columns(schema)
     names = [n for n in schema.names if n not in index]
     return resolve_columns(names, index_names=index, **sel)
+
+
+def _out_of_range_times(col: Any, name: Any) -> Exception:
+    """The io layer's message for Arrow timestamps beyond the nanosecond range (1677..2262)."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    from ._names import _I8_MAX, _NS_PER
+    from ..errors import TimestampError
+
+    unit = col.type.unit
+    limit = _I8_MAX // _NS_PER[unit]
+    v = pc.cast(col, pa.int64())
+    bad = pc.or_(pc.greater(v, limit), pc.less(v, -limit))
+    n_bad = pc.sum(bad).as_py() or 0
+    i = pc.index(bad, True).as_py()
+    if i is None or i < 0:  # pragma: no cover - the cast failed for another reason
+        i = 0
+    raw = v[i].as_py()
+    try:
+        shown = repr(col[i].as_py().isoformat())
+    except (OverflowError, ValueError, AttributeError):  # beyond Python's datetime (year 9999)
+        shown = f"{raw} {unit} since 1970-01-01 (about year {1970 + raw * _NS_PER[unit] // 10**9 // 31_556_952:,})"
+    return TimestampError(
+        f"Column {name!r} has a timestamp outside the range funnelkit supports "
+        f"(1677-09-21 to 2262-04-11, nanosecond precision): {shown} at row {i} ({n_bad} such "
+        "values). Fix: correct or drop those rows (they are often placeholders such as "
+        "9999-12-31 or 0001-01-01), e.g. with pyarrow.compute.filter before read_events."
+    )
 
 
 def _from_arrow_table(table: Any, **sel: Any) -> pd.DataFrame:
@@ -322,7 +378,7 @@ def _from_arrow_table(table: Any, **sel: Any) -> pd.DataFrame:
             try:  # to nanoseconds in Arrow: cheaper than in pandas; out-of-range values fail here
                 col = pc.cast(col, pa.timestamp("ns", tz=col.type.tz))
             except (pa.ArrowInvalid, OverflowError):
-                pass  # keep the resolution: normalization reports the out-of-range value
+                raise _out_of_range_times(col, src[TIME]) from None
         if col.null_count:
             data[src[canonical]] = arrow_to_series(col)
         else:
@@ -336,7 +392,7 @@ def _from_arrow_table(table: Any, **sel: Any) -> pd.DataFrame:
             data[name] = front[f"c{i}"].rename(name)
         data = {src[c]: data[src[c]] for c in (USER, TIME, EVENT)}  # canonical order
     if props:
-        rest = _strip_index_metadata(table.select(props)).to_pandas()
+        rest = _props_to_pandas(table.select(props))
         for p in props:
             data[p] = rest[p]
     return pd.DataFrame(data, copy=False)
@@ -453,7 +509,7 @@ def _read_parquet_file(path: Path, **sel: Any) -> pd.DataFrame:
             table = pq.read_table(path, columns=list(props))
         except Exception as exc:
             raise _unreadable(path, "Parquet", exc) from None
-        rest = _strip_index_metadata(table).to_pandas()
+        rest = _props_to_pandas(table)
         del table
         _release_arrow_memory()
         out = pd.concat([out, rest[list(props)]], axis=1)
