@@ -1,82 +1,152 @@
-"""A progress bar on stderr for long steps (private): tqdm when installed, else plain text."""
+"""Progress on long runs (private): ``tqdm.auto`` in an interactive terminal or a notebook, nothing otherwise.
+
+The engine calls :func:`_progress_enabled` once per computation and draws
+:class:`_Bar` objects; the command line numbers its steps with :class:`Steps`.
+
+* A bar appears only after :data:`DELAY` seconds: short runs print nothing.
+* Only when someone can watch it: stderr is a terminal, or the code runs in a
+  Jupyter kernel (a notebook widget through ``tqdm.auto``). Redirected to a file,
+  piped, under CI or pytest's capture: no output at all.
+* ``progress=True`` asks for a bar when interactive, ``"force"`` always (tests),
+  ``False`` for none, unless an enclosing :func:`progress_scope` (the command line,
+  unless ``--no-progress``) asks for bars on every long run.
+"""
 
 from __future__ import annotations
 
+import contextlib
+import contextvars
+import os
 import sys
 import time
+import warnings
+from collections.abc import Iterator
 from typing import Any
 
 from .errors import ParameterError
 
-__all__ = ["_Bar", "_progress_enabled", "_human", "Steps"]
+__all__ = ["DELAY", "Steps", "_Bar", "_human", "_progress_enabled", "interactive", "progress_scope"]
+
+#: Seconds a run must last before its bar shows.
+DELAY = 2.0
+
+# Set by :func:`progress_scope`: bars for every long run of the enclosed block.
+_SCOPE: contextvars.ContextVar[bool] = contextvars.ContextVar("funnelkit_progress_scope", default=False)
+
+
+def _in_notebook() -> bool:
+    """Whether the code runs in a Jupyter kernel (a notebook, JupyterLab, VS Code...)."""
+    if "ipykernel" not in sys.modules:
+        return False
+    try:
+        shell = sys.modules["IPython"].get_ipython()
+    except Exception:
+        return False
+    return shell is not None and type(shell).__name__ == "ZMQInteractiveShell"
+
+
+def interactive() -> bool:
+    """Whether someone can watch a bar: stderr is a terminal, or a notebook kernel runs the code.
+
+    ``CI`` set in the environment (GitHub Actions, GitLab...) counts as not interactive.
+    """
+    if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+        return False
+    if _in_notebook():
+        return True
+    try:
+        return bool(sys.stderr.isatty())
+    except Exception:  # pragma: no cover - a closed or odd stderr
+        return False
+
+
+@contextlib.contextmanager
+def progress_scope(enabled: bool = True) -> Iterator[None]:
+    """Within the block, every long engine run shows a bar when :func:`interactive`.
+
+    The command line wraps its commands in it (``--no-progress`` leaves it out).
+    """
+    token = _SCOPE.set(bool(enabled))
+    try:
+        yield
+    finally:
+        _SCOPE.reset(token)
 
 
 def _progress_enabled(progress: Any) -> bool:
+    """Whether a computation draws bars: ``True``/``"auto"`` when interactive, ``"force"`` always.
+
+    ``False``/``None``: none, unless inside :func:`progress_scope` and interactive.
+
+    Examples
+    --------
+    >>> _progress_enabled("force"), _progress_enabled(False)
+    (True, False)
+    """
     if progress is None or progress is False:
-        return False
-    if progress is True:
-        try:
-            return bool(sys.stderr.isatty())
-        except Exception:  # pragma: no cover
-            return False
+        return _SCOPE.get() and interactive()
+    if progress is True or progress == "auto":
+        return interactive()
     if progress in ("force", "always"):
         return True
     raise ParameterError(
-        f"`progress`={progress!r}: use True (a bar on stderr when it is a terminal), False, or 'force'."
+        f"`progress`={progress!r}: use True (a bar when interactive: a terminal or a notebook), "
+        "False, or 'force'."
     )
 
 
+def _tqdm_class() -> Any:
+    """``tqdm.auto.tqdm`` (a widget in notebooks, text in terminals), without its import warning."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        from tqdm.auto import tqdm
+
+    return tqdm
+
+
 class _Bar:
-    """tqdm when installed, else a small text bar; on stderr; a no-op when disabled."""
+    """A progress bar of ``total`` items (``tqdm.auto``, on stderr); a no-op when not ``enabled``.
 
-    def __init__(self, total: int, desc: str, unit: str, enabled: bool) -> None:
-        self.enabled, self.total, self.desc, self.unit = enabled, max(int(total), 0), desc, unit
-        self.n, self._t0, self._last, self._tqdm = 0, time.monotonic(), 0.0, None
-        if not enabled:
+    Shown only once the run has lasted :data:`DELAY` seconds (``delay=0`` in tests
+    that force it).
+    """
+
+    def __init__(self, total: int, desc: str, unit: str, enabled: bool, *, delay: float | None = None) -> None:
+        self.enabled, self.total, self.desc, self.unit = bool(enabled), max(int(total), 0), desc, unit
+        self.n = 0
+        self._tqdm: Any = None
+        if not self.enabled:
             return
-        try:
-            from tqdm import tqdm
-
-            self._tqdm = tqdm(total=self.total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
-                              dynamic_ncols=True, leave=True)
-        except ImportError:
-            self._draw(force=True)
+        self._tqdm = _tqdm_class()(total=self.total, desc=desc, unit=unit, unit_scale=True, file=sys.stderr,
+                                   dynamic_ncols=True, leave=False, delay=DELAY if delay is None else delay)
 
     def update(self, n: int) -> None:
+        """Advance by ``n`` items."""
         if not self.enabled:
             return
         self.n += int(n)
-        if self._tqdm is not None:
-            self._tqdm.update(int(n))
-        else:
-            self._draw()
-
-    def _draw(self, force: bool = False) -> None:
-        now = time.monotonic()
-        if not force and now - self._last < 0.2 and self.n < self.total:
-            return
-        self._last = now
-        frac = min(self.n / self.total, 1.0) if self.total else 1.0
-        width = 24
-        bar = "#" * int(frac * width) + "." * (width - int(frac * width))
-        el = now - self._t0
-        sys.stderr.write(f"\r{self.desc}: [{bar}] {frac:4.0%} {_human(self.n)}/{_human(self.total)} "
-                         f"{self.unit} {el:5.1f}s")
-        sys.stderr.flush()
+        self._tqdm.update(int(n))
 
     def close(self) -> None:
+        """Remove the bar (idempotent)."""
         if not self.enabled:
             return
-        if self._tqdm is not None:
-            self._tqdm.close()
-        else:
-            self._draw(force=True)
-            sys.stderr.write("\n")
-            sys.stderr.flush()
+        self._tqdm.close()
         self.enabled = False
+
+    def __enter__(self) -> _Bar:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
 
 
 def _human(n: float) -> str:
+    """``1234567`` -> ``'1.2M'``.
+
+    >>> _human(1234567), _human(999)
+    ('1.2M', '999')
+    """
     for div, suf in ((1e9, "G"), (1e6, "M"), (1e3, "k")):
         if abs(n) >= div:
             return f"{n / div:.1f}{suf}"
@@ -84,27 +154,24 @@ def _human(n: float) -> str:
 
 
 class Steps:
-    """Numbered steps of a long job (``[2/4] computing the funnel...``), on stderr.
+    """Numbered steps of a long command (``[2/4] computing the funnel``), one line each on stderr.
 
-    Shown only when ``enabled``; each step prints its elapsed time when the next starts.
+    Shown only when ``enabled`` (the command line: interactive and no ``--no-progress``);
+    :meth:`done` prints the total time. Each step is a whole line, so the engine's bars
+    (drawn below it) never overwrite it.
     """
 
     def __init__(self, total: int, *, enabled: bool) -> None:
-        self.total, self.enabled, self.i, self._t0 = total, enabled, 0, None
+        self.total, self.enabled, self.i = total, enabled, 0
+        self._t0 = time.monotonic()
 
     def __call__(self, text: str) -> None:
-        self._finish()
         self.i += 1
-        self._t0 = time.monotonic()
         if self.enabled:
-            sys.stderr.write(f"[{self.i}/{self.total}] {text}...")
+            sys.stderr.write(f"[{self.i}/{self.total}] {text}\n")
             sys.stderr.flush()
-
-    def _finish(self) -> None:
-        if self.enabled and self._t0 is not None:
-            sys.stderr.write(f" {time.monotonic() - self._t0:.1f}s\n")
-            sys.stderr.flush()
-        self._t0 = None
 
     def done(self) -> None:
-        self._finish()
+        if self.enabled:
+            sys.stderr.write(f"done in {time.monotonic() - self._t0:.1f}s\n")
+            sys.stderr.flush()
