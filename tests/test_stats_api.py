@@ -18,6 +18,8 @@ def test_public_api():
         "proportion_ci", "diff_test", "lift_test", "srm_test", "adjust_pvalues",
         "bayes_test", "sequential_test", "power", "mde", "sample_size",
         "DiffTest", "LiftTest", "SRMResult", "BayesTest", "SequentialTest",
+        "mean_test", "sample_moments", "ratio_moments", "cuped", "mean_bayes_test",
+        "MeanTest", "CupedResult", "MeanBayesTest",
     }  # fmt: skip
     for name in fs.__all__:
         assert getattr(fs, name).__doc__

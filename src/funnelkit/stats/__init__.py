@@ -29,12 +29,25 @@ adjust_pvalues   Holm or Benjamini–Hochberg adjusted p-values.
 bayes_test       Chance to beat control and expected loss with Beta posteriors.
 sequential_test  Always-valid p-value and confidence sequence (peeking-safe).
 power, mde, sample_size
-                 Power analysis with a named formula (evanmiller, pooled, cohen_h).
+                 Power analysis of the test run (welch, sequential, corrected level) or
+                 a named textbook formula (evanmiller, pooled, cohen_h).
+
+Per-unit numeric metrics (revenue per user, orders per user, ratios), from per-arm sums:
+
+mean_test        Welch t on the difference of means, delta-method relative lift,
+                 sequential intervals, non-inferiority margin (as gbstats).
+sample_moments   Mean and variance from n, Σx, Σx².
+ratio_moments    A ratio of sums (revenue / orders) by the delta method.
+cuped            CUPED / regression adjustment with a pre-exposure covariate.
+mean_bayes_test  Chance to beat control and expected loss (normal approximation).
 """
 
 from __future__ import annotations
 
 from .bayes import BayesTest, bayes_test
+from .bayes_means import MeanBayesTest, mean_bayes_test
+from .means import MeanTest, mean_test
+from .moments import CupedResult, cuped, ratio_moments, sample_moments
 from .differences import DiffTest, LiftTest, diff_test, lift_test
 from .multiple_testing import adjust_pvalues
 from .power_analysis import mde, power, sample_size
@@ -53,6 +66,14 @@ __all__ = [
     "power",
     "mde",
     "sample_size",
+    "mean_test",
+    "sample_moments",
+    "ratio_moments",
+    "cuped",
+    "mean_bayes_test",
+    "MeanTest",
+    "CupedResult",
+    "MeanBayesTest",
     "DiffTest",
     "LiftTest",
     "SRMResult",
