@@ -298,3 +298,210 @@ def test_the_sample_incident_shows_itself():
 def test_parameter_errors(three_days, kw, match):
     with pytest.raises(ParameterError, match=match):
         trend_table(three_days, ["landing", "purchase"], window="1D", **kw)
+
+
+# --------------------------------------------------------------------------- issue 11: attempts by period
+def _old_trend(ev, steps, window, freq="W"):
+    """The numbers before issue 11: fk.funnel's units split by the period of their
+    reported attempt's step-1 time (only periods with entries)."""
+    res = fk.funnel(ev, steps, window=window)
+    u = res.units[res.units["level"] >= 1]
+    per = u[steps[0]].dt.tz_localize(None).dt.to_period(freq)
+    g = u.groupby(per)["level"]
+    return pd.DataFrame({"entered": g.size(), "converted": g.apply(lambda s: int((s >= len(steps)).sum()))})
+
+
+def _repeat_visitors():
+    """Weekly repeat visitors, late converters (T0 is a Monday; weeks 0-3, data ends week 5).
+
+    users 1-4 land every Monday at 10:00 of weeks 0..3; user 1 buys at 11:00 in week 3,
+    user 2 at 11:00 in week 1; users 3, 4 never buy. Users 10, 11 land in week 0 only,
+    user 10 buys an hour later.
+    """
+    rows = []
+    for w in range(4):
+        for u in (1, 2, 3, 4):
+            rows.append((u, 24 * 7 * w + 10, "landing"))
+    rows += [(1, 24 * 7 * 3 + 11, "purchase"), (2, 24 * 7 * 1 + 11, "purchase"),
+             (10, 10, "landing"), (10, 11, "purchase"), (11, 10, "landing"), (99, 24 * 7 * 5, "page_view")]
+    return log(rows)
+
+
+def test_repeat_visitors_count_in_every_week_they_start_an_attempt():
+    ev = _repeat_visitors()
+    t = trend_table(ev, ["landing", "purchase"], window="3D", freq="W", min_entries=5)
+    buy = t[t["step"] == "purchase"].reset_index(drop=True)
+    assert buy["period"].tolist() == [T0 + pd.Timedelta(weeks=w) for w in range(4)]
+    # week 0: 1, 2, 3, 4, 10, 11 enter, 10 buys; weeks 1-3: 1..4 enter, 2 buys in week 1, 1 in week 3
+    assert buy["entered"].tolist() == [6, 4, 4, 4]
+    assert buy["units"].tolist() == [1, 1, 0, 1]
+    assert buy["conversion_rate"].tolist() == [1 / 6, 0.25, 0.0, 0.25]
+    assert buy["units_previous"].tolist() == [6, 4, 4, 4]
+    assert buy["too_few"].tolist() == [False, True, True, True]
+    assert buy["complete"].all() and (buy["excluded"] == 0).all()
+    # before issue 11: users 1 and 2 entered only the week of their purchase, users 3 and 4
+    # only week 0, so weeks 1 and 3 read 100 % and week 2 had no entries at all
+    old = _old_trend(ev, ["landing", "purchase"], "3D")
+    assert old["entered"].tolist() == [4, 1, 1] and old["converted"].tolist() == [1, 1, 1]
+    assert [str(p) for p in old.index] == ["2024-01-01/2024-01-07", "2024-01-08/2024-01-14",
+                                           "2024-01-22/2024-01-28"]
+
+
+def _weekly_log(n_users=3000, weeks=10, p_visit=0.6, p_buy=0.08, seed=7):
+    """Users visit each week with p_visit and convert on a visit with p_buy (a constant
+    per-attempt rate), a day later; the data runs two weeks past the last visit."""
+    rng = np.random.default_rng(seed)
+    visit = rng.random((n_users, weeks)) < p_visit
+    u, w = np.nonzero(visit)
+    hour = rng.integers(0, 24 * 5, len(u))
+    t = 24 * 7 * w + hour
+    buy = rng.random(len(u)) < p_buy
+    rows = [(int(a), int(b), "landing") for a, b in zip(u, t)]
+    rows += [(int(a), int(b) + 24, "purchase") for a, b in zip(u[buy], t[buy])]
+    rows.append((10**6, 24 * 7 * (weeks + 2), "page_view"))
+    return log(rows)
+
+
+def test_last_periods_no_longer_jump_to_100_percent():
+    ev = _weekly_log()
+    steps = ["landing", "purchase"]
+    t = trend_table(ev, steps, window="3D", freq="W")
+    buy = t[t["step"] == "purchase"]
+    assert len(buy) == 10 and buy["complete"].all() and not buy["too_few"].any()
+    rate = buy["conversion_rate"].to_numpy()
+    # the per-attempt rate is 8 %, and so is every week's (within 3 points)
+    assert np.all(np.abs(rate - 0.08) < 0.03), rate
+    # the old split by reported attempt: non-converters stayed in their first week and
+    # late converters moved to the week they bought, so the rate climbed to 100 %
+    # (12 %, 23 %, 40 %, 59 %, 71 %, 94 %, 95 %, 98 %, 100 %, 100 %)
+    old = _old_trend(ev, steps, "3D")
+    old_rate = (old["converted"] / old["entered"]).to_numpy()
+    assert old_rate[0] < 0.15 and old_rate[-1] == 1.0 and np.all(np.diff(old_rate) >= 0), old_rate
+
+
+def test_too_few_entries_are_marked():
+    ev = log(day_rows(0, 3, 1, 1) + day_rows(1, 40, 10, 100) + [(999, 24 * 5, "page_view")])
+    t = trend_table(ev, ["landing", "purchase"], window="1D")
+    per = t.drop_duplicates("period")
+    assert per["entered"].tolist() == [3, 40]
+    assert per["too_few"].tolist() == [True, False]  # default min_entries=30
+    t = trend_table(ev, ["landing", "purchase"], window="1D", min_entries=3)
+    assert not t["too_few"].any()
+    with pytest.raises(ParameterError, match="min_entries"):
+        trend_table(ev, ["landing", "purchase"], window="1D", min_entries=0)
+
+
+def test_exclusions_leave_a_unit_out_of_one_period_only():
+    # user 1: day 0 landing, help, purchase (tainted); day 1 landing, purchase (clean)
+    rows = [(1, 10, "landing"), (1, 11, "help"), (1, 12, "purchase"),
+            (1, 34, "landing"), (1, 35, "purchase"), (99, 24 * 5, "page_view")]
+    t = trend_table(log(rows), ["landing", "purchase"], window="3h", exclude=[("help", 1, 2)])
+    per = t.drop_duplicates("period")
+    assert per["entered"].tolist() == [0, 1] and per["excluded"].tolist() == [1, 0]
+    assert t.loc[t["step"] == "purchase", "units"].tolist() == [0, 1]
+
+
+def test_start_and_end_bound_the_entries():
+    ev = _repeat_visitors()
+    t = trend_table(ev, ["landing", "purchase"], window="3D", freq="W",
+                    start=T0 + pd.Timedelta(weeks=1), end=T0 + pd.Timedelta(weeks=3))
+    buy = t[t["step"] == "purchase"]
+    assert buy["period"].tolist() == [T0 + pd.Timedelta(weeks=1), T0 + pd.Timedelta(weeks=2)]
+    assert buy["entered"].tolist() == [4, 4] and buy["units"].tolist() == [1, 0]
+
+
+def test_unknown_keyword_is_refused_before_any_work():
+    with pytest.raises(ParameterError, match="unknown keyword 'windw'"):
+        trend_table("/no/such/file.parquet", ["landing"], windw="1D")
+
+
+# --------------------------------------------------------------------------- the reference: a funnel per period
+def _ref_trend(ev, steps, *, mode, window, window_from, exclude):
+    """Per day of the log: ref_funnel with start/end = the day (slow, obvious)."""
+    from _reference import ref_funnel, ref_stages
+
+    stages, st, _ = ref_stages(steps)
+    ex = []
+    for name, a, b in exclude:
+        stages.append(lambda row, n=name: str(row["event"]) == n)
+        ex.append((stages[-1], a - 1, b - 1))
+    w = None if window is None else int(pd.Timedelta(window).value)
+    days = pd.date_range(ev["timestamp"].min().floor("D"), ev["timestamp"].max().floor("D"), freq="D")
+    out = {}
+    for d in days:
+        r = ref_funnel(ev, stages, st, mode=mode, window=w, window_from=window_from, exclude=ex,
+                       start=d.value, end=(d + pd.Timedelta("1D")).value)
+        lv = np.asarray(r["level"], dtype=np.int64)
+        out[d] = ([int((lv >= k).sum()) for k in range(1, len(steps) + 1)], int(np.asarray(r["excluded"]).sum()))
+    return out
+
+
+try:
+    from hypothesis import HealthCheck, given, settings
+    from hypothesis import strategies as st
+except ImportError:  # pragma: no cover
+    given = None
+
+
+if given is not None:
+    _row = st.tuples(st.integers(0, 4), st.integers(0, 80), st.sampled_from(["a", "b", "c", "x"]))
+
+    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @given(rows=st.lists(_row, min_size=1, max_size=18),
+           mode=st.sampled_from(["ordered", "strict", "any_order"]),
+           window=st.sampled_from(["5h", "30h", None]),
+           window_from=st.sampled_from(["entry", "previous"]),
+           steps=st.sampled_from([["a", "b"], ["a", "b", "c"], ["a", "b", "a"]]),
+           excl=st.booleans())
+    def test_trend_equals_a_funnel_per_period(rows, mode, window, window_from, steps, excl):
+        ev = log(rows)
+        exclude = [("x", 1, 2)] if excl and mode != "any_order" else []
+        if mode == "any_order" or (mode == "strict" and steps == ["a", "b", "a"]):
+            window_from = "entry"
+        want = _ref_trend(ev, steps, mode=mode, window=window, window_from=window_from, exclude=exclude)
+        import warnings
+
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            t = trend_table(ev, steps, window=window, mode=mode, window_from=window_from,
+                            exclude=exclude or None, min_entries=1)
+        got = {}
+        for per, g in t.groupby("period", sort=True):
+            got[per.tz_convert("UTC")] = (g["units"].tolist(), int(g["excluded"].iloc[0]))
+        for d, (units, n_ex) in want.items():
+            if d in got:
+                assert got[d] == (units, n_ex), (d, got[d], units, n_ex)
+            else:
+                assert units[0] == 0 and n_ex == 0, (d, units, n_ex)
+        assert set(got) <= set(want)
+
+
+# --------------------------------------------------------------------------- every engine gives the same table
+def _engine_log(n_users=400, n=6000, seed=3):
+    rng = np.random.default_rng(seed)
+    users = rng.integers(0, n_users, n)
+    return pd.DataFrame({
+        "user_id": [f"u{x:04d}" for x in users],
+        "timestamp": T0 + pd.to_timedelta(rng.integers(0, 24 * 20, n), unit="h"),
+        "event": rng.choice(["landing", "product_view", "purchase", "help"], n, p=[0.4, 0.3, 0.1, 0.2]),
+    }).drop_duplicates(ignore_index=True)
+
+
+def test_frame_parquet_spilled_and_dask_give_the_same_trend(tmp_path):
+    ev = _engine_log()
+    steps = ["landing", "product_view", "purchase"]
+    kw = dict(window="2D", freq="D", exclude=[("help", 2, 3)], min_entries=10)
+    want = trend_table(ev, steps, **kw)
+    assert want["entered"].sum() > 0
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path, row_group_size=1000)
+    pd.testing.assert_frame_equal(trend_table(str(path), steps, **kw), want)
+    pd.testing.assert_frame_equal(trend_table(str(path), steps, memory_budget=1 << 14, **kw), want)
+    shuffled = ev.sample(frac=1, random_state=1).reset_index(drop=True)
+    pd.testing.assert_frame_equal(trend_table(shuffled, steps, **kw), want)
+    dd = pytest.importorskip("dask.dataframe")
+    import dask
+
+    with dask.config.set(scheduler="synchronous"):
+        got = trend_table(dd.from_pandas(ev, npartitions=3), steps, **kw)
+    pd.testing.assert_frame_equal(got, want)

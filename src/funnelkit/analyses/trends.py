@@ -4,16 +4,21 @@ DESIGN §7: conversion by entry period (hour, day, week, month), flagging period
 whose windows are not complete yet and the (period, step) cells whose step
 conversion departs from the other periods, so that an incident shows itself.
 
-Everything is computed from one :func:`funnelkit.funnel` call: each unit that
-entered the funnel is assigned to the period of its step-1 time (on the reported
-attempt, DESIGN §4), and the period's counts per step are those of its units.
+A unit counts in every period in which it starts an attempt, with its best attempt
+among those starting there (PostHog's funnel trends; DESIGN §4, ``docs/trends.md``):
+per period, the counts of the funnel whose ``start``/``end`` are the period's
+bounds. The engine computes all periods in one pass over the log
+(:mod:`funnelkit.engine.bucket_trend`, driven by :mod:`funnelkit.engine.drive`), so a
+Parquet file larger than memory and a Dask DataFrame work as for a funnel.
 :func:`trend` returns a :class:`TrendResult` (the tidy table and the parameters
 that made it; ``.plot()`` draws it); :func:`trend_table` is a shortcut to its table.
 """
 
 from __future__ import annotations
 
+import functools
 import html
+import inspect
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -38,6 +43,8 @@ TREND_COLUMNS: tuple[str, ...] = (
     "units_previous",
     "step_conversion_rate",
     "complete",
+    "too_few",
+    "excluded",
     "expected_step_rate",
     "z",
     "p_value",
@@ -58,9 +65,11 @@ class TrendResult:
     params : dict
         The parameters that made the result: the funnel's (``window``, ``mode``,
         ``window_from``, ``unit``, ``exclude``, ``start``, ``end``) and the trend's
-        (``freq``, ``tz``, ``alpha``, ``min_units``, ``lang``), plus ``horizon`` (the
-        time after a period's end that its units need to convert) and
-        ``data_start`` / ``data_end`` (the first and last event of the log).
+        (``freq``, ``tz``, ``alpha``, ``min_units``, ``min_entries``, ``lang``), plus
+        ``horizon`` (the time after a period's end that its units need to convert),
+        ``data_start`` / ``data_end`` (the first and last event of the log) and
+        ``semantics="attempts_by_period"`` (a unit counts in every period in which it
+        starts an attempt, as PostHog's funnel trends).
     steps : tuple of str
         The funnel's step names, in order.
     labels : tuple of str
@@ -138,30 +147,49 @@ def trend(
     tz: str | None = "UTC",
     alpha: float = 0.01,
     min_units: int = 30,
+    min_entries: int = 30,
     **funnel_kwargs: Any,
 ) -> TrendResult:
-    """Conversion of each step by the period in which units entered the funnel.
+    """Conversion of each step by entry period, counting each period's attempts (PostHog funnel trends).
+
+    A unit counts in **every** period in which it starts an attempt (a step-1 event;
+    with ``mode="any_order"``, any funnel event), with its best attempt among those
+    starting in that period: the deepest level, the attempt free to continue past
+    the period's end within the window. A period's counts are exactly those of
+    ``fk.funnel(events, steps, start=period, end=period_end, ...)``. This is what
+    PostHog's funnel trends count; it is not the split of :func:`funnelkit.funnel`'s
+    units by the start of their reported attempt (funnelkit before issue 11), which
+    puts a repeat visitor only in the period of its converting attempt, so the last
+    periods held only converters and jumped to 100 %. See ``docs/trends.md``.
 
     Parameters
     ----------
-    events : DataFrame or anything :func:`funnelkit.read_events` accepts
-        The event log (canonical columns ``user_id``, ``timestamp``, ``event``).
+    events : DataFrame, path or anything :func:`funnelkit.read_events` accepts
+        The event log (canonical columns ``user_id``, ``timestamp``, ``event``); a
+        Parquet path is read out of core, a Dask DataFrame partition by partition.
     journey_or_steps : Journey or list
         The funnel's steps, as for :func:`funnelkit.funnel`.
     freq : str, default "D"
         Length of an entry period: ``"h"``, ``"D"``, ``"W"`` (weeks starting on
         Monday; ``"W-SUN"`` etc. for another anchor) or ``"M"``.
     window : str, Timedelta or None, default "7D"
-        The conversion window (passed to :func:`funnelkit.funnel`).
+        The conversion window (as for :func:`funnelkit.funnel`).
     tz : str, default "UTC"
         Time zone in which periods are cut (e.g. ``"Europe/Madrid"`` for local days).
     alpha : float, default 0.01
         Family-wise error rate of the shift flags (Holm over every tested cell).
     min_units : int, default 30
         Cells whose previous step has fewer units are not tested for a shift.
+    min_entries : int, default 30
+        Periods with fewer entries than this are marked ``too_few`` (too few to
+        read a rate: one entry that converts is a 100 % period); the plot draws
+        them as hollow grey markers, off the lines.
     **funnel_kwargs
         Any other keyword of :func:`funnelkit.funnel` (``mode``, ``window_from``,
-        ``unit``, ``exclude``, ``start``, ``end``, ``lang``...). ``by`` is not allowed.
+        ``unit``, ``exclude``, ``start``, ``end``, ``lang``, ``session_col``,
+        ``memory_budget``, ``on_unknown``...). ``by`` is not allowed. ``start`` and
+        ``end`` bound the entries as for the funnel: the first and last periods
+        then count only the entries inside ``[start, end)``.
 
     Returns
     -------
@@ -172,22 +200,29 @@ def trend(
         - ``period``, ``period_end``: the entry period ``[period, period_end)``
           (tz-aware, in ``tz``); every period between the first and last entry
           is present, also those without entries;
-        - ``entered``: units whose step-1 time falls in the period (the
-          denominator of ``conversion_rate``); ``units``: those of them that
-          reached the step; ``conversion_rate`` = units / entered;
+        - ``entered``: units with a (clean) attempt starting in the period, the
+          denominator of ``conversion_rate``; a unit may enter several periods;
+          ``units``: those of them whose best attempt of the period reached the
+          step; ``conversion_rate`` = units / entered;
         - ``units_previous``: those that reached the previous step (the
           denominator of ``step_conversion_rate``);
-        - ``complete``: every unit of the period had its whole window before the
-          end of the data (``period_end + window <= last event``; with
+        - ``complete``: every attempt of the period had its whole window before
+          the end of the data (``period_end + window <= last event``; with
           ``window_from="previous"`` the horizon is ``(steps - 1) * window``).
-          Incomplete periods under-count conversions: compare them with care.
-          With ``window=None`` nothing bounds a conversion, and ``complete`` only
-          says the period ended before the data did;
+          Incomplete periods under-count conversions (censoring at the end of the
+          data): compare them with care. With ``window=None`` nothing bounds a
+          conversion, and ``complete`` only says the period ended before the data did;
+        - ``too_few``: ``entered < min_entries`` (periods without entries too);
+        - ``excluded``: units whose attempts of the period were all tainted by an
+          exclusion (left out of ``entered``);
         - ``expected_step_rate``: the step conversion of the *other* complete
           periods together (leave-one-out); ``z`` and ``p_value``: a two-sided
           binomial z-test of the cell against it (steps 2..K of complete periods
           whose ``units_previous >= min_units``, NaN elsewhere); ``p_adjusted``:
           Holm-adjusted over all tested cells; ``shift``: ``p_adjusted < alpha``.
+
+        The sum of ``entered`` over periods counts unit-periods, not units: it is
+        at least the funnel's step-1 count, more with repeat visitors.
 
     See Also
     --------
@@ -196,80 +231,213 @@ def trend(
 
     Examples
     --------
+    User 1 lands on Monday (no purchase) and again on Tuesday, buying an hour
+    later: it enters both days, converting on Tuesday only.
+
     >>> import funnelkit as fk, pandas as pd
     >>> ev = pd.DataFrame({
-    ...     "user_id": [1, 1, 2, 3, 3],
-    ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-01 11:00", "2024-01-01 12:00",
-    ...                                  "2024-01-02 09:00", "2024-01-09 10:00"], utc=True),
-    ...     "event": ["landing", "purchase", "landing", "landing", "purchase"]})
-    >>> tr = fk.trends.trend(ev, ["landing", "purchase"], window="1D")
+    ...     "user_id": [1, 1, 1, 2, 2],
+    ...     "timestamp": pd.to_datetime(["2024-01-01 10:00", "2024-01-02 10:00", "2024-01-02 11:00",
+    ...                                  "2024-01-01 12:00", "2024-01-01 12:30"], utc=True),
+    ...     "event": ["landing", "landing", "purchase", "landing", "purchase"]})
+    >>> tr = fk.trends.trend(ev, ["landing", "purchase"], window="1h", min_entries=1)
     >>> tr.params["freq"], tr.steps, tr.n_periods
     ('D', ('landing', 'purchase'), 2)
-    >>> tr.table[["step", "entered", "units", "conversion_rate", "complete"]]
-           step  entered  units  conversion_rate  complete
-    0   landing        2      2              1.0      True
-    1  purchase        2      1              0.5      True
-    2   landing        1      1              1.0      True
-    3  purchase        1      0              0.0      True
+    >>> tr.table[["step", "entered", "units", "conversion_rate", "complete", "too_few"]]
+           step  entered  units  conversion_rate  complete  too_few
+    0   landing        2      2              1.0      True    False
+    1  purchase        2      1              0.5      True    False
+    2   landing        1      1              1.0     False    False
+    3  purchase        1      1              1.0     False    False
     """
-    from .funnel import funnel
+    from ..engine.bucket_trend import PeriodGrid, TrendKernel, merge_partials
+    from ..engine.drive import DriveRequest, run_units
+    from ..journey.steps import resolve_steps, symbol_table
+    from .funnel import _checked_params, _memory_budget, _request, funnel
 
     if "by" in funnel_kwargs:
-        raise ParameterError("trend() does not take `by=`: call it once per group instead.")
-    alpha_f = float(alpha)
+        raise ParameterError("trend() does not take `by=`: call it once per group (a filtered log) instead.")
+    alpha_f = float(alpha) if isinstance(alpha, (int, float, np.number)) and not isinstance(alpha, bool) else -1.0
     if not 0 < alpha_f < 1:
         raise ParameterError(f"`alpha`={alpha!r} must be in (0, 1), e.g. 0.01.")
-    if isinstance(min_units, bool) or not isinstance(min_units, (int, np.integer)) or min_units < 1:
-        raise ParameterError(f"`min_units`={min_units!r} must be a positive integer, e.g. 30.")
-    frame = _schema.ensure_events(events)
-    res = funnel(frame, journey_or_steps, window=window, **funnel_kwargs)
+    for name, val in (("min_units", min_units), ("min_entries", min_entries)):
+        if isinstance(val, bool) or not isinstance(val, (int, np.integer)) or val < 1:
+            raise ParameterError(f"`{name}`={val!r} must be a positive integer, e.g. 30.")
     tzinfo = _check_tz(tz)
     _check_freq(freq)
-    steps, labels = list(res.steps), list(res.labels)
+    fkw = dict(funnel_kwargs)
+    lang = fkw.pop("lang", None)
+    session_col = fkw.pop("session_col", "session_id")
+    memory_budget = fkw.pop("memory_budget", None)
+    accepted = set(inspect.signature(_checked_params).parameters) - {"window", "by", "attribution", "max_groups",
+                                                                      "lang"}
+    unknown = sorted(set(fkw) - accepted)
+    if unknown:
+        raise ParameterError(
+            f"trend() got an unknown keyword {unknown[0]!r}={fkw[unknown[0]]!r}; it takes the trend's own "
+            f"(freq, window, tz, alpha, min_units, min_entries) and these of fk.funnel: "
+            f"{', '.join(sorted(accepted | {'lang', 'session_col', 'memory_budget'}))}."
+        )
+    defaults = {k: v.default for k, v in inspect.signature(funnel).parameters.items()
+                if v.default is not inspect.Parameter.empty}
+    passed = {k: fkw[k] if k in fkw else defaults[k] for k in accepted if k in fkw or k in defaults}
+    params, s_ns, e_ns = _checked_params(window=window, by=None, attribution="first_touch", max_groups=25,
+                                         lang=lang, **passed)
+    spec = resolve_steps(journey_or_steps, lang=lang)
+    budget = _memory_budget(events, memory_budget)
+    req = _request(spec, params, s_ns, e_ns, session_col=session_col, memory_budget=budget,
+                   progress=memory_budget is not None, attr_purpose="this trend")
+    steps, labels = list(spec.names), list(spec.labels)
     K = len(steps)
-    data_start, data_end = frame[_names.TIME].min(), frame[_names.TIME].max()
-    win = res.params["window"]
+    journey = spec.journey
+    on_unknown = params.get("on_unknown", "warn")
+    syms = symbol_table(spec, [], req.exclude, check_events=False)  # exclusions' shape, before any work
+    src, names = _events_up_front(events, req)
+    if names is not None:
+        journey.check_events(names, on_unknown=on_unknown)
+        syms = symbol_table(spec, names, req.exclude, check_events=True, on_unknown=on_unknown)
+    fk = _funnel_kernel(req, spec, syms)
+    win = params["window"]
+    w_ns = None if win is None else int(win.value)
+    previous = params["window_from"] == "previous" and params["mode"] != "any_order"
     if win is None:
         horizon = pd.Timedelta(0)
-    elif res.params.get("window_from") == "previous" and res.params.get("mode") != "any_order":
+        reach = None
+    elif previous:
         horizon = win * max(K - 1, 1)
+        reach = min(w_ns * max(K - 1, 0), _MAX_REACH)
     else:
         horizon = win
-    params = {k: v for k, v in res.params.items() if k not in ("by", "attribution", "max_groups")}
+        reach = min(w_ns, _MAX_REACH)
+    tk = TrendKernel(fk=fk, grid=PeriodGrid(freq=str(freq), tz=str(tzinfo), start_ns=s_ns, end_ns=e_ns),
+                     horizon=reach)
+    dreq = DriveRequest(journey=journey, unit_col=req.unit_col, events=names is None,
+                        keep="all" if params["mode"] == "strict" else "matched", needed=tuple(req.needed),
+                        memory_budget=req.memory_budget, tmp_dir=req.tmp_dir, progress=req.progress,
+                        purpose=req.attr_purpose, steps=tuple(int(x) for x in spec.steps),
+                        exclude=tuple(syms.exclude), exclude_rules=tuple(syms.exclude_rules))
+    driven = run_units(src, dreq, functools.partial(_trend_bucket, tk))
+    if names is None:  # names known only now (a Parquet file read directly)
+        seen = sorted(set().union(*(d.event_names for d in driven)))
+        journey.check_events(seen, on_unknown=on_unknown)
+        symbol_table(spec, seen, req.exclude, check_events=True, on_unknown=on_unknown)
+    merged = merge_partials([r for d in driven for r in d.results], K)
+    nat = np.iinfo(np.int64).min
+    t0 = min((d.data_start for d in driven if d.data_start != nat), default=nat)
+    t1 = max((d.data_end for d in driven), default=nat)
+    data_start = pd.Timestamp(t0, unit="ns", tz="UTC") if t0 != nat else pd.NaT
+    data_end = pd.Timestamp(t1, unit="ns", tz="UTC") if t1 != nat else pd.NaT
+    params = {k: v for k, v in params.items() if k not in ("by", "attribution", "max_groups")}
     params.update(freq=freq, tz=str(tzinfo), alpha=alpha_f, min_units=int(min_units),
-                  lang=funnel_kwargs.get("lang"), horizon=horizon, data_start=data_start, data_end=data_end)
+                  min_entries=int(min_entries), lang=lang, horizon=horizon, data_start=data_start,
+                  data_end=data_end, semantics="attempts_by_period")
 
     def result(table: pd.DataFrame) -> TrendResult:
-        return TrendResult(table=table, params=params, steps=tuple(steps), labels=tuple(labels),
-                           journey=res.journey)
+        return TrendResult(table=table, params=params, steps=tuple(steps), labels=tuple(labels), journey=journey)
 
-    level = res.units["level"].to_numpy()
-    entered_mask = level >= 1
-    t1 = res.units[steps[0]][entered_mask]
-    if not len(t1):
-        return result(pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS}))
-    local = t1.dt.tz_convert(tzinfo).dt.tz_localize(None)
-    per = local.dt.to_period(freq)
-    prange = pd.period_range(per.min(), per.max(), freq=per.dt.freq)
-    codes = np.searchsorted(prange.asi8, per.array.asi8)
-    P = len(prange)
-    lv = level[entered_mask]
-    reached = np.stack([np.bincount(codes[lv >= k + 1], minlength=P) for k in range(K)], axis=1)  # P x K
+    if not len(merged.period):
+        return result(_empty_table())
+    grid = tk.grid
+    cov_s, cov_e = grid.cover(int(merged.period[0]), int(merged.period[-1]))
+    i0 = int(np.searchsorted(cov_s, merged.period[0]))
+    i1 = int(np.searchsorted(cov_s, merged.period[-1]))
+    starts_ns, ends_ns = cov_s[i0:i1 + 1], cov_e[i0:i1 + 1]
+    P = len(starts_ns)
+    at = np.searchsorted(starts_ns, merged.period)
+    levels = np.zeros((P, K + 1), dtype=np.int64)
+    levels[at] = merged.levels
+    excluded = np.zeros(P, dtype=np.int64)
+    excluded[at] = merged.excluded
+    reached = levels[:, ::-1].cumsum(axis=1)[:, ::-1][:, 1:]  # P x K: entries with level >= k
+    starts = pd.DatetimeIndex(starts_ns, tz="UTC").tz_convert(tzinfo)
+    ends = pd.DatetimeIndex(ends_ns, tz="UTC").tz_convert(tzinfo)
+    complete = np.asarray((ends + horizon) <= data_end, dtype=bool)
+    return result(_table(reached, excluded, starts, ends, complete, steps, labels,
+                         alpha=alpha_f, min_units=int(min_units), min_entries=int(min_entries)))
 
-    starts = _localize(prange.start_time, tzinfo)
-    ends = _localize((prange + 1).start_time, tzinfo)
-    complete = (ends + horizon) <= data_end.tz_convert(tzinfo)
-    complete = np.asarray(complete, dtype=bool)
 
+_MAX_REACH = 1 << 62  # horizon bound in ns (no overflow when added to a time)
+
+
+def _trend_bucket(tk: Any, rows: Any) -> Any:
+    """The bucket function handed to the driver (module level: picklable for Dask)."""
+    from ..engine.bucket_trend import run_trend_bucket
+
+    return run_trend_bucket(tk, rows.u, rows.t, rows.bits, rows.pos, rows.n_units)
+
+
+def _funnel_kernel(req: Any, spec: Any, syms: Any) -> Any:
+    """The FunnelKernel of a funnel request, built as :func:`funnelkit.engine.run.run_funnel` builds it
+    (without ``start``/``end``: the trend sets them per period)."""
+    from ..engine.bucket_funnel import FunnelKernel, code_lut
+    from ..engine.plan import rule_bits
+
+    journey = spec.journey
+    st = np.asarray(spec.steps, dtype=np.int64)
+    rb = rule_bits(journey, spec.steps, syms.exclude, syms.exclude_rules)
+    stages = journey._all_stages()
+    return FunnelKernel(
+        mode=req.mode, window=req.window, window_from=req.window_from, steps=st, exclude=tuple(syms.exclude),
+        bits=rb, after_order=tuple(journey._after_order()), stage_of={s.name: i for i, s in enumerate(stages)},
+        step_names=tuple(spec.names), start_ns=None, end_ns=None, step_attr=None, code_lut=code_lut(st, rb),
+    )
+
+
+def _events_up_front(events: Any, req: Any) -> tuple[Any, list[str] | None]:
+    """The input for the driver and, when they can be known before any work, the log's event
+    names: a frame is normalized here, a Dask frame's names are collected by one reduction
+    (as the funnel does); a path's names come from the run itself (``None``)."""
+    import os
+
+    from ..engine.dask import is_dask_frame
+
+    if isinstance(events, (str, os.PathLike)):
+        return events, None
+    if is_dask_frame(events):
+        import dask
+
+        from ..io import _ids
+        from ..io import columns as _columns
+        from ..engine.run import where_columns
+        from ..engine.sources import _check_columns
+        from ..errors import EmptyEventLogError
+        from ..journey.steps import symbol_table
+
+        cols = list(events.columns)
+        _columns.resolve_columns(cols)
+        syms = symbol_table(req.spec, [], req.exclude, check_events=False)
+        _check_columns(cols, unit_col=req.unit_col, attr_col=None,
+                       props=where_columns(req.spec.journey, syms.exclude_rules), attr_purpose=req.attr_purpose)
+        raw = dask.compute(events[_names.EVENT].dropna().unique())[0]
+        raw = pd.Series(np.asarray(raw, dtype=object))
+        if len(raw) == 0:
+            raise EmptyEventLogError("The event log is empty: there is nothing to compute a trend on.")
+        return events, sorted(_ids._convert_event(raw, name=_names.EVENT, pos=None).cat.categories.tolist())
+    frame = _schema.ensure_events(events)
+    if len(frame) == 0:
+        from ..errors import EmptyEventLogError
+
+        raise EmptyEventLogError("The event log is empty: there is nothing to compute a trend on.")
+    return frame, [str(c) for c in frame[_names.EVENT].cat.categories]
+
+
+def _empty_table() -> pd.DataFrame:
+    return pd.DataFrame({c: pd.Series(dtype=object) for c in TREND_COLUMNS})
+
+
+def _table(reached: np.ndarray, excluded: np.ndarray, starts: pd.DatetimeIndex, ends: pd.DatetimeIndex,
+           complete: np.ndarray, steps: list[str], labels: list[str], *, alpha: float, min_units: int,
+           min_entries: int) -> pd.DataFrame:
+    """The tidy table from per-period counts of entries reaching each step (``reached``, P x K)."""
+    from scipy.special import ndtr
+
+    P, K = reached.shape
     entered = reached[:, 0]
     prev = np.concatenate([reached[:, :1], reached[:, :-1]], axis=1)
     with np.errstate(invalid="ignore", divide="ignore"):
         conv = np.where(entered[:, None] > 0, reached / np.maximum(entered[:, None], 1), np.nan)
         step_conv = np.where(prev > 0, reached / np.maximum(prev, 1), np.nan)
-
     expected, z, p = (np.full((P, K), np.nan) for _ in range(3))
-    from scipy.special import ndtr
-
     for k in range(1, K):
         usable = complete & (prev[:, k] > 0)
         S, N = reached[usable, k].sum(), prev[usable, k].sum()
@@ -289,20 +457,21 @@ def trend(
         from ..stats import adjust_pvalues
 
         p_adj[ok] = np.asarray(adjust_pvalues(p[ok], method="holm"), float)
-    shift = np.where(ok, p_adj < alpha_f, False)
-
+    shift = np.where(ok, p_adj < alpha, False)
     out = pd.DataFrame(
         {
             "period": np.repeat(starts, K),
             "period_end": np.repeat(ends, K),
-            "step": np.tile(steps, P),
-            "label": np.tile(labels, P),
+            "step": np.tile(np.asarray(steps, dtype=object), P),
+            "label": np.tile(np.asarray(labels, dtype=object), P),
             "entered": np.repeat(entered, K).astype(np.int64),
             "units": reached.ravel().astype(np.int64),
             "conversion_rate": conv.ravel(),
             "units_previous": prev.ravel().astype(np.int64),
             "step_conversion_rate": step_conv.ravel(),
             "complete": np.repeat(complete, K),
+            "too_few": np.repeat(entered < min_entries, K),
+            "excluded": np.repeat(excluded, K).astype(np.int64),
             "expected_step_rate": expected.ravel(),
             "z": z.ravel(),
             "p_value": p.ravel(),
@@ -313,7 +482,7 @@ def trend(
     )
     out["step"] = out["step"].astype(str)
     out["label"] = out["label"].astype(str)
-    return result(out)
+    return out
 
 
 def trend_table(
@@ -325,6 +494,7 @@ def trend_table(
     tz: str | None = "UTC",
     alpha: float = 0.01,
     min_units: int = 30,
+    min_entries: int = 30,
     **funnel_kwargs: Any,
 ) -> pd.DataFrame:
     """The table of :func:`trend`: ``trend(...).table``.
@@ -345,7 +515,7 @@ def trend_table(
     ['2024-01-01', '2024-01-02']
     """
     return trend(events, journey_or_steps, freq=freq, window=window, tz=tz, alpha=alpha, min_units=min_units,
-                 **funnel_kwargs).table
+                 min_entries=min_entries, **funnel_kwargs).table
 
 
 def _check_tz(tz: Any) -> Any:
@@ -372,5 +542,3 @@ def _check_freq(freq: Any) -> None:
         )
 
 
-def _localize(naive: pd.DatetimeIndex, tz: Any) -> pd.DatetimeIndex:
-    return naive.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
