@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import matplotlib.pyplot as plt
+import numpy as np
 import pandas as pd
 import pytest
 from _plotting_helpers import ES, assert_ticks_do_not_overlap, new_ax
@@ -108,3 +109,39 @@ def test_conversion_trend_of_an_empty_trend():
     assert not len(tr.table)
     ax = plotting.conversion_trend(tr)
     assert ax.get_title(loc="left") == "Conversion by entry day" and not ax.get_lines()
+
+
+def _thin_tail():
+    """12 days of 100 entries converting 20 %, then a last day with 2 entries that both buy."""
+    rows = []
+    t0 = pd.Timestamp("2024-01-01 10:00", tz="UTC")
+    uid = 0
+    for d in range(13):
+        n = 2 if d == 12 else 100
+        for i in range(n):
+            rows.append((uid, t0 + pd.Timedelta(days=d), "landing"))
+            if d == 12 or i < 20:
+                rows.append((uid, t0 + pd.Timedelta(days=d, hours=1), "purchase"))
+            uid += 1
+    rows.append((uid, t0 + pd.Timedelta(days=20), "page_view"))
+    return pd.DataFrame(rows, columns=["user_id", "timestamp", "event"])
+
+
+def test_periods_with_too_few_entries_are_hollow_grey_not_spikes():
+    tr = trend(_thin_tail(), ["landing", "purchase"], window="1D")
+    buy = tr.table[tr.table["step"] == "purchase"]
+    assert buy["too_few"].tolist() == [False] * 12 + [True] and buy["conversion_rate"].iloc[-1] == 1.0
+    ax = plotting.conversion_trend(tr)
+    line = [ln for ln in ax.get_lines() if ln.get_gid() == "funnelkit-trend-line"][0]
+    y = pd.Series(line.get_ydata())
+    assert np.isnan(y.iloc[-1]) and y.dropna().tolist() == pytest.approx([0.2] * 12)  # no spike on the line
+    hollow = [c for c in ax.collections if c.get_gid() == "funnelkit-too-few"]
+    assert len(hollow) == 1 and len(hollow[0].get_offsets()) == 1
+    assert ax.get_ylim()[1] < 0.5  # scaled to the readable periods; the 100 % sits at the top edge
+    assert ax.get_ylim()[1] * 0.9 < hollow[0].get_offsets()[0][1] <= ax.get_ylim()[1]
+    legend = [x.get_text() for x in ax.get_legend().get_texts()]
+    assert "Too few entries to read (< 30)" in legend
+    ax = plotting.conversion_trend(trend(_thin_tail(), ["landing", "purchase"], window="1D", min_entries=2),
+                                   lang="es")
+    assert not [c for c in ax.collections if c.get_gid() == "funnelkit-too-few"]
+    assert not any("entradas" in x.get_text() for x in ax.get_legend().get_texts())
