@@ -76,7 +76,9 @@ _FIX_TZ = (
 
 
 def _fmt_cols(cols: Sequence[Any], limit: int = 30) -> str:
-    shown = ", ".join(repr(c) for c in list(cols)[:limit])
+    from .._params import cut_value
+
+    shown = ", ".join(cut_value(c) for c in list(cols)[:limit])
     if len(cols) > limit:
         shown += f", ... ({len(cols) - limit} more)"
     return shown or "(none)"
@@ -88,7 +90,9 @@ def _show(value: Any) -> str:
         value = value.item()
     if isinstance(value, (pd.Timestamp, _dt.datetime, _dt.date, np.datetime64)):
         return repr(str(value))
-    return repr(value)
+    from .._params import cut_value
+
+    return cut_value(value)
 
 
 def _row(i: int, pos: np.ndarray | None) -> int:

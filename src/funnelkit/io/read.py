@@ -538,6 +538,54 @@ def _unify_schemas(schemas: list) -> Any:
     return unified.with_metadata(schemas[0].metadata)
 
 
+def _mixed_schema(root: Path, files: list[Path], schemas: list, exc: Exception,
+                  columns: list | None = None) -> ColumnTypeError:
+    """The message for files of one directory that cannot be read under one schema: the
+    first file whose column types conflict with the files before it, and the column."""
+    seen: dict[str, tuple[Any, Path]] = {}
+    for f, sc in zip(files, schemas):
+        for field in sc:
+            if columns is not None and field.name not in columns:
+                continue
+            prev = seen.get(field.name)
+            if prev is None or pa_null(prev[0]):
+                seen[field.name] = (field.type, f)
+                continue
+            if pa_null(field.type) or _same_kind(prev[0], field.type):
+                continue
+            return ColumnTypeError(
+                f"File {str(f)!r} of the Parquet directory {str(root)!r} has column "
+                f"{field.name!r} as {field.type}, but {str(prev[1])!r} has it as {prev[0]}: the "
+                "files cannot be read as one table. Fix: rewrite that file with the same column "
+                f"types (e.g. cast {field.name!r} to {prev[0]}), or move it out of the directory."
+            )
+    return _unreadable(root, "a Parquet dataset", exc)
+
+
+def pa_null(t: Any) -> bool:
+    import pyarrow as pa
+
+    return pa.types.is_null(t)
+
+
+def _same_kind(a: Any, b: Any) -> bool:
+    """Types Arrow's permissive unification merges (equal, integers of any width, floats,
+    strings and their dictionaries, timestamps)."""
+    import pyarrow as pa
+
+    def base(t: Any) -> Any:
+        return t.value_type if pa.types.is_dictionary(t) else t
+
+    a, b = base(a), base(b)
+    if a == b:
+        return True
+    for test in (pa.types.is_integer, pa.types.is_floating, _is_text, pa.types.is_timestamp):
+        if test(a) and test(b):
+            return True
+    return (pa.types.is_integer(a) or pa.types.is_floating(a)) and (
+        pa.types.is_integer(b) or pa.types.is_floating(b))
+
+
 def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
@@ -550,14 +598,24 @@ def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
             "Parquet dataset, or at a single file."
         )
     paths = [str(f) for f in files]
+    schemas = []
+    for f in files:
+        try:
+            schemas.append(pq.read_schema(f))
+        except Exception as exc:
+            raise ColumnTypeError(
+                f"File {str(f)!r} of the Parquet directory {str(root)!r} cannot be read as "
+                f"Parquet: {cut_value(str(exc), 300)}. Fix: remove or rewrite that file (or move "
+                "it out of the directory)."
+            ) from None
     try:
         found = ds.dataset(paths, format="parquet", partitioning="hive",
                            partition_base_dir=str(root)).schema
         # Files may differ (a column all-null in one file, present in only some):
         # read them all under one schema rather than the first file's.
-        schema = _unify_schemas([found] + [pq.read_schema(p) for p in paths])
+        schema = _unify_schemas([found] + schemas)
     except Exception as exc:
-        raise _unreadable(root, "a Parquet dataset", exc) from None
+        raise _mixed_schema(root, files, schemas, exc) from None
     src, props = _columns_of(schema, **sel)
     fmt = ds.ParquetFileFormat(
         read_options=ds.ParquetReadOptions(dictionary_columns=_dictionary_columns(schema, src))
@@ -567,7 +625,7 @@ def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
                              partition_base_dir=str(root))
         table = dataset.to_table(columns=_needed(src, props))
     except Exception as exc:
-        raise _unreadable(root, "a Parquet dataset", exc) from None
+        raise _mixed_schema(root, files, schemas, exc, columns=_needed(src, props)) from None
     out = _from_arrow_table(table, **sel)
     del table
     _release_arrow_memory()
