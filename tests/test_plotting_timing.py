@@ -94,3 +94,28 @@ def test_time_cumulative_several_results_on_one_axes(exp):
                                  lang="es", labels=ES)
     assert [x.get_text() for x in ax.get_legend().get_texts()] == list(exp.variants)
     ax.figure.canvas.draw()
+
+
+def test_time_to_convert_hist_draws_the_bins_median_and_cumulative_curve(events):
+    from funnelkit.analyses.timing import time_to_convert
+    from funnelkit.plotting.timing import time_to_convert_hist
+
+    ttc = time_to_convert(events, shop_journey(), from_step=1, to_step=3, window="7D", bins=12)
+    ax = new_ax()
+    assert time_to_convert_hist(ttc, ax=ax) is ax
+    assert len(ax.patches) == 12
+    heights = [p.get_height() for p in ax.patches]
+    assert heights == ttc.table["units"].tolist()
+    widths = [p.get_width() for p in ax.patches]
+    assert widths == pytest.approx((ttc.table["bin_end"] - ttc.table["bin_start"]).dt.total_seconds().tolist())
+    med = [ln for ln in ax.get_lines() if ln.get_gid() == "funnelkit-median"]
+    assert med[0].get_xdata()[0] == pytest.approx(ttc.summary["median"].iloc[0].total_seconds())
+    cum = [ln for ln in ax.funnelkit_twin.get_lines() if ln.get_gid() == "funnelkit-cumulative"][0]
+    assert cum.get_ydata()[-1] == pytest.approx(ttc.table["cumulative_conversion_rate"].iloc[-1])
+    legend = [x.get_text() for x in ax.get_legend().get_texts()]
+    assert legend[0].startswith("median ") and "zero durations included" in legend[0]
+    assert ax.get_title(loc="left") == "Time to convert: Discovery → Purchase"
+    ax = ttc.plot(lang="es", cumulative=False, title=False)
+    assert not hasattr(ax, "funnelkit_twin") and ax.get_ylabel() == "Unidades convertidas"
+    with pytest.raises(ParameterError, match="takes a TimeToConvertResult"):
+        time_to_convert_hist(ttc.table)

@@ -1,4 +1,4 @@
-"""Time between steps: the histogram of durations and the "converted within t" curve."""
+"""Time between steps: the histogram of durations and the "converted within t" curve; time to convert in bins."""
 
 from __future__ import annotations
 
@@ -19,9 +19,9 @@ from ._ticks import count_axis, duration_axis, percent_axis
 if TYPE_CHECKING:  # pragma: no cover
     from matplotlib.axes import Axes
 
-    from ..analyses.timing import TimeBetweenResult
+    from ..analyses.timing import TimeBetweenResult, TimeToConvertResult
 
-__all__ = ["time_cumulative", "time_hist"]
+__all__ = ["time_cumulative", "time_hist", "time_to_convert_hist"]
 
 
 def _timing_labels(tr: TimeBetweenResult, labels: Sequence[str] | None) -> dict[str, str]:
@@ -247,3 +247,118 @@ def time_cumulative(
         ax.legend(loc="upper left", frameon=False, fontsize=8.5)
     return ax
 
+
+
+_TTC_TEXT = {
+    "en": {"title": "Time to convert", "y": "Converted units", "cum": "Converted within t (of {step})",
+           "median": "median {d}", "mean": "mean {d}", "zeros": "zero durations included: {n}",
+           "x": "Time from {a} to {b}"},
+    "es": {"title": "Tiempo hasta convertir", "y": "Unidades convertidas", "cum": "Convertidas en t (de {step})",
+           "median": "mediana {d}", "mean": "media {d}", "zeros": "duraciones cero incluidas: {n}",
+           "x": "Tiempo de {a} a {b}"},
+}
+_TTC_MAKE = "fk.analyses.timing.time_to_convert(events, journey, bins=...)"
+
+
+def time_to_convert_hist(
+    ttc_result: TimeToConvertResult,
+    ax: Axes | None = None,
+    *,
+    cumulative: bool = True,
+    lang: Lang | None = None,
+    labels: Sequence[str] | None = None,
+    color: str | None = None,
+    title: str | bool | None = None,
+) -> Axes:
+    """The time-to-convert histogram: converted units per bin, the median, and the cumulative curve.
+
+    Draws :attr:`TimeToConvertResult.table` as bars (one per bin, its width the
+    bin's), a dashed line at the median (zero durations included, on the reported
+    attempt; the legend says so) and, with ``cumulative=True``, the "converted
+    within t" curve (``cumulative_conversion_rate``, of the units that reached the
+    from-step) on a percent axis at the right.
+
+    Parameters
+    ----------
+    ttc_result : TimeToConvertResult
+        The result of :func:`funnelkit.analyses.timing.time_to_convert`.
+    ax : matplotlib Axes, optional
+        Where to draw (a new figure when omitted).
+    cumulative : bool, default True
+        Add the cumulative curve on a twin axis.
+    lang : {"en", "es"}, optional
+        Language of titles and number formats (default: the journey's).
+    labels : sequence of str, optional
+        Step labels to use; default: the result's.
+    color : str, optional
+        Colour of the bars.
+    title : str or bool, optional
+        A title, or ``False`` for none.
+
+    Returns
+    -------
+    matplotlib Axes
+        The histogram's Axes (the cumulative curve's twin is ``ax.funnelkit_twin``).
+
+    Examples
+    --------
+    >>> import matplotlib; matplotlib.use("Agg")
+    >>> import funnelkit as fk
+    >>> ev = fk.datasets.make_shop(n_users=2000, seed=1)
+    >>> ttc = fk.analyses.timing.time_to_convert(ev, fk.datasets.shop_journey(), from_step=1, to_step=3,
+    ...                                          window="7D", bins=12)
+    >>> ax = time_to_convert_hist(ttc)
+    >>> len(ax.patches)
+    12
+    """
+    if type(ttc_result).__name__ != "TimeToConvertResult":
+        require(ttc_result, "TimeToConvertResult", func="time_to_convert_hist", make=_TTC_MAKE)
+    lang = check_lang(lang, ttc_result.journey)
+    tx = _TTC_TEXT[lang]
+    steps = list(ttc_result.steps)
+    labs = list(labels) if labels is not None else list(ttc_result.labels)
+    if len(labs) != len(steps):
+        raise ParameterError(f"`labels` has {len(labs)} entries for {len(steps)} steps; give one per step.")
+    lab = dict(zip(steps, labs))
+    s = ttc_result.summary.iloc[0]
+    a, b = mt(lab.get(s["from_step"], s["from_step"])), mt(lab.get(s["to_step"], s["to_step"]))
+    t = ttc_result.table
+    ax = new_ax(ax, (7.0, 4.0))
+    c = color or PALETTE[0]
+    x0 = t["bin_start"].dt.total_seconds().to_numpy(dtype=float)
+    x1 = t["bin_end"].dt.total_seconds().to_numpy(dtype=float)
+    ax.bar(x0, t["units"].to_numpy(dtype=float), width=x1 - x0, align="edge", color=c, alpha=0.85,
+           edgecolor="white", linewidth=0.6, zorder=2)
+    handles = []
+    from matplotlib.lines import Line2D
+
+    med = s["median"]
+    if pd.notna(med):
+        ms = pd.Timedelta(med).total_seconds()
+        ax.axvline(ms, color=INK, ls="--", lw=1.2, zorder=3, gid="funnelkit-median")
+        handles.append(Line2D([], [], color=INK, ls="--", lw=1.2,
+                              label=tx["median"].format(d=fmt_duration(ms, lang)) + "; "
+                              + tx["zeros"].format(n=num(int(s["zero_durations"]), lang))))
+    lo, hi = (float(x0[0]), float(x1[-1])) if len(x0) else (0.0, 1.0)
+    ax.set_xlim(lo, hi)
+    duration_axis(ax.xaxis, lo, hi, log=False, lang=lang)
+    count_axis(ax.yaxis, lang)
+    ax.set_xlabel(tx["x"].format(a=a, b=b))
+    ax.set_ylabel(tx["y"])
+    if cumulative and len(t):
+        tw = ax.twinx()
+        y = t["cumulative_conversion_rate"].to_numpy(dtype=float)
+        tw.step(np.r_[x0[:1], x1], np.r_[0.0, y], where="pre", color=PALETTE[1], lw=1.6, zorder=4,
+                gid="funnelkit-cumulative")
+        tw.set_ylim(0, max(float(np.nanmax(np.r_[y, 0])), 0.01) * 1.1)
+        percent_axis(tw.yaxis, lang)
+        tw.set_ylabel(tx["cum"].format(step=a))
+        for side in ("top",):
+            tw.spines[side].set_visible(False)
+        handles.append(Line2D([], [], color=PALETTE[1], lw=1.6, label=tx["cum"].format(step=a)))
+        ax.funnelkit_twin = tw  # type: ignore[attr-defined]
+    clean(ax)
+    draw_title(ax, f"{tx['title']}: {a} → {b}", title)
+    if handles:
+        ax.legend(handles=handles, loc="center right", frameon=False, fontsize=8.5)
+    return ax
