@@ -85,9 +85,15 @@ def _trend_section(trend: TrendResult, *, lang: str, tx: dict[str, str]) -> str:
     plotting.conversion_trend(trend, ax=fig.add_subplot(), lang=lang)
     win = window_text(params.get("window"), tx, lang)
     alpha = dec(params.get("alpha", 0.01), 2, lang)
+    # issue 11: a user counts in every period in which it starts an attempt; thin periods are greyed
+    extra = {"en": " A user counts in every period in which it starts an attempt (as PostHog's funnel trends); "
+                   "hollow grey markers: fewer than {n} entries, too few to read.",
+             "es": " Un usuario cuenta en cada periodo en que empieza un intento (como las tendencias de embudo "
+                   "de PostHog); marcadores grises huecos: menos de {n} entradas, demasiado pocas para leerlas."}
+    note = tx["trend_note"].format(period=period, window=win, alpha=alpha)
+    note += extra.get(lang, extra["en"]).format(n=num(params.get("min_entries", 30), lang))
     out = [f"<h2 id='trend'>{esc(tx['trend'])}</h2>",
-           fig_html(fig, tx["trend_alt"].format(period=period),
-                    tx["trend_note"].format(period=period, window=win, alpha=alpha))]
+           fig_html(fig, tx["trend_alt"].format(period=period), note)]
     close(fig)
     table = trend.table
     shifts = table[table["shift"].to_numpy(dtype=bool)] if len(table) else table
