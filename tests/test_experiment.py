@@ -74,7 +74,8 @@ def test_table_matches_stats_and_scipy():
     np.testing.assert_allclose(
         t.loc[3:5, "p_adjusted"], stats.adjust_pvalues(t.loc[3:5, "p_value"].to_numpy(), method="holm"), equal_nan=True
     )
-    assert t.loc[3, "verdict"] == "no difference"
+    # step 1: every user of both arms reached it (100 % vs 100 %): no test, no verdict (issue 16)
+    assert t.loc[3, "verdict"] == "" and np.isnan(t.loc[3, "chance_to_beat_control"])
     assert t.loc[5, "verdict"] == "significant increase"
     assert 0.99 < t.loc[5, "chance_to_beat_control"] <= 1
     assert exp.srm.p_value == pytest.approx(1.0)
@@ -125,7 +126,7 @@ def test_edge_cases_do_not_crash():
     # 100% conversion in both arms
     full = two_arms([50, 50, 50], [50, 50, 50])
     exp = fk.experiment(full, STEPS, variant_col="variant", control="A", window="1D", min_users=10)
-    assert (exp.table["verdict"].iloc[3:] == "no difference").all()
+    assert (exp.table["verdict"].iloc[3:] == "").all()  # 100 % vs 100 %: no test, no verdict
     # a single variant
     single = arm_log("A", [30, 10, 3])
     exp = fk.experiment(single, STEPS, variant_col="variant", control="A", window="1D")
@@ -224,7 +225,7 @@ def test_bundled_sample_finds_the_planted_lift():
     assert buy["rel_lift_ci_low"] < 0.20 < buy["rel_lift_ci_high"]
     # steps without a planted effect are not flagged
     assert t.loc[("B", "consideration"), "verdict"] == "no significant difference"
-    assert t.loc[("B", "discovery"), "verdict"] == "no difference"
+    assert t.loc[("B", "discovery"), "verdict"] == ""  # 100 % vs 100 %: no verdict
     assert not exp.srm.flagged
     # downstream steps differ only because more users purchased: the sentence says so
     text = exp.conclusions("en")

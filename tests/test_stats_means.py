@@ -89,6 +89,10 @@ def test_noninferiority_matches_gbstats_test_value():
     r = mean_test(*moments(), margin=0.05)
     assert r.noninferiority_p_value == pytest.approx(5.708014301342157e-05, rel=1e-8)
     assert np.isnan(mean_test(*moments()).noninferiority_p_value)
+    # lower is better: H0 L >= margin; by symmetry, the mirrored arms give the same p
+    low = mean_test(*moments(), margin=0.05, higher_is_better=False)
+    r0 = mean_test(*moments())
+    assert low.noninferiority_p_value == pytest.approx(sps.t.cdf((r0.lift - 0.05) / r0.lift_se, r0.dof))
     with pytest.raises(ParameterError, match="margin"):
         mean_test(*moments(), margin=-0.1)
 

@@ -25,8 +25,14 @@ from .funnel import FunnelResult
 
 __all__ = ["experiment", "ExperimentResult", "EXPERIMENT_COLUMNS"]
 
-#: Columns of :attr:`ExperimentResult.table`, in order.
+#: Columns of :attr:`ExperimentResult.table`, in order. Conversion rows (one per variant
+#: and funnel step, ``metric="conversion"``) fill ``converters``/``rate``/``step_rate`` and
+#: leave the metric columns NaN; per-user metric rows (one per metric and variant,
+#: ``step`` None) fill ``mean``/``std``/``total`` and leave the rate columns NaN.
 EXPERIMENT_COLUMNS: tuple[str, ...] = (
+    "metric",
+    "kind",
+    "role",
     "variant",
     "step",
     "label",
@@ -36,6 +42,12 @@ EXPERIMENT_COLUMNS: tuple[str, ...] = (
     "rate_ci_low",
     "rate_ci_high",
     "step_rate",
+    "mean",
+    "mean_ci_low",
+    "mean_ci_high",
+    "std",
+    "total",
+    "denominator_total",
     "abs_diff",
     "abs_diff_ci_low",
     "abs_diff_ci_high",
@@ -46,8 +58,14 @@ EXPERIMENT_COLUMNS: tuple[str, ...] = (
     "p_adjusted",
     "chance_to_beat_control",
     "expected_loss",
+    "margin",
+    "cap",
+    "variance_reduction",
     "verdict",
 )
+
+#: Verdicts of guardrail metrics (non-inferiority with a margin).
+GUARDRAIL_VERDICTS = ("not worse", "worse", "inconclusive")
 
 SUSPICIOUS_LIFT = 0.5
 
@@ -63,13 +81,24 @@ class ExperimentResult:
     Attributes
     ----------
     table : DataFrame
-        One row per (variant, step) with :data:`EXPERIMENT_COLUMNS`. ``users`` is the
-        variant's exposed users (the denominator of ``rate``), ``converters`` those who
-        reached the step. Comparison columns are NaN on control rows. ``abs_diff`` is
+        Tidy, with :data:`EXPERIMENT_COLUMNS`: one row per (variant, step) of the funnel
+        (``metric="conversion"``), then one row per (metric, variant) of each per-user
+        metric. ``users`` is the denominator: the variant's exposed users (for a ``mean``
+        metric, those with a value); ``converters`` those who reached the step; ``mean``
+        the metric per user (a ratio: Σ numerator / Σ denominator, with ``total`` and
+        ``denominator_total``), ``std`` its per-user standard deviation, ``mean_ci_*`` the
+        arm's interval. For CUPED metrics ``mean`` is unadjusted and ``abs_diff``/``rel_lift``
+        are adjusted, with ``variance_reduction``; ``cap`` is the winsorizing value used;
+        ``margin`` a guardrail's non-inferiority margin (its ``p_value`` is the
+        non-inferiority test's). Comparison columns are NaN on control rows. ``abs_diff`` is
         the difference of rates, ``rel_lift`` the relative lift (delta-method CI);
         ``p_value`` is from the chosen test (sequential when ``sequential=True``),
-        ``p_adjusted`` corrected over steps × variants; ``chance_to_beat_control`` and
-        ``expected_loss`` are Bayesian (Beta(1, 1) priors).
+        ``p_adjusted`` corrected over the primary family (steps × variants and primary
+        metrics × variants; guardrails form their own family); ``chance_to_beat_control``
+        and ``expected_loss`` are Bayesian (Beta(1, 1) priors for rates, the normal
+        approximation for metrics, loss in the metric's units). ``verdict`` is empty
+        where no test makes sense (every user of both arms reached the step: 100 % vs
+        100 %); guardrails get "not worse", "worse" or "inconclusive".
     srm : stats.SRMResult
         Sample-ratio check of exposed users against the planned weights.
     health : DataFrame
@@ -115,14 +144,24 @@ class ExperimentResult:
     def variants(self) -> tuple[str, ...]:
         return tuple(self.exposure["variant"].astype(str))
 
+    @property
+    def conversion(self) -> pd.DataFrame:
+        """The funnel rows of :attr:`table` (one per variant and step)."""
+        return self.table[self.table["kind"] == "conversion"].reset_index(drop=True)
+
+    @property
+    def metrics(self) -> pd.DataFrame:
+        """The per-user metric rows of :attr:`table` (one per metric and variant)."""
+        return self.table[self.table["kind"] != "conversion"].reset_index(drop=True)
+
     def to_frame(self) -> pd.DataFrame:
         """The per-(variant, step) table (a copy)."""
         return self.table.copy()
 
     def summary(self) -> pd.DataFrame:
         """The comparison rows only (treatment variants), with the key columns."""
-        cols = ["variant", "step", "rate", "abs_diff", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
-                "p_adjusted", "chance_to_beat_control", "verdict"]
+        cols = ["metric", "variant", "step", "rate", "mean", "abs_diff", "rel_lift", "rel_lift_ci_low",
+                "rel_lift_ci_high", "p_adjusted", "chance_to_beat_control", "verdict"]
         return self.table.loc[self.table["variant"] != self.control, cols].reset_index(drop=True)
 
     def conclusions(self, lang: Literal["en", "es"] = "en") -> list[str]:
@@ -155,20 +194,22 @@ class ExperimentResult:
             f"ExperimentResult(variants={list(self.variants)}, control={self.control!r}, "
             f"{len(self.steps)} steps, alpha={p['alpha']}, correction={p['correction']!r})"
         )
-        cols = ["variant", "step", "users", "converters", "rate", "rel_lift", "p_adjusted", "verdict"]
+        cols = ["metric", "variant", "step", "users", "rate", "mean", "rel_lift", "p_adjusted", "verdict"]
         with pd.option_context("display.width", 160, "display.max_columns", 20):
             body = self.table[cols].to_string(index=False, float_format=lambda v: f"{v:.4g}")
         warn_lines = [f"[{r.severity}] {r.message}" for r in self.health.itertuples()]
         return "\n".join([head, body, *warn_lines])
 
     def _repr_html_(self) -> str:
-        cols = ["variant", "step", "users", "converters", "rate", "rate_ci_low", "rate_ci_high", "rel_lift",
-                "rel_lift_ci_low", "rel_lift_ci_high", "p_adjusted", "chance_to_beat_control", "verdict"]
+        cols = ["metric", "variant", "step", "users", "converters", "rate", "rate_ci_low", "rate_ci_high", "mean",
+                "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high", "p_adjusted", "chance_to_beat_control", "verdict"]
         t = self.table[cols].copy()
         for c in ("rate", "rate_ci_low", "rate_ci_high", "rel_lift", "rel_lift_ci_low", "rel_lift_ci_high",
                   "chance_to_beat_control"):
             t[c] = t[c].map(lambda v: "" if pd.isna(v) else f"{v:.1%}")
         t["p_adjusted"] = t["p_adjusted"].map(lambda v: "" if pd.isna(v) else f"{v:.4f}")
+        t["mean"] = t["mean"].map(lambda v: "" if pd.isna(v) else f"{v:.4g}")
+        t["step"] = t["step"].map(lambda v: "" if v is None or (isinstance(v, float) and np.isnan(v)) else v)
         banners = "".join(
             f"<p style='margin:2px 0;color:{'#b00' if r.severity == 'error' else '#a60'}'>"
             f"{html.escape(r.message)}</p>"
@@ -209,8 +250,9 @@ def experiment(
     end: Any = None,
     lang: Literal["en", "es"] | None = None,
     memory_budget: int | str | None = None,
+    metrics: Sequence[Any] | None = None,
 ) -> ExperimentResult:
-    """Compare a funnel across the variants of an A/B(/n) test, step by step.
+    """Compare a funnel and per-user metrics across the variants of an A/B(/n) test.
 
     Parameters
     ----------
@@ -257,6 +299,16 @@ def experiment(
     power_target : float, default 0.8
     min_users : int, default 100
         Arms with fewer exposed users get a "too few users" warning and no verdict.
+    metrics : list of Metric or str, optional
+        Per-user metrics to compare beside the funnel (:class:`funnelkit.analyses.metrics.Metric`,
+        e.g. ``Metric.sum("order_value", events="purchase", name="revenue")``, or the
+        command line's texts such as ``"revenue=sum:order_value@purchase"``). Each
+        exposed user's value counts their events from their first exposure to ``end``;
+        arms are compared by Welch on means with a delta-method relative lift (ratios by
+        the delta method, CUPED when asked), as GrowthBook's gbstats. Primary metrics
+        join the steps in the corrected family; guardrails are tested for
+        non-inferiority within ``margin`` and get their own verdict. See
+        ``docs/experiments.md``.
 
     Returns
     -------
@@ -268,12 +320,20 @@ def experiment(
     >>> ev = fk.datasets.make_shop(n_users=4000, seed=1)
     >>> exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A")
     >>> exp.table.columns[:6].tolist()
-    ['variant', 'step', 'label', 'users', 'converters', 'rate']
+    ['metric', 'kind', 'role', 'variant', 'step', 'label']
+    >>> from funnelkit.analyses.metrics import Metric
+    >>> exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A",
+    ...                     metrics=[Metric.sum("order_value", events="purchase", name="revenue")])
+    >>> exp.metrics[["metric", "variant", "users"]].values.tolist()
+    [['revenue', 'A', 1985], ['revenue', 'B', 2015]]
     """
     _check_args(variant_col=variant_col, control=control, weights=weights, alpha=alpha,
                 alternative=alternative, correction=correction, test=test, ci_method=ci_method,
                 sequential=sequential, n_star=n_star, bayes=bayes, target_lift=target_lift,
                 power_target=power_target, min_users=min_users)
+    from .metrics import check_metrics
+
+    metric_list = check_metrics(metrics)
     options = dict(window=window, mode=mode, window_from=window_from, weights=weights, alpha=alpha,
                    alternative=alternative, correction=correction, test=test, ci_method=ci_method,
                    sequential=sequential, n_star=n_star, bayes=bayes, target_lift=target_lift,
@@ -300,27 +360,36 @@ def experiment(
                                                       np.asarray(part.attr_values, dtype=object),
                                                       res_all.units.index)
     outside = 0
-    if s_ns is not None or e_ns is not None:
-        # start/end bound *first exposure* (and so every denominator), not only step-1 events
+    metric_data = None
+    if s_ns is not None or e_ns is not None or metric_list:
+        # start/end bound *first exposure* (and so every denominator), not only step-1 events;
+        # metrics count each user's events from their first exposure
         from ..engine.dask import is_dask_frame
         from ..io.normalize import ensure_events
         from ._exposure import first_exposure, in_range
 
         if is_dask_frame(events):
             raise ParameterError(
-                "`start`/`end` of an experiment bound each user's first exposure, which needs the "
-                "whole log of each user: compute the Dask frame first (`events.compute()`), or pass "
+                "`start`/`end` and `metrics` of an experiment need each user's first exposure and "
+                "events in memory: compute the Dask frame first (`events.compute()`), or pass "
                 "its Parquet files."
             )
         ev = ensure_events(events)
-        ok = in_range(first_exposure(ev, variant_col), res_all.units.index, s_ns, e_ns)
+        first = first_exposure(ev, variant_col)
+        if metric_list:
+            from ._metric_values import check_metric_columns
+
+            check_metric_columns(ev, metric_list)
+            metric_data = (ev, first, e_ns, metric_list)
+        ok = in_range(first, res_all.units.index, s_ns, e_ns)
         out_mask = ~ok & user_var.notna().to_numpy()
         outside = int(out_mask.sum())
         if outside:
             user_var = user_var.copy()
             user_var[out_mask] = np.nan
     return _experiment_from_funnel(res_all, user_var, multi, n_without, variant_col=variant_col,
-                                   control=control, exposed_outside=outside, **options)
+                                   control=control, exposed_outside=outside, metric_data=metric_data,
+                                   **options)
 
 
 def _experiment_from_funnel(
@@ -351,6 +420,7 @@ def _experiment_from_funnel(
     end: Any,
     lang: Any,
     exposed_outside: int = 0,
+    metric_data: Any = None,
 ) -> ExperimentResult:
     """The experiment from the funnel of all users and each user's variant.
 
@@ -413,14 +483,16 @@ def _experiment_from_funnel(
     for i, v in enumerate(variants):
         for k in range(K):
             prev = n_users[i] if k == 0 else conv[i, k - 1]
-            rows.append(dict(variant=v, step=steps[k], label=labels[k], users=int(n_users[i]),
+            rows.append(dict(metric="conversion", kind="conversion", role="primary", variant=v, step=steps[k],
+                             label=labels[k], users=int(n_users[i]),
                              converters=int(conv[i, k]),
                              rate=conv[i, k] / n_users[i] if n_users[i] else np.nan,
                              rate_ci_low=lo[i, k], rate_ci_high=hi[i, k],
                              step_rate=conv[i, k] / prev if prev else np.nan))
     table = pd.DataFrame(rows)
-    for c in EXPERIMENT_COLUMNS[9:]:
-        table[c] = np.nan if c != "verdict" else ""
+    for c in EXPERIMENT_COLUMNS:
+        if c not in table.columns:
+            table[c] = np.nan if c != "verdict" else ""
     comp_idx = []
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", StatisticsWarning)
@@ -454,28 +526,41 @@ def _experiment_from_funnel(
             table.loc[idx, "chance_to_beat_control"] = np.asarray(ctb, float)
             table.loc[idx, "expected_loss"] = np.asarray(loss, float)
             comp_idx.extend(idx)
-    if comp_idx:
-        table.loc[comp_idx, "p_adjusted"] = stats.adjust_pvalues(table.loc[comp_idx, "p_value"].to_numpy(float),
-                                                                 method=correction)
+    n_step_tests = int(np.isfinite(table.loc[comp_idx, "p_value"].to_numpy(float)).sum()) if comp_idx else 0
+    if metric_data is not None:
+        table = _add_metric_rows(table, metric_data, res_all.units.index, user_var, variants, alpha=alpha_f,
+                                 alternative=alternative, sequential=sequential, n_star=n_star, bayes=bayes,
+                                 lang=lang or "en")
+    metric_cmp = table.index[(table["kind"] != "conversion") & ~table["variant"].map(lambda x: _same(x, control_v))]
+    primary = list(comp_idx) + [i for i in metric_cmp if table.loc[i, "role"] == "primary"]
+    guard = [i for i in metric_cmp if table.loc[i, "role"] == "guardrail"]
+    for fam in (primary, guard):
+        if fam:
+            table.loc[fam, "p_adjusted"] = stats.adjust_pvalues(table.loc[fam, "p_value"].to_numpy(float),
+                                                                method=correction)
     if (conv[0] == 0).any() and len(variants) > 1:
         for k in range(K):
             if conv[0, k] == 0:
                 health.append(dict(severity="info", check="zero_control", variant=control_v, step=steps[k],
                                    message=f"Control has no converters at step {steps[k]}: the relative lift "
                                            "is undefined there."))
-    for i in comp_idx:
+    for i in list(comp_idx) + [j for j in primary if j not in set(comp_idx)]:
         r = table.loc[i]
         small_arm = n_users[variants.index(r["variant"])] < min_users or n_users[0] < min_users
         if (not small_arm and pd.notna(r["rel_lift"]) and abs(r["rel_lift"]) > SUSPICIOUS_LIFT
                 and pd.notna(r["p_adjusted"]) and r["p_adjusted"] < alpha_f):
             health.append(dict(severity="warning", check="suspicious_lift", variant=r["variant"],
                                step=r["step"], value=float(r["rel_lift"]),
-                               message=f"Variant {r['variant']!r} changes {r['step']} by {r['rel_lift']:+.0%}: "
+                               message=f"Variant {r['variant']!r} changes {r['step'] if r['kind'] == 'conversion' else r['metric']} by {r['rel_lift']:+.0%}: "
                                        "lifts this large are rare; check tracking and assignment before celebrating."))
     small = {v for v, n in zip(variants, n_users) if n < min_users}
-    table["verdict"] = [
-        _verdict(r, control_v, alpha_f, small) for r in table.itertuples(index=False)
-    ]
+    ctrl_rate = table[table["variant"].map(lambda x: _same(x, control_v)) & (table["kind"] == "conversion")] \
+        .set_index("step")["rate"]
+    aux = table.assign(control_rate=table["step"].map(ctrl_rate.to_dict()).astype(float),
+                       higher_is_better=table["metric"].map(_direction(metric_data)))
+    table["verdict"] = [_verdict(r, control_v, alpha_f, small) for r in aux.itertuples(index=False)]
+    both_full = (table["verdict"] == "").to_numpy()
+    table.loc[both_full, ["chance_to_beat_control", "expected_loss"]] = np.nan
     table = table[list(EXPERIMENT_COLUMNS)]
     # funnels per variant, timing, power -----------------------------------------------------------
     funnels = {}
@@ -483,7 +568,7 @@ def _experiment_from_funnel(
         keep = (user_var == v).to_numpy()
         funnels[str(v)] = _sub_result(res_all, keep)
     timing = _timing(funnels, [str(v) for v in variants], steps, alpha_f)
-    n_tests = int(np.isfinite(table.loc[comp_idx, "p_value"].to_numpy(float)).sum()) if comp_idx else 1
+    n_tests = int(np.isfinite(table.loc[primary, "p_value"].to_numpy(float)).sum()) if primary else 1
     power_df = _power(conv, n_users, variants, steps, alpha_f, alternative, target_lift, power_target,
                       sequential=sequential, n_star=n_star,
                       n_tests=max(n_tests, 1) if correction != "none" else 1)
@@ -507,7 +592,8 @@ def _experiment_from_funnel(
                     window_from=window_from, weights=weights, alpha=alpha_f, alternative=alternative,
                     correction=correction, test=test, ci_method=ci_method, sequential=sequential,
                     n_star=n_star, bayes=bayes, target_lift=target_lift, power_target=power_target,
-                    min_users=min_users, exclude=list(exclude or []), start=start, end=end),
+                    min_users=min_users, exclude=list(exclude or []), start=start, end=end,
+                    metrics=[] if metric_data is None else list(metric_data[3])),
         steps=steps,
         labels=labels,
         journey=res_all.journey,
@@ -579,13 +665,52 @@ def _verdict(r: Any, control: Any, alpha: float, small: set) -> str:
         return "control"
     if r.variant in small or control in small:
         return "too few users to conclude"
+    if r.role == "guardrail":
+        if pd.isna(r.p_adjusted):
+            return "not testable"
+        if r.p_adjusted < alpha:
+            return "not worse"
+        bad = r.rel_lift_ci_high < 0 if r.higher_is_better else r.rel_lift_ci_low > 0
+        return "worse" if bad else "inconclusive"
     if pd.isna(r.p_adjusted):
+        if r.kind == "conversion" and r.rate == 1.0 and r.control_rate == 1.0:
+            return ""  # every user of both arms reached the step (100 % vs 100 %): no test makes sense
         if r.users and pd.notna(r.abs_diff) and r.abs_diff == 0:
-            return "no difference"  # e.g. every user of both arms reached the step
+            return "no difference"
         return "not testable"
     if r.p_adjusted < alpha:
         return "significant increase" if r.abs_diff > 0 else "significant decrease"
     return "no significant difference"
+
+
+def _direction(metric_data: Any) -> dict[str, bool]:
+    out = {"conversion": True}
+    if metric_data is not None:
+        out.update({m.name: bool(m.higher_is_better) for m in metric_data[3]})
+    return out
+
+
+def _add_metric_rows(table: pd.DataFrame, metric_data: Any, units: pd.Index, user_var: pd.Series,
+                     variants: list[Any], **kw: Any) -> pd.DataFrame:
+    """Append the rows of each per-user metric (control first) to the conversion rows."""
+    from ._metric_rows import metric_rows
+    from ._metric_values import first_ns_of, metric_values
+
+    ev, first, end_ns, metric_list = metric_data
+    exposed = user_var.notna().to_numpy()
+    users = units[exposed]
+    uv_arm = user_var[exposed]
+    masks = [(uv_arm == v).to_numpy(dtype=bool) for v in variants]
+    first_ns = first_ns_of(first, users)
+    rows = []
+    for m in metric_list:  # a loop over metrics (few), each vectorized over users
+        uv = metric_values(ev, m, users, first_ns, end_ns)
+        rows.extend(metric_rows(m, uv, masks, variants, **kw))
+    extra = pd.DataFrame(rows)
+    for c in EXPERIMENT_COLUMNS:
+        if c not in extra.columns:
+            extra[c] = np.nan if c != "verdict" else ""
+    return pd.concat([table, extra[table.columns]], ignore_index=True)
 
 
 def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:

@@ -133,6 +133,7 @@ def mean_test(
     margin: float | None = None,
     base_c: Any = None,
     base_t: Any = None,
+    higher_is_better: bool = True,
 ) -> MeanTest:
     r"""Compare the means of a per-unit metric between control and treatment.
 
@@ -173,9 +174,12 @@ def mean_test(
         Non-inferiority margin on the relative lift (> 0; 0.02 = "at most 2 % worse"):
         ``noninferiority_p_value`` tests H0: L <= -margin against L > -margin (one-sided
         Welch t at the same :math:`\nu`, gbstats' one-sided test with ``test_value=-margin``).
-        For a metric where lower is better pass the negated metric.
+        With ``higher_is_better=False`` (a metric that must not rise, e.g. refunds) it
+        tests H0: L >= margin against L < margin.
     base_c, base_t : float or array_like, optional
         Unadjusted means for the relative lift (default: ``mean_c``/``mean_t``).
+    higher_is_better : bool, default True
+        The direction that the non-inferiority margin protects.
 
     Returns
     -------
@@ -207,6 +211,8 @@ def mean_test(
             f"`alternative`={alternative!r} with sequential=True: the always-valid test is two-sided "
             "only. Use alternative='two-sided'."
         )
+    if not isinstance(higher_is_better, (bool, np.bool_)):
+        raise ParameterError(f"`higher_is_better`={higher_is_better!r} must be True or False.")
     if margin is not None:
         if isinstance(margin, (bool, np.bool_)) or not isinstance(margin, (int, float, np.number)) \
                 or not np.isfinite(margin) or margin <= 0:
@@ -254,7 +260,8 @@ def mean_test(
         ni = np.full(np.shape(lift), np.nan)
     else:
         with np.errstate(invalid="ignore", divide="ignore"):
-            ni = stats.t.sf((lift + margin) / lse, dof)
+            ni = (stats.t.sf((lift + margin) / lse, dof) if higher_is_better
+                  else stats.t.cdf((lift - margin) / lse, dof))
     return MeanTest(
         mean_c=out(mc, scalar), var_c=out(vc, scalar), n_c=out(nc, scalar),
         mean_t=out(mt, scalar), var_t=out(vt, scalar), n_t=out(nt, scalar),
