@@ -1,0 +1,110 @@
+"""The documentation site builds with warnings as errors (Sphinx + numpydoc + MyST).
+
+The build runs in a subprocess into a temporary directory (nothing is written to the
+source tree). A failure lists the warnings grouped by the file that caused them, so a
+page or docstring that breaks the build is named.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import os
+import re
+import subprocess
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+DOCS = ROOT / "docs"
+NEEDED = ("sphinx", "numpydoc", "myst_parser")
+
+
+def _missing() -> list[str]:
+    return [m for m in NEEDED if importlib.util.find_spec(m) is None]
+
+
+@pytest.fixture(scope="module")
+def built(tmp_path_factory):
+    missing = _missing()
+    if missing:
+        msg = (f"the docs build needs {', '.join(missing)}: install the docs extra "
+               "(pip install -e '.[docs]'; the test extra should include it)")
+        if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
+            pytest.fail(msg)  # in CI a missing builder is a failure, not a skip
+        pytest.skip(msg)
+    out = tmp_path_factory.mktemp("docs_html")
+    doctrees = tmp_path_factory.mktemp("doctrees")
+    env = {**os.environ, "FUNNELKIT_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
+    proc = subprocess.run(
+        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(doctrees),
+         str(DOCS), str(out)],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
+    return proc, out
+
+
+def _by_file(stderr: str) -> dict[str, list[str]]:
+    groups: dict[str, list[str]] = defaultdict(list)
+    for line in stderr.splitlines():
+        m = re.match(r"(?P<file>[^:]+?)(?::docstring of [^:]+)?(?::\d+)?: (?P<kind>WARNING|ERROR|CRITICAL): "
+                     r"(?P<msg>.*)", line)
+        if m:
+            f = m["file"]
+            try:
+                f = str(Path(f).resolve().relative_to(ROOT))
+            except ValueError:
+                pass
+            groups[f].append(f"{m['kind']}: {m['msg']}")
+        elif line.strip() and ("WARNING" in line or "ERROR" in line or "Exception" in line):
+            groups["(sphinx)"].append(line.strip())
+    return groups
+
+
+def test_docs_build_with_warnings_as_errors(built):
+    proc, out = built
+    if proc.returncode != 0:
+        groups = _by_file(proc.stderr)
+        report = "\n".join(f"{f}:\n  " + "\n  ".join(msgs) for f, msgs in sorted(groups.items()))
+        pytest.fail(f"sphinx-build -W failed (exit {proc.returncode}). Warnings by file:\n{report or proc.stderr}")
+    assert (out / "index.html").is_file()
+
+
+def test_every_page_of_docs_is_in_the_site(built):
+    proc, out = built
+    assert proc.returncode == 0, "the build failed: see test_docs_build_with_warnings_as_errors"
+    for page in [*DOCS.glob("*.md"), *DOCS.glob("guide/*.md"), *DOCS.glob("gallery/*.md")]:
+        rel = page.relative_to(DOCS).with_suffix(".html")
+        assert (out / rel).is_file(), f"{page.relative_to(ROOT)} is not part of the site"
+    index = (out / "index.html").read_text(encoding="utf-8")
+    for page in DOCS.glob("*.md"):
+        if page.stem != "index":
+            assert f'href="{page.stem}.html"' in index, f"{page.name} is missing from the table of contents"
+
+
+def test_api_reference_comes_from_the_docstrings(built):
+    proc, out = built
+    assert proc.returncode == 0
+    api = (out / "api" / "index.html").read_text(encoding="utf-8")
+    for name in ("funnelkit.read_events", "funnelkit.funnel", "funnelkit.experiment", "funnelkit.Journey",
+                 "funnelkit.stats.diff_test", "funnelkit.plotting.funnel_bars", "funnelkit.errors.FunnelkitError"):
+        assert f'id="{name}"' in api, f"{name} is not documented in the API reference"
+    assert "Parameters" in api and "Returns" in api  # numpydoc sections rendered
+
+
+def test_gallery_draws_every_plot(built):
+    proc, out = built
+    assert proc.returncode == 0
+    import funnelkit.plotting as plotting
+
+    gallery = (out / "gallery" / "index.html").read_text(encoding="utf-8")
+    src = (DOCS / "gallery" / "index.md").read_text(encoding="utf-8")
+    drawn = set(re.findall(r"fk\.plotting\.(\w+)\(", src))
+    plots = {n for n in plotting.__all__ if callable(getattr(plotting, n)) and n not in
+             ("plot_result", "trend_table", "journey_map_table")}
+    assert plots <= drawn, f"the gallery lacks {sorted(plots - drawn)}"
+    images = re.findall(r'<img[^>]+src="([^"]+\.png)"', gallery)
+    assert len(images) >= len(plots)
+    for img in images:
+        assert (out / "gallery" / img).is_file(), img
