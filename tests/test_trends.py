@@ -505,3 +505,40 @@ def test_frame_parquet_spilled_and_dask_give_the_same_trend(tmp_path):
     with dask.config.set(scheduler="synchronous"):
         got = trend_table(dd.from_pandas(ev, npartitions=3), steps, **kw)
     pd.testing.assert_frame_equal(got, want)
+
+
+# --------------------------------------------------------------------------- every mode of the funnel
+_MODE_OPTIONS = [dict(mode="strict"), dict(reuse_events=True), dict(stop_at_repeat=True, reuse_events=True),
+                 dict(increasing_times=True, reuse_events=True), dict(mode="uninterrupted", reuse_events=True),
+                 dict(mode="uninterrupted", out_of_order="ignore"), dict(mode="any_order")]
+
+
+@pytest.mark.parametrize("kw", _MODE_OPTIONS, ids=lambda kw: ",".join(f"{k}={v}" for k, v in kw.items()))
+def test_every_funnel_mode_gives_its_trend(kw):
+    """For each mode and option of fk.funnel, a period's row equals the funnel bounded to it
+    (options the funnel does not have yet are skipped)."""
+    import inspect
+    import warnings
+
+    rng = np.random.default_rng(11)
+    n = 500
+    ev = pd.DataFrame({"user_id": rng.integers(0, 40, n),
+                       "timestamp": T0 + pd.to_timedelta(rng.integers(0, 4 * 24 * 4, n) * 15, unit="min"),
+                       "event": rng.choice(["a", "b", "c", "x"], n, p=[0.35, 0.3, 0.2, 0.15])})
+    steps = ["a", "b", "c"]
+    names = set(inspect.signature(fk.funnel).parameters)
+    if not set(kw) <= names:
+        pytest.skip(f"fk.funnel has no {sorted(set(kw) - names)} yet")
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            fk.funnel(ev.head(5), steps, window="1D", **kw)
+    except ParameterError as e:
+        pytest.skip(f"fk.funnel does not take {kw}: {e}")
+    t = trend_table(ev, steps, window="20h", min_entries=1, **kw)
+    assert t["entered"].sum() > 0
+    for per, g in t.groupby("period", sort=True):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = fk.funnel(ev, steps, window="20h", start=per, end=per + pd.Timedelta("1D"), **kw)
+        assert g["units"].tolist() == res.table["units"].tolist(), per

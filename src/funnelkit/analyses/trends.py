@@ -16,6 +16,7 @@ that made it; ``.plot()`` draws it); :func:`trend_table` is a shortcut to its ta
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 import html
 import inspect
@@ -312,7 +313,7 @@ def trend(
     tk = TrendKernel(fk=fk, grid=PeriodGrid(freq=str(freq), tz=str(tzinfo), start_ns=s_ns, end_ns=e_ns),
                      horizon=reach)
     dreq = DriveRequest(journey=journey, unit_col=req.unit_col, events=names is None,
-                        keep="all" if params["mode"] == "strict" else "matched", needed=tuple(req.needed),
+                        keep="matched" if params["mode"] in _MATCHED_ONLY else "all", needed=tuple(req.needed),
                         memory_budget=req.memory_budget, tmp_dir=req.tmp_dir, progress=req.progress,
                         purpose=req.attr_purpose, steps=tuple(int(x) for x in spec.steps),
                         exclude=tuple(syms.exclude), exclude_rules=tuple(syms.exclude_rules))
@@ -357,6 +358,9 @@ def trend(
 
 
 _MAX_REACH = 1 << 62  # horizon bound in ns (no overflow when added to a time)
+#: Modes that never read rows outside the funnel; any other (strict adjacency, ClickHouse's
+#: strict_order...) gets every row of the log, as the funnel keeps them.
+_MATCHED_ONLY = ("ordered", "any_order")
 
 
 def _trend_bucket(tk: Any, rows: Any) -> Any:
@@ -376,11 +380,16 @@ def _funnel_kernel(req: Any, spec: Any, syms: Any) -> Any:
     st = np.asarray(spec.steps, dtype=np.int64)
     rb = rule_bits(journey, spec.steps, syms.exclude, syms.exclude_rules)
     stages = journey._all_stages()
-    return FunnelKernel(
+    given = dict(
         mode=req.mode, window=req.window, window_from=req.window_from, steps=st, exclude=tuple(syms.exclude),
         bits=rb, after_order=tuple(journey._after_order()), stage_of={s.name: i for i, s in enumerate(stages)},
         step_names=tuple(spec.names), start_ns=None, end_ns=None, step_attr=None, code_lut=code_lut(st, rb),
     )
+    # options the kernel reads straight from the request (the ClickHouse modes...): as run_funnel passes them
+    for f in dataclasses.fields(FunnelKernel):
+        if f.name not in given and hasattr(req, f.name):
+            given[f.name] = getattr(req, f.name)
+    return FunnelKernel(**given)
 
 
 def _events_up_front(events: Any, req: Any) -> tuple[Any, list[str] | None]:
