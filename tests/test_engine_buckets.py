@@ -107,9 +107,16 @@ def test_buckets_spill_and_read_back(tmp_path):
 
 def test_temp_dir_errors_name_the_fix(tmp_path):
     d = B.temp_dir(tmp_path)
-    assert d.parent == tmp_path and d.name.startswith("funnelkit-buckets-")
-    with pytest.raises(FunnelkitError, match="tmp_dir="):
-        B.temp_dir(tmp_path / "no" / "such" / "dir")
+    assert d.parent == tmp_path and d.name.startswith(f"funnelkit-spill-{os.getpid()}-")
+    assert not d.exists()  # created at the first spill only
+    missing = tmp_path / "no" / "such" / "dir"
+    with pytest.raises(FunnelkitError, match=f"{str(missing)!r}.*does not exist.*tmp_dir=.*--tmp-dir"):
+        B.temp_dir(missing)
+    (tmp_path / "file").write_text("x")
+    with pytest.raises(FunnelkitError, match="is not a directory.*tmp_dir="):
+        B.temp_dir(tmp_path / "file")
+    with pytest.raises(ParameterError, match="tmp_dir"):
+        B.temp_dir(3.5)
 
 
 def _log(n=5_000, users=400, seed=2, ids="dense"):
@@ -212,3 +219,138 @@ def test_threads_setting(threads):
             mock.patch("funnelkit.engine.run.THREADS_MIN_ROWS", 1):
         with pytest.raises(ParameterError, match="FUNNELKIT_NUM_THREADS"):
             fk.funnel(ev, ["a", "b", "c"])
+
+
+# --------------------------------------------------------------------------- faults (issue 15)
+
+
+import contextlib
+import signal
+import subprocess
+import sys
+
+
+def _spill_log(tmp_path, n=3000):
+    ev = _log(n=n)
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path, row_group_size=500)
+    return ev, path
+
+
+@contextlib.contextmanager
+def _tmpfs(where, options):
+    """A small tmpfs mounted at ``where`` (root only; skips otherwise)."""
+    where.mkdir()
+    r = subprocess.run(["mount", "-t", "tmpfs", "-o", options, "tmpfs", str(where)], capture_output=True)
+    if r.returncode:
+        pytest.skip(f"cannot mount a tmpfs here: {r.stderr.decode().strip()}")
+    try:
+        yield where
+    finally:
+        subprocess.run(["umount", "-l", str(where)], capture_output=True)
+
+
+def test_missing_or_readonly_system_temp_dir_fails_only_when_spilling(tmp_path):
+    ev, path = _spill_log(tmp_path)
+    steps = ["a", "b", "c"]
+    want = fk.funnel(ev, steps)
+    missing = tmp_path / "gone"
+    with mock.patch.object(tempfile, "tempdir", str(missing)):
+        # the 6-row / '512MB' case: fits in its budget, so no temporary directory is needed
+        six = ev.iloc[:6]
+        six.to_parquet(tmp_path / "six.parquet")
+        assert_same(fk.funnel(str(tmp_path / "six.parquet"), steps, memory_budget="512MB"), fk.funnel(six, steps))
+        with pytest.raises(FunnelkitError, match=f"{str(missing)!r}.*does not exist.*tmp_dir=.*--tmp-dir"):
+            fk.funnel(str(path), steps, memory_budget=1)
+    assert not missing.exists()
+    assert_same(fk.funnel(str(path), steps, memory_budget="512MB"), want)
+
+
+def test_readonly_tmp_dir_names_the_directory(tmp_path):
+    with _tmpfs(tmp_path / "ro", "ro,size=64k") as ro:
+        with pytest.raises(FunnelkitError, match=f"{str(ro)!r}.*not writable.*tmp_dir=.*--tmp-dir"):
+            B.temp_dir(ro)  # an explicit tmp_dir: refused before any work
+        ev, path = _spill_log(tmp_path)
+        with mock.patch.object(tempfile, "tempdir", str(ro)):
+            with pytest.raises(FunnelkitError, match=f"{str(ro)!r}.*not writable"):
+                fk.funnel(str(path), ["a", "b", "c"], memory_budget=1)
+
+
+def test_readonly_tmp_dir_without_root(tmp_path):
+    with mock.patch.object(B.os, "access", lambda p, mode: False):
+        with pytest.raises(FunnelkitError, match="not writable.*tmp_dir="):
+            B.temp_dir(tmp_path)
+
+
+def test_full_disk_tmpfs_raises_naming_directory_and_space_and_leaves_nothing(tmp_path):
+    ev, path = _spill_log(tmp_path, n=20_000)
+    with _tmpfs(tmp_path / "small", "size=16k") as small:
+        with mock.patch.object(tempfile, "tempdir", str(small)):
+            with pytest.raises(FunnelkitError, match=f"{str(small)!r} failed.*needed .* more.*tmp_dir=") as exc:
+                fk.funnel(str(path), ["a", "b", "c"], memory_budget=1)
+        assert "free there now" in str(exc.value)
+        assert list(small.iterdir()) == []  # nothing left behind
+
+
+def test_short_write_raises_and_leaves_nothing(tmp_path):
+    """A full disk without root: the writer writes half of an array (as tofile can)."""
+    ev, path = _spill_log(tmp_path)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    calls = []
+
+    def short(arr, fh):
+        calls.append(arr.nbytes)
+        if len(calls) > 3:
+            fh.write(arr.tobytes()[: arr.nbytes // 2])
+        else:
+            arr.tofile(fh)
+
+    with mock.patch.object(B, "_tofile", short), mock.patch.object(tempfile, "tempdir", str(spill)):
+        with pytest.raises(FunnelkitError, match=r"fewer bytes than were written.*This spill needed [0-9,]+ "):
+            fk.funnel(str(path), ["a", "b", "c"], memory_budget=1)
+    assert list(spill.iterdir()) == []
+
+    def enospc(arr, fh):
+        raise OSError(28, "No space left on device")
+
+    with mock.patch.object(B, "_tofile", enospc), mock.patch.object(tempfile, "tempdir", str(spill)):
+        with pytest.raises(FunnelkitError, match="No space left on device"):
+            fk.funnel(str(path), ["a", "b", "c"], memory_budget=1)
+    assert list(spill.iterdir()) == []
+
+
+def test_killed_runs_leftovers_are_removed_by_the_next_spill(tmp_path):
+    parent = tmp_path / "tmp"
+    parent.mkdir()
+    code = (
+        "import os, numpy as np\n"
+        "from funnelkit.engine import buckets as B\n"
+        f"b = B.Buckets(2, [np.int64], budget=1, tmp=B.temp_dir({str(parent)!r}))\n"
+        "b.add([(np.arange(1000),), (np.arange(10),)])\n"
+        "os.kill(os.getpid(), 9)\n"
+    )
+    r = subprocess.run([sys.executable, "-c", code], capture_output=True)
+    assert r.returncode == -signal.SIGKILL
+    left = [p for p in parent.iterdir()]
+    assert len(left) == 1 and left[0].name.startswith(B.SPILL_PREFIX)
+    assert sum(f.stat().st_size for f in left[0].iterdir()) > 8000  # the killed run's spill
+    # a live run's directory, a look-alike without owner file and another program's: kept
+    live = parent / f"{B.SPILL_PREFIX}{os.getpid()}-live"
+    live.mkdir()
+    (live / "owner.txt").write_text(f"{os.getpid()} {B._start_time(os.getpid())}\n")
+    fake = parent / f"{B.SPILL_PREFIX}1-noowner"
+    fake.mkdir()
+    other = parent / "someone-else"
+    other.mkdir()
+    ev, path = _spill_log(tmp_path)
+    with mock.patch.object(tempfile, "tempdir", str(parent)):
+        assert_same(fk.funnel(str(path), ["a", "b", "c"], memory_budget=1), fk.funnel(ev, ["a", "b", "c"]))
+    assert sorted(p.name for p in parent.iterdir()) == sorted([live.name, fake.name, other.name])
+
+
+def test_reused_pid_counts_as_gone(tmp_path):
+    d = tmp_path / f"{B.SPILL_PREFIX}{os.getpid()}-old"
+    d.mkdir()
+    (d / "owner.txt").write_text(f"{os.getpid()} 1\n")  # this pid, but another start time
+    assert B.remove_stale(tmp_path) == [d] and not d.exists()

@@ -9,13 +9,18 @@ about :data:`BUCKET_ROWS` input rows' worth of units, so its arrays stay in cach
 While blocks are read, every bucket's parts are kept in input order; when the parts
 held exceed ``memory_budget`` they are appended to one file per bucket and array in a
 temporary directory, and read back (spilled rows first: they were read first) when the
-bucket's turn comes. Buckets then run on all cores, at most a few at a time, each
+bucket's turn comes (see :class:`Buckets`: checked writes, the spill directory created at
+the first spill and named for its owner process, stale ones of killed runs removed). The
+layout (bucket count) depends on the rows, never on the budget, so a tiny budget means at
+most one spill per block read, not more buckets. Buckets then run on all cores, at most a few at a time, each
 sorted on its own by :func:`order` (unit, time, step position, then the rows' values).
 """
 
 from __future__ import annotations
 
 import os
+import secrets
+import shutil
 import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -23,9 +28,11 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import FunnelkitError
+from .._params import cut_value
+from ..errors import FunnelkitError, ParameterError
 
-__all__ = ["BUCKET_ROWS", "THREADS_MIN_ROWS", "Buckets", "layout", "order", "temp_dir"]
+__all__ = ["BUCKET_ROWS", "THREADS_MIN_ROWS", "Buckets", "layout", "order", "temp_dir", "remove_stale",
+           "SPILL_PREFIX"]
 
 #: Target input rows per bucket (the kernels' working set).
 BUCKET_ROWS = 1 << 17
@@ -42,21 +49,130 @@ def layout(n_ids: int, n_rows: int, threads: int) -> tuple[int, int]:
     return shift, max(1, -(-n_ids // (1 << shift)))
 
 
-def temp_dir(tmp_dir: Any) -> Path:
-    """A new private directory for spilled buckets (removed by the caller)."""
+#: Spill directories are named ``funnelkit-spill-<pid>-<random>`` and hold an owner file
+#: with the pid and the process start time, so that a later run recognises the directories
+#: of processes that are gone (a killed run) and removes them.
+SPILL_PREFIX = "funnelkit-spill-"
+_OWNER = "owner.txt"
+
+
+def _start_time(pid: int) -> str | None:
+    """The start time of process ``pid`` (Linux /proc; None when unknown)."""
     try:
-        return Path(tempfile.mkdtemp(prefix="funnelkit-buckets-",
-                                     dir=None if tmp_dir is None else os.fspath(tmp_dir)))
-    except (OSError, TypeError) as exc:
-        where = tmp_dir if tmp_dir is not None else tempfile.gettempdir()
+        with open(f"/proc/{pid}/stat", "rb") as fh:
+            stat = fh.read().decode(errors="replace")
+        return stat.rsplit(")", 1)[1].split()[19]  # field 22 (starttime), after "comm)"
+    except (OSError, IndexError):
+        return None
+
+
+def _alive(pid: int, start: str | None) -> bool:
+    """Whether the process that wrote an owner file still runs (pid reuse is told apart by
+    the start time where /proc has it)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    except (PermissionError, OSError):
+        return True  # exists, another user's: not ours to judge
+    if start is not None:
+        now = _start_time(pid)
+        if now is not None and now != start:
+            return False  # the pid was reused by another process
+    return True
+
+
+def remove_stale(parent: Path) -> list[Path]:
+    """Remove spill directories in ``parent`` whose owner process is gone; return them.
+
+    Only directories named ``funnelkit-spill-<pid>-*`` that hold an owner file naming that
+    pid are touched (the name alone is not enough), never another user's or a live run's.
+    """
+    removed: list[Path] = []
+    try:
+        entries = list(os.scandir(parent))
+    except OSError:
+        return removed
+    me = os.getuid() if hasattr(os, "getuid") else None
+    for entry in entries:
+        if not entry.name.startswith(SPILL_PREFIX):
+            continue
+        try:
+            if not entry.is_dir(follow_symlinks=False):
+                continue
+            if me is not None and entry.stat(follow_symlinks=False).st_uid != me:
+                continue
+            pid = int(entry.name[len(SPILL_PREFIX):].split("-", 1)[0])
+            owner = Path(entry.path) / _OWNER
+            fields = owner.read_text().split()
+            if not fields or int(fields[0]) != pid:
+                continue
+            start = fields[1] if len(fields) > 1 and fields[1] != "-" else None
+        except (OSError, ValueError):
+            continue
+        if not _alive(pid, start):
+            shutil.rmtree(entry.path, ignore_errors=True)
+            if not os.path.exists(entry.path):
+                removed.append(Path(entry.path))
+    return removed
+
+
+def _tmp_fix() -> str:
+    return ("Fix: pass tmp_dir= a writable directory with free space (--tmp-dir in the CLI), "
+            "or set the TMPDIR environment variable")
+
+
+def _check_parent(parent: Path, *, given: bool) -> None:
+    where = "tmp_dir=" if given else "the system temporary directory (TMPDIR)"
+    if not parent.exists():
         raise FunnelkitError(
-            f"Cannot create a temporary directory for spilled buckets in {str(where)!r}: {exc}. "
-            "Fix: pass tmp_dir= a writable directory with free space, or set TMPDIR."
+            f"The temporary directory {str(parent)!r} ({where}) for spilled buckets does not "
+            f"exist. {_tmp_fix()}, or create it first."
+        )
+    if not parent.is_dir():
+        raise FunnelkitError(
+            f"The temporary directory {str(parent)!r} ({where}) for spilled buckets is not a "
+            f"directory. {_tmp_fix()}."
+        )
+    if not os.access(parent, os.W_OK | os.X_OK):
+        raise FunnelkitError(
+            f"The temporary directory {str(parent)!r} ({where}) for spilled buckets is not "
+            f"writable. {_tmp_fix()}."
+        )
+
+
+def temp_dir(tmp_dir: Any) -> Path:
+    """The path of this run's spill directory (created at the first spill; removed by the caller).
+
+    An explicit ``tmp_dir`` is checked now (missing, not a directory, not writable:
+    :class:`~funnelkit.errors.FunnelkitError` naming it, before any work); the system
+    temporary directory only when a spill happens, so a run that fits in its
+    ``memory_budget`` never needs a temporary directory at all.
+    """
+    given = tmp_dir is not None
+    try:
+        parent = Path(os.fspath(tmp_dir)).expanduser() if given else Path(tempfile.gettempdir())
+    except TypeError:
+        raise ParameterError(
+            f"`tmp_dir`={cut_value(tmp_dir)} must be a directory path (str or os.PathLike). "
+            f"{_tmp_fix()}."
         ) from None
+    if given:
+        _check_parent(parent, given=True)
+    return parent / f"{SPILL_PREFIX}{os.getpid()}-{secrets.token_hex(6)}"
 
 
 class Buckets:
-    """Parts of every bucket, in input order, in memory or spilled to disk."""
+    """Parts of every bucket, in input order, in memory or spilled to disk.
+
+    Every write is checked (a full disk makes ``ndarray.tofile`` write short): on a short
+    or failed write the spill directory is removed and a
+    :class:`~funnelkit.errors.FunnelkitError` names it and the space needed. The directory
+    is created at the first spill, with an owner file (pid, process start time), and
+    stale directories of dead runs in the same parent are removed then.
+    """
 
     def __init__(self, n_buckets: int, dtypes: Sequence[Any], *, budget: int | None = None,
                  tmp: Path | None = None) -> None:
@@ -67,6 +183,9 @@ class Buckets:
         self.held = 0  # bytes in memory
         self.spilled_rows: dict[int, int] = {}
         self.written = 0
+        self.bytes_written = 0
+        self._need = 0  # bytes of the spill under way not yet written (for messages)
+        self._ready = False
 
     def add(self, parts: Sequence[tuple[np.ndarray, ...] | None]) -> None:
         for j, part in enumerate(parts):
@@ -74,28 +193,84 @@ class Buckets:
                 self.parts[j].append(part)
                 self.held += sum(a.nbytes for a in part)
         if self.budget is not None and self.tmp is not None and self.held > self.budget:
+            self._prepare()
+            self._need = self.held
             for j, bparts in enumerate(self.parts):
                 if bparts:
                     self._write(j, bparts)
+                    self._need -= sum(a.nbytes for p in bparts for a in p)
                     self.parts[j] = []
             self.held = 0
+
+    def _prepare(self) -> None:
+        """Create the spill directory (first spill only), after removing stale ones."""
+        if self._ready:
+            return
+        assert self.tmp is not None
+        if self.tmp.is_dir():  # a directory the caller made: used as it is
+            self._ready = True
+            return
+        parent = self.tmp.parent
+        _check_parent(parent, given=False)
+        remove_stale(parent)
+        try:
+            os.mkdir(self.tmp, 0o700)
+            start = _start_time(os.getpid()) or "-"
+            (self.tmp / _OWNER).write_text(f"{os.getpid()} {start}\n")
+        except OSError as exc:
+            shutil.rmtree(self.tmp, ignore_errors=True)
+            raise FunnelkitError(
+                f"Cannot create a directory for spilled buckets in {str(parent)!r}: "
+                f"{exc.strerror or exc}. {_tmp_fix()}."
+            ) from None
+        self._ready = True
 
     def _path(self, j: int, k: int) -> Path:
         assert self.tmp is not None
         return self.tmp / f"bucket-{j}.{k}.bin"
 
+    def _fail(self, path: Path, exc: BaseException | None, need: int) -> FunnelkitError:
+        assert self.tmp is not None
+        if self.tmp.name.startswith(SPILL_PREFIX):
+            shutil.rmtree(self.tmp, ignore_errors=True)  # leave nothing behind
+        else:  # a directory the caller made: empty it, keep it
+            for f in self.tmp.glob("bucket-*.bin"):
+                f.unlink(missing_ok=True)
+        free = ""
+        try:
+            st = os.statvfs(self.tmp.parent)
+            free = f", {_mb(st.f_bavail * st.f_frsize)} free there now"
+        except (OSError, AttributeError):
+            pass
+        why = (exc.strerror or str(exc)) if isinstance(exc, OSError) else (
+            str(exc) if exc is not None else "the disk took fewer bytes than were written (full?)")
+        return FunnelkitError(
+            f"Spilling rows to the temporary directory {str(self.tmp.parent)!r} failed at "
+            f"{path.name}: {why}. This spill needed {_mb(need)} more, after {_mb(self.bytes_written)} "
+            f"already written{free}; the spilled files were removed. Fix: free disk space there, "
+            "pass tmp_dir= a directory with more space (--tmp-dir in the CLI), or raise "
+            "memory_budget= so that less is spilled."
+        )
+
     def _write(self, j: int, parts: list[tuple[np.ndarray, ...]]) -> None:
+        need = self._need
         for k, dt in enumerate(self.dtypes):
             path = self._path(j, k)
             try:
                 with open(path, "ab") as fh:
+                    size0 = fh.seek(0, os.SEEK_END)
+                    want = 0
                     for part in parts:
-                        np.ascontiguousarray(part[k], dtype=dt).tofile(fh)
+                        arr = np.ascontiguousarray(part[k], dtype=dt)
+                        _tofile(arr, fh)
+                        want += arr.nbytes
+                    fh.flush()
+                    got = os.fstat(fh.fileno()).st_size - size0
             except OSError as exc:
-                raise FunnelkitError(
-                    f"Writing spilled rows to {str(path)!r} failed: {exc}. Fix: free disk space "
-                    "there, pass tmp_dir= another directory, or raise memory_budget=."
-                ) from None
+                raise self._fail(path, exc, need) from None
+            if got != want:
+                raise self._fail(path, None, need)
+            self.bytes_written += want
         n = sum(len(p[0]) for p in parts)
         self.spilled_rows[j] = self.spilled_rows.get(j, 0) + n
         self.written += n
@@ -106,9 +281,16 @@ class Buckets:
         self.parts[j] = []
         if j in self.spilled_rows:
             cols = []
+            want = self.spilled_rows[j]
             for k, dt in enumerate(self.dtypes):
                 path = self._path(j, k)
-                cols.append(np.fromfile(path, dtype=dt))
+                try:
+                    arr = np.fromfile(path, dtype=dt)
+                except OSError as exc:
+                    raise self._fail(path, exc, 0) from None
+                if len(arr) != want:  # pragma: no cover - every write is checked
+                    raise self._fail(path, OSError(0, f"read back {len(arr)} rows of {want}"), 0)
+                cols.append(arr)
                 path.unlink()
             del self.spilled_rows[j]
             parts = [tuple(cols), *parts]
@@ -117,6 +299,15 @@ class Buckets:
         if len(parts) == 1:
             return parts[0]
         return tuple(np.concatenate([p[i] for p in parts]) for i in range(len(self.dtypes)))
+
+
+def _tofile(arr: np.ndarray, fh: Any) -> None:
+    """One array appended to a spill file (a seam for fault-injection tests)."""
+    arr.tofile(fh)
+
+
+def _mb(n: int) -> str:
+    return f"{n / 2**20:,.1f} MB" if n >= 2**20 else f"{n:,} bytes"
 
 
 def _pack_sort(keys: Sequence[np.ndarray], widths: Sequence[int]) -> np.ndarray | None:

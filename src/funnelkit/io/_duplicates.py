@@ -134,8 +134,16 @@ def duplicate_rows(df: pd.DataFrame) -> tuple[np.ndarray, tuple[int, int] | None
     if not dup.any():
         return none, None
     first = int(np.argmax(dup))
-    h = pd.util.hash_pandas_object(sub, index=False).to_numpy()
-    orig = int(np.argmax(h == h[first]))  # the first row equal to it (hash equal is enough here)
+    head = sub.iloc[:first]
+    same = np.ones(first, dtype=bool)
+    for c in sub.columns:  # the earlier rows equal to it, column by column
+        v = sub[c].iloc[first]
+        col = head[c]
+        if pd.isna(v) if np.ndim(v) == 0 else False:
+            same &= col.isna().to_numpy()
+        else:
+            same &= (col == v).to_numpy(dtype=bool, na_value=False)
+    orig = int(np.argmax(same)) if same.any() else first
     return cand[dup], (int(cand[first]), int(cand[orig]))
 
 
