@@ -134,8 +134,13 @@ class TrendResult:
     def _repr_html_(self) -> str:
         caption = html.escape(self._summary().removeprefix("TrendResult(").removesuffix(")"))
         body = self._wide().to_html(index=False, escape=True, border=0, max_rows=20)
-        foot = ("<p style='margin:2px 0;color:#555'>Conversion from entry by entry period; * marks a shift in "
-                "step conversion; complete = False: the window is not over yet (rates still rising).</p>")
+        n_few = int(self.table.drop_duplicates("period")["too_few"].astype(bool).sum()) if (
+            len(self.table) and "too_few" in self.table.columns) else 0
+        few = (f" {n_few} periods have fewer than {self.params.get('min_entries', 30)} entries (too_few): "
+               "too few to read." if n_few else "")
+        foot = ("<p style='margin:2px 0;color:#555'>Conversion from entry by entry period (a unit counts in "
+                "every period in which it starts an attempt); * marks a shift in step conversion; "
+                "complete = False: the window is not over yet (rates still rising)." + html.escape(few) + "</p>")
         return f"<div class='funnelkit-result'><p><b>Trend: {caption}</b></p>{body}{foot}</div>"
 
 
