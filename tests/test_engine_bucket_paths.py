@@ -52,7 +52,10 @@ def ref_paths(ev, length, start=None, end=None, collapse=True, occurrences="firs
         n = len(toks)
         occ = []  # (tokens, elided, t_first, t_last)
         if start is None and end is None:
-            starts = [0] if occurrences == "first" and n else range(n)
+            if occurrences == "first":
+                starts = [0] if n else []
+            else:  # every n-gram of exactly `length` tokens; a shorter unit: its whole path
+                starts = [i for i in range(n) if i + length <= n or (i == 0 and n < length)]
             for i in starts:
                 seg = list(range(i, min(n, i + length)))
                 occ.append((seg, False))

@@ -609,7 +609,7 @@ def paths(
     req, spec, tokens = _request_and_spec(
         events, length=length, start=start, end=end, journey=journey, attr_col=attr_col, unit=unit,
         session_col=session_col, collapse=collapse, occurrences=occurrences, memory_budget=memory_budget,
-        want=("paths", "hist", "links", "pos"))
+        want=("paths", "hist"))
     tables, ev_names, at_values, diag = _drive(events, req, spec)
     labels = _labeler(tokens, ev_names, at_values, journey, lang)
     L = length
@@ -620,7 +620,8 @@ def paths(
     paths_total = int(tv[:, 1].sum()) if len(tv) else 0
     med = _medians(pk, hk, hn[:, 0]) if len(pk) else np.zeros(0)
     # rank: units desc, occurrences desc, then tokens by value (the keys' sorted order)
-    order = np.lexsort((np.arange(len(pk)), -pv[:, 0], -pv[:, 1])) if len(pk) else np.zeros(0, np.int64)
+    primary, secondary = (pv[:, 1], pv[:, 0]) if occurrences == "first" else (pv[:, 0], pv[:, 1])
+    order = np.lexsort((np.arange(len(pk)), -secondary, -primary)) if len(pk) else np.zeros(0, np.int64)
     shares = pv[:, 1] / units_total if units_total else np.zeros(len(pv))
     keep = order
     if min_share is not None:
@@ -656,28 +657,59 @@ def paths(
         table["rank"] = table["rank"].astype("Int64")
         table["n_tokens"] = table["n_tokens"].astype("Int64")
     table = table[list(PATHS_COLUMNS)]
-    lk, lv = _table(tables, "links", 4, 2)
-    links = pd.DataFrame({
-        "position": lk[:, 1].astype(np.int64), "source": labels[lk[:, 2]].astype(str) if len(lk) else [],
-        "target": labels[lk[:, 3]].astype(str) if len(lk) else [], "units": lv[:, 1], "paths": lv[:, 0],
-        "units_total": units_total, "unit_share": lv[:, 1] / units_total if units_total else np.zeros(len(lv)),
-    })
-    links = links.sort_values(["position", "units", "source", "target"], ascending=[True, False, True, True],
-                              kind="stable").reset_index(drop=True)
-    nk, nv = _table(tables, "pos", 3, 2)
-    nodes = pd.DataFrame({
-        "position": nk[:, 1].astype(np.int64), "token": labels[nk[:, 2]].astype(str) if len(nk) else [],
-        "units": nv[:, 1], "paths": nv[:, 0], "units_total": units_total,
-        "unit_share": nv[:, 1] / units_total if units_total else np.zeros(len(nv)),
-    })
-    nodes = nodes.sort_values(["position", "units", "token"], ascending=[True, False, True],
-                              kind="stable").reset_index(drop=True)
+    links, nodes = _links_nodes(pk, pv, L, spec.align, occurrences == "first", labels, units_total)
     params = dict(length=length, start=start, end=end, tokens=tokens, attr_col=attr_col, unit=unit,
                   session_col=session_col, collapse=bool(collapse), occurrences=occurrences, top=top,
                   min_share=min_share, lang=lang, align=spec.align if not (start is not None and end is not None) else "between",
                   journey=journey)
     diag.update(units_with_path=units_total, paths_total=paths_total)
     return PathsResult(table=table, links=links, nodes=nodes, params=params, diagnostics=diag)
+
+
+def _links_nodes(pk: np.ndarray, pv: np.ndarray, L: int, align: str, exact_units: bool, labels: np.ndarray,
+                 units_total: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """Flow links (position j -> j+1) and tokens per position, summed over every distinct
+    path. Units add up exactly when each unit has one path (``occurrences="first"``);
+    otherwise they are ``<NA>``."""
+    from ..engine.bucket_paths import groupsum
+
+    M = pk[:, 1:L + 1]
+    lrows, nrows = [], []
+    for j in range(L):
+        tok = M[:, j]
+        ok = tok >= 0 if align == "tail" else np.ones(len(tok), dtype=bool)
+        nrows.append((np.column_stack([np.full(int(ok.sum()), j + 1), tok[ok]]), pv[ok]))
+        if j < L - 1:
+            ok = (M[:, j] >= 0) & (M[:, j + 1] >= 0)
+            lrows.append((np.column_stack([np.full(int(ok.sum()), j + 1), M[ok, j], M[ok, j + 1]]), pv[ok]))
+
+    def build(rows, w):
+        if not rows or not sum(len(r[0]) for r in rows):
+            return np.zeros((0, w), np.int64), np.zeros((0, 2), np.int64)
+        return groupsum(np.concatenate([r[0] for r in rows]), np.concatenate([r[1] for r in rows]))
+
+    def units_col(v):
+        arr = pd.array(v[:, 1], dtype="Int64")
+        return arr if exact_units else pd.array([pd.NA] * len(v), dtype="Int64")
+
+    lk, lv = build(lrows, 3)
+    share = (lv[:, 1] / units_total) if units_total and exact_units else np.full(len(lv), np.nan)
+    links = pd.DataFrame({
+        "position": lk[:, 0].astype(np.int64), "source": labels[lk[:, 1]].astype(str),
+        "target": labels[lk[:, 2]].astype(str), "units": units_col(lv), "paths": lv[:, 0].astype(np.int64),
+        "units_total": units_total, "unit_share": share,
+    })
+    links = links.sort_values(["position", "paths", "source", "target"], ascending=[True, False, True, True],
+                              kind="stable").reset_index(drop=True)
+    nk, nv = build(nrows, 2)
+    share = (nv[:, 1] / units_total) if units_total and exact_units else np.full(len(nv), np.nan)
+    nodes = pd.DataFrame({
+        "position": nk[:, 0].astype(np.int64), "token": labels[nk[:, 1]].astype(str), "units": units_col(nv),
+        "paths": nv[:, 0].astype(np.int64), "units_total": units_total, "unit_share": share,
+    })
+    nodes = nodes.sort_values(["position", "paths", "token"], ascending=[True, False, True],
+                              kind="stable").reset_index(drop=True)
+    return links, nodes
 
 
 # --------------------------------------------------------------------------- drop-off paths
@@ -1012,12 +1044,19 @@ def step_matrix(
     req, spec, tokens = _request_and_spec(
         events, length=max_steps, start=start, end=None, journey=journey, attr_col=attr_col, unit=unit,
         session_col=session_col, collapse=collapse, occurrences="first", memory_budget=memory_budget,
-        want=("pos", "paths"), group_col=group_col, group=group)
+        want=("paths",), group_col=group_col, group=group)
     tables, ev_names, at_values, diag = _drive(events, req, spec)
     labels = _labeler(tokens, ev_names, at_values, journey, lang)
     gl = _group_labels(glabels, group_col, at_values)
-    nk, nv = _table(tables, "pos", 3, 2)
+    pk, pv = _table(tables, "paths", max_steps + 2, 2)
     tk, tv = _table(tables, "ptot", 1, 2)
+    from ..engine.bucket_paths import groupsum
+
+    if len(pk):
+        cols = [np.column_stack([pk[:, 0], np.full(len(pk), j + 1), pk[:, 1 + j]]) for j in range(max_steps)]
+        nk, nv = groupsum(np.concatenate(cols), np.concatenate([pv] * max_steps))
+    else:
+        nk, nv = np.zeros((0, 3), np.int64), np.zeros((0, 2), np.int64)
     tot = dict(zip(tk[:, 0].tolist(), tv[:, 0].tolist()))
     ut = np.asarray([tot.get(g, 0) for g in nk[:, 0].tolist()], dtype=np.int64)
     table = pd.DataFrame({

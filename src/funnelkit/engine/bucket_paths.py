@@ -13,8 +13,8 @@ Per bucket, everything is vectorized numpy: a token per row (event, stage or
 attribute code; ``-1`` for none), rows outside a per-unit time range dropped, ties at
 one time re-sorted by token value, immediate repeats collapsed, path occurrences as
 ``(first row, end row)`` pairs, the ``(occurrence, position)`` matrix of tokens read
-by shifted indices, and the key rows packed into integers and counted with
-``np.unique``.
+by shifted indices, and the key rows packed (with the unit) into one integer each and
+counted with one sort.
 
 Durations are counted in a fixed log-binned histogram: bin 0 holds zero durations,
 bin ``b >= 1`` holds ``d`` ns with ``floor(BINS_PER_OCTAVE * log2(d)) = b - 1``. A
@@ -67,7 +67,8 @@ class PathSpec:
     group : per-unit group code by unit id (``-1`` / absent: the unit is left out);
         ``None``: every unit is in group 0.
     group_from_attr : the unit's group is the attribute code of its first row with one.
-    want : which tables to compute (subset of paths, hist, links, pos, trans, frictions).
+    want : which tables to compute (subset of paths, hist, trans, frictions); the
+        analyses derive flow links and per-position tokens from the merged paths.
     """
 
     tokens: Literal["event", "stage", "attr"] = "event"
@@ -85,7 +86,7 @@ class PathSpec:
     hi_incl: bool = True
     group: Any = field(default=None, repr=False)
     group_from_attr: bool = False
-    want: tuple[str, ...] = ("paths", "hist", "links", "pos")
+    want: tuple[str, ...] = ("paths", "hist")
 
 
 # --------------------------------------------------------------------------- counting helpers
@@ -98,6 +99,10 @@ def _dense(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     k = np.zeros(n, dtype=np.int64)
     if n == 0:
         return np.zeros(0, dtype=np.int64), k
+    packed = _pack(keys)
+    if packed is not None:
+        _, first, inv = np.unique(packed[0], return_index=True, return_inverse=True)
+        return first.astype(np.int64), inv.astype(np.int64).reshape(-1)
     for j in range(keys.shape[1]):
         c = keys[:, j] - keys[:, j].min()
         base = int(c.max()) + 1
@@ -119,14 +124,84 @@ def groupsum(keys: np.ndarray, vals: np.ndarray) -> tuple[np.ndarray, np.ndarray
     return keys[first], out
 
 
+def _first_of_runs(x: np.ndarray) -> np.ndarray:
+    """Indices where a sorted array's value changes (its first element included)."""
+    if not len(x):
+        return np.zeros(0, dtype=np.int64)
+    return np.flatnonzero(np.concatenate(([True], x[1:] != x[:-1])))
+
+
+def _sorted_unique(x: np.ndarray) -> np.ndarray:
+    """Distinct values of a sorted array (np.unique's hash path is slow on big int64 arrays)."""
+    return x[_first_of_runs(x)]
+
+
+def _pack(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray] | None:
+    """Key rows as one non-negative int64 each (mixed radix, order preserving), with the
+    columns' offsets and bases; ``None`` when they do not fit in 62 bits."""
+    lo = keys.min(axis=0)
+    base = keys.max(axis=0) - lo + 1
+    total = 1.0
+    for b in base.tolist():
+        total *= b
+    if total >= 2.0 ** 62:
+        return None
+    k = np.zeros(keys.shape[0], dtype=np.int64)
+    for j in range(keys.shape[1]):
+        if base[j] > 1:
+            k *= base[j]
+            k += keys[:, j] - lo[j]
+    return k, lo, base
+
+
+def _unpack(k: np.ndarray, lo: np.ndarray, base: np.ndarray) -> np.ndarray:
+    out = np.empty((len(k), len(base)), dtype=np.int64)
+    rest = k.copy()
+    for j in range(len(base) - 1, -1, -1):
+        b = int(base[j])
+        out[:, j] = rest % b + lo[j]
+        rest //= b
+    return out
+
+
 def _count(keys: np.ndarray, unit: np.ndarray, n_units: int) -> tuple[np.ndarray, np.ndarray]:
-    """Distinct key rows with (occurrences, distinct units)."""
-    first, inv = _dense(keys)
-    m = len(first)
-    occ = np.bincount(inv, minlength=m)
-    pair = np.unique(inv * max(n_units, 1) + unit)
-    units = np.bincount(pair // max(n_units, 1), minlength=m)
-    return keys[first], np.stack([occ, units], axis=1).astype(np.int64)
+    """Distinct key rows (sorted lexicographically) with (occurrences, distinct units):
+    one sort of the packed (key, unit) pairs."""
+    nu = max(int(n_units), 1)
+    packed = _pack(np.column_stack([keys, unit])) if len(keys) else None
+    if packed is None:
+        if not len(keys):
+            return keys[:0], np.zeros((0, 2), dtype=np.int64)
+        first, inv = _dense(keys)
+        m = len(first)
+        occ = np.bincount(inv, minlength=m)
+        pair = _sorted_unique(np.sort(inv * nu + unit))
+        units = np.bincount(pair // nu, minlength=m)
+        return keys[first], np.stack([occ, units], axis=1).astype(np.int64)
+    k, lo, base = packed
+    k.sort()
+    bu = int(base[-1])
+    kk = k // bu
+    kb = _first_of_runs(kk)
+    newp = np.ones(len(k), dtype=np.int64)
+    newp[1:] = k[1:] != k[:-1]
+    units = np.add.reduceat(newp, kb) if len(kb) else np.zeros(0, np.int64)
+    occ = np.diff(np.append(kb, len(k)))
+    ukeys = _unpack(kk[kb], lo[:-1], base[:-1])
+    return ukeys, np.stack([occ, units], axis=1).astype(np.int64)
+
+
+def _tally(keys: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Distinct key rows with their number of occurrences (one sort)."""
+    if not len(keys):
+        return keys[:0], np.zeros((0, 1), dtype=np.int64)
+    packed = _pack(keys)
+    if packed is None:
+        return groupsum(keys, np.ones((len(keys), 1), dtype=np.int64))
+    k, lo, base = packed
+    k.sort()
+    kb = _first_of_runs(k)
+    return _unpack(k[kb], lo, base), np.diff(np.append(kb, len(k)))[:, None].astype(np.int64)
 
 
 def merge_tables(parts: list[Tables]) -> Tables:
@@ -289,7 +364,7 @@ def run_bucket(spec: PathSpec, rows: Any) -> Tables:
         out.update(_transitions(u, t, tok, ugroup, n_units))
     if "frictions" in want:
         out.update(_frictions(rows, sel, u, tok, ugroup, n_units))
-    if not {"paths", "hist", "links", "pos"} & set(want):
+    if not {"paths", "hist"} & set(want):
         return out
     # path occurrences: (unit, p0, p1) -----------------------------------------------
     L = spec.length
@@ -301,8 +376,11 @@ def run_bucket(spec: PathSpec, rows: Any) -> Tables:
         if spec.occurrences == "first":
             ou = np.flatnonzero(uend > ustart)
             p0, p1 = ustart[ou], uend[ou]
-        else:
-            ou, p0 = u, np.arange(n, dtype=np.int64)
+        else:  # every n-gram: the windows of exactly L tokens; a shorter unit, its whole path
+            i = np.arange(n, dtype=np.int64)
+            ok = (i + L <= uend[u]) | ((i == ustart[u]) & (uend[u] - ustart[u] < L))
+            p0 = i[ok]
+            ou = u[p0]
             p1 = uend[ou]
     elif eflag is None:  # start only
         s = np.flatnonzero(sflag)
@@ -331,7 +409,7 @@ def run_bucket(spec: PathSpec, rows: Any) -> Tables:
         mode = "between"
     m = len(ou)
     if "paths" in want:
-        pu = np.unique(ou[p1 > p0]) if spec.ranged else np.unique(ou)
+        pu = _sorted_unique(np.sort(ou[p1 > p0]) if spec.ranged else np.sort(ou))
         tot_k = np.concatenate([ugroup[pu], ugroup[ou]])
         tot_v = np.zeros((len(tot_k), 2), dtype=np.int64)
         tot_v[:len(pu), 0] = 1
@@ -362,26 +440,9 @@ def run_bucket(spec: PathSpec, rows: Any) -> Tables:
             nonempty = np.flatnonzero(p1 > p0)
             if len(nonempty) and n:
                 d = t[last[nonempty]] - t[first[nonempty]]
-                hk = np.column_stack([keys[nonempty], duration_bins(d)])
-                out["hist"] = groupsum(hk, np.ones((len(hk), 1), dtype=np.int64))
+                out["hist"] = _tally(np.column_stack([keys[nonempty], duration_bins(d)]))
             else:
                 out["hist"] = _empty(L + 3, 1)
-    if "links" in want:
-        if m and L > 1:
-            both = valid[:, :-1] & valid[:, 1:]
-            oi, j = np.nonzero(both)
-            lk = np.column_stack([g[oi], j + 1, M[oi, j], M[oi, j + 1]])
-            out["links"] = _count(lk, ou[oi], n_units)
-        else:
-            out["links"] = _empty(4, 2)
-    if "pos" in want:
-        if m:
-            oi = np.repeat(np.arange(m), L)
-            j = np.tile(ar, m)
-            pk = np.column_stack([g[oi], j + 1, M.reshape(-1)])
-            out["pos"] = _count(pk, ou[oi], n_units)
-        else:
-            out["pos"] = _empty(3, 2)
     return out
 
 
@@ -391,12 +452,11 @@ def _transitions(u: np.ndarray, t: np.ndarray, tok: np.ndarray, ugroup: np.ndarr
     out: Tables = {"trans": _count(keys, u[nxt], n_units) if len(nxt) else _empty(3, 2)}
     if len(nxt):
         d = t[nxt + 1] - t[nxt]
-        out["trans_hist"] = groupsum(np.column_stack([keys, duration_bins(d)]),
-                                     np.ones((len(nxt), 1), dtype=np.int64))
+        out["trans_hist"] = _tally(np.column_stack([keys, duration_bins(d)]))
     else:
         out["trans_hist"] = _empty(4, 1)
     # per-group units with at least one row (the step matrix's and sources' denominators)
-    present = np.unique(u)
+    present = _sorted_unique(u)
     out["units"] = groupsum(ugroup[present][:, None], np.ones((len(present), 1), dtype=np.int64)) \
         if len(present) else _empty(1, 1)
     return out
