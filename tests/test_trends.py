@@ -446,7 +446,7 @@ except ImportError:  # pragma: no cover
 if given is not None:
     _row = st.tuples(st.integers(0, 4), st.integers(0, 80), st.sampled_from(["a", "b", "c", "x"]))
 
-    @settings(max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+    @settings(max_examples=25, deadline=None, suppress_health_check=[HealthCheck.too_slow])
     @given(rows=st.lists(_row, min_size=1, max_size=18),
            mode=st.sampled_from(["ordered", "strict", "any_order"]),
            window=st.sampled_from(["5h", "30h", None]),
