@@ -31,6 +31,8 @@ from ..errors import EventLogError, MissingColumnError, ParameterError
 
 __all__ = ["require_columns", "resolve_columns"]
 
+from .._params import cut_value as _cut
+
 
 def _suggest(name: Any, available: Sequence[Any], canonical: str | None = None) -> Any | None:
     """A close match for a missing column ``name`` among ``available``."""
@@ -56,7 +58,7 @@ def _unique_or_raise(columns: Sequence[Any]) -> None:
     if dups:
         c = dups[0]
         raise EventLogError(
-            f"Column {c!r} appears {seen[c]} times in the event log"
+            f"Column {_cut(c)} appears {seen[c]} times in the event log"
             + (f" (also duplicated: {_fmt_cols(dups[1:])})" if len(dups) > 1 else "")
             + ". Fix: drop or rename the duplicates first, e.g. "
             "df.loc[:, ~df.columns.duplicated()]."
@@ -105,14 +107,14 @@ def _check_mapping(user_col: Any, time_col: Any, event_col: Any) -> dict[str, Ha
         param = _PARAM[canonical]
         if name is None or isinstance(name, (list, tuple, set, dict)):
             raise ParameterError(
-                f"`{param}` must be the name of one column, not {name!r}. "
+                f"`{param}` must be the name of one column, not {_cut(name)}. "
                 f"Fix: pass e.g. {param}={canonical!r}."
             )
         try:
             hash(name)
         except TypeError:
             raise ParameterError(
-                f"`{param}` must be a column name, not {type(name).__name__} {name!r}."
+                f"`{param}` must be a column name, not {type(name).__name__} {_cut(name)}."
             ) from None
     names = list(src.items())
     for i, (ci, ni) in enumerate(names):
@@ -140,10 +142,10 @@ def _check_columns_param(columns: Any) -> list | None:
         try:
             hash(c)
         except TypeError:
-            raise ParameterError(f"`columns` must hold column names, not {c!r}.") from None
+            raise ParameterError(f"`columns` must hold column names, not {_cut(c)}.") from None
         if c in seen:
             raise ParameterError(
-                f"`columns` lists {c!r} twice. Fix: list each property column once."
+                f"`columns` lists {_cut(c)} twice. Fix: list each property column once."
             )
         seen.add(c)
     return out
@@ -177,8 +179,8 @@ def resolve_columns(
         parts, maps, renames, index_hint = [], [], [], False
         for canonical, name in missing:
             param = _PARAM[canonical]
-            how = f"the default {param}=" if name == canonical else f"{param}={name!r}"
-            text = f"Column {name!r} ({_WHAT[canonical]}, {how})"
+            how = f"the default {param}=" if name == canonical else f"{param}={_cut(name)}"
+            text = f"Column {_cut(name)} ({_WHAT[canonical]}, {how})"
             if name in index_names:
                 text += " is the index of the frame, not a column."
                 index_hint = True
@@ -188,10 +190,10 @@ def resolve_columns(
             if guess is not None:
                 candidates.remove(guess)
             text += " is not in the event log"
-            text += f"; closest match: {guess!r}." if guess is not None else "."
+            text += f"; closest match: {_cut(guess)}." if guess is not None else "."
             parts.append(text)
-            maps.append(f"{param}={guess if guess is not None else '<column>'!r}")
-            renames.append(f"{guess if guess is not None else '<column>'!r}: {canonical!r}")
+            maps.append(f"{param}={_cut(guess if guess is not None else '<column>')}")
+            renames.append(f"{_cut(guess if guess is not None else '<column>')}: {canonical!r}")
         fixes = []
         if index_hint:
             fixes.append("call df.reset_index() first")
@@ -214,7 +216,7 @@ def resolve_columns(
             name = absent[0]
             guess = _suggest(name, available)
             raise MissingColumnError(
-                f"Column {name!r} (listed in columns=) is not in the event log"
+                f"Column {_cut(name)} (listed in columns=) is not in the event log"
                 + (f"; closest match: {guess!r}" if guess is not None else "")
                 + f". Available columns: {_fmt_cols(available)}. "
                 "Fix: list only existing property columns in columns=, or leave it out "
@@ -225,7 +227,7 @@ def resolve_columns(
     for canonical, name in src.items():
         if name != canonical and canonical in props:
             raise EventLogError(
-                f"Column {name!r} is mapped to {canonical!r} ({_PARAM[canonical]}={name!r}), "
+                f"Column {_cut(name)} is mapped to {canonical!r} ({_PARAM[canonical]}={_cut(name)}), "
                 f"but the event log already has another column named {canonical!r}. Fix: drop "
                 f"or rename that column first (df.drop(columns={canonical!r})), pass "
                 f"{_PARAM[canonical]}={canonical!r} to use it instead, or leave it out by "
@@ -260,7 +262,7 @@ def require_columns(df: pd.DataFrame, cols: Hashable | Iterable[Hashable], *, pu
             continue
         guess = _suggest(name, [c for c in available if c not in REQUIRED])
         raise MissingColumnError(
-            f"Column {name!r} (needed for {purpose}) is not in the event log"
+            f"Column {_cut(name)} (needed for {purpose}) is not in the event log"
             + (f"; closest match: {guess!r}" if guess is not None else "")
             + f". Available columns: {_fmt_cols(available)}. Fix: pass the name of an "
             "existing column, or add the column to the event log (funnelkit.read_events "
