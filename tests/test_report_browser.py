@@ -96,7 +96,12 @@ def _near(img, rgb, tol=28):
 def pages(tmp_path_factory):
     d = tmp_path_factory.mktemp("browser")
     ev = fk.datasets.make_shop(n_users=3000, seed=1)
-    exp = fk.experiment(ev, shop_journey(), variant_col="variant", control="A", window="7D")
+    from funnelkit.analyses.metrics import Metric
+
+    rev = Metric.sum("order_value", events="purchase", name="revenue", label_es="ingresos")
+    orders = Metric.count("purchase", name="orders", label_es="pedidos")
+    exp = fk.experiment(ev, shop_journey(), variant_col="variant", control="A", window="7D",
+                        metrics=[rev, orders, Metric.ratio(rev, orders, name="aov", label_es="ticket_medio")])
     analyses = dict(trend=trend(ev, shop_journey(), window="7D"), journey_map=journey_map(ev, shop_journey()))
     en = report.experiment_report(exp, d / "report_en.html", lang="en", **analyses)
     es = report.experiment_report(exp, d / "report_es.html", lang="es")
@@ -140,7 +145,7 @@ def test_dom_has_headings_and_numbers_en(rendered, pages):
               "Discovery", "Consideration", "Purchase"):
         assert s in dom, s
     exp = pages["exp"]
-    for r in exp.table.itertuples():
+    for r in exp.conversion.itertuples():
         assert f"{r.rate * 100:.1f}%" in dom
         assert f"{r.converters:,}" in dom
     assert dom.count("data:image/png;base64,") == 4
@@ -152,6 +157,67 @@ def test_dom_spanish_report_shows_spanish_labels(rendered, pages):
         assert s in dom, s
     assert "Consideration" not in dom and "Loyalty" not in dom
     exp = pages["exp"]
-    for r in exp.table.itertuples():
+    for r in exp.conversion.itertuples():
         assert f"{r.rate * 100:.1f}".replace(".", ",") + " %" in dom
         assert f"{r.converters:,}".replace(",", ".") in dom
+
+
+# --------------------------------------------------------------------------- layout (issue 16)
+
+_MEASURE = """<script>window.addEventListener('load', function () {
+  var out = [];
+  document.querySelectorAll('.tablewrap').forEach(function (w) {
+    var ths = w.querySelectorAll('th'), last = ths[ths.length - 1];
+    var b = last.getBoundingClientRect(), r = w.getBoundingClientRect();
+    out.push([last.textContent, w.scrollWidth, w.clientWidth, b.right, r.right, innerWidth]);
+  });
+  document.body.setAttribute('data-tables', JSON.stringify(out));
+});</script>"""
+
+
+def _tables_at(chromium, page, width, tmp_path):
+    """Per table of the page at this window width: last header's text, scroll and client
+    widths of its wrapper, the header's and the wrapper's right edges, the viewport width."""
+    import json
+    import re
+
+    src = page.read_text(encoding="utf-8").replace("</body>", _MEASURE + "</body>")
+    probe = tmp_path / f"probe-{uuid.uuid4().hex}.html"
+    probe.write_text(src, encoding="utf-8")
+    out = _run(chromium, probe.resolve().as_uri(), tmp_path, "--dump-dom", "--virtual-time-budget=5000",
+               f"--window-size={width},2000")
+    m = re.search(r'data-tables="([^"]*)"', out.stdout.decode("utf-8"))
+    assert m, out.stderr.decode(errors="replace")[-2000:]
+    return json.loads(m.group(1).replace("&quot;", '"'))
+
+
+@pytest.mark.parametrize("lang", ["en", "es"])
+@pytest.mark.parametrize("width", [1024, 1280, 1920])
+def test_results_tables_fit_with_the_verdict_visible(chromium, pages, tmp_path, lang, width):
+    verdict = {"en": "Verdict", "es": "Veredicto"}[lang]
+    tables = [t for t in _tables_at(chromium, pages[lang], width, tmp_path) if t[0] == verdict]
+    assert len(tables) == 2  # steps, and metrics
+    for head, scroll_w, client_w, right, wrap_right, viewport in tables:
+        assert scroll_w <= client_w + 1, f"{lang} {width}px: the table scrolls sideways ({scroll_w} > {client_w})"
+        assert right <= wrap_right + 1 and right <= viewport, f"{lang} {width}px: {head} is cut"
+
+
+def test_headline_states_the_size_of_significant_effects(rendered, pages):
+    exp = pages["exp"]
+    sig = exp.table[exp.table["verdict"].str.startswith("significant")]
+    assert len(sig)
+    _, dom_en = rendered["en"]
+    _, dom_es = rendered["es"]
+    head_en = dom_en[dom_en.index("Significant effects"):dom_en.index("Bottom line")]
+    head_es = dom_es[dom_es.index("Efectos significativos"):dom_es.index("En resumen")]
+    for r in sig.itertuples():
+        assert f"{r.rel_lift * 100:+.0f}%" in head_en
+        assert f"{r.rel_lift * 100:+.0f} %" in head_es
+        if r.kind == "conversion":
+            assert f"{r.abs_diff * 100:+.1f} points" in head_en
+            assert f"{r.abs_diff * 100:+.1f} puntos".replace(".", ",") in head_es
+    # words (issue 16): no "1 warnings", "a prioris", "control control"
+    for dom in (dom_en, dom_es):
+        assert "control control" not in dom and "a prioris" not in dom
+    assert "a priori Beta(1, 1)" in dom_es
+    assert "ingresos" in dom_es and "Ingresos y otras métricas" in dom_es

@@ -56,7 +56,7 @@ def exp_pages(exp, analyses, tmp_path_factory):
 def test_experiment_report_headings_en(exp_pages):
     doc = parse(exp_pages["en"])
     heads = [h for _, h in doc.headings]
-    assert heads == ["A/B test report", "Summary", "Bottom line", "Health checks", "Design", "Journey stages",
+    assert heads == ["A/B test report", "Summary", "Significant effects", "Bottom line", "Health checks", "Design", "Journey stages",
                      "Results by step", "Conclusions", "Conversion by variant", "Time to convert",
                      "Conversion trend", "Shifts detected", "Journey map", "Top frictions", "Power and sample size"]
     assert "<html lang='en'>" in exp_pages["en"]
@@ -264,3 +264,37 @@ def test_experiment_report_escapes_user_strings(evil_events, tmp_path):
         assert all(i["src"].startswith("data:image/png;base64,") for i in doc.imgs)
         if kw:
             assert EVIL_CHANNEL in doc.alltext  # in the frictions table, escaped
+
+
+def test_words_plurals_control_named_control_and_range(tmp_path):
+    # issue 16: "control control", "1 warnings" / "1 avisos", "a prioris"; issue 14: the range analysed
+    from funnelkit.report._i18n_experiment import control_phrase, plural
+
+    assert plural("warning", 1, "en") == "1 warning" and plural("warning", 1, "es") == "1 aviso"
+    assert plural("error", 2, "es") == "2 errores"
+    ev = fk.datasets.make_shop(n_users=1500, seed=4)
+    ev["variant"] = ev["variant"].cat.rename_categories({"A": "control", "B": "treatment"})
+    exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="control",
+                        end="2026-04-01", min_users=10_000)  # too few users: warnings
+    for lang, one in (("en", "warning"), ("es", "aviso")):
+        html = exp.report(tmp_path / f"c_{lang}.html", lang=lang).read_text(encoding="utf-8")
+        assert "control control" not in html and "a prioris" not in html
+        n = int((exp.health["severity"] == "warning").sum())
+        assert plural("warning", n, lang) in html
+        assert ("Apr 1, 2026" if lang == "en" else "1 abr 2026") in html
+    assert control_phrase("control", "es") == "control"
+    assert all("control control" not in s for s in exp.conclusions("en") + exp.conclusions("es"))
+
+
+def test_metrics_section_in_both_languages(tmp_path):
+    from funnelkit.analyses.metrics import Metric
+
+    ev = fk.datasets.make_shop(n_users=2000, seed=2)
+    rev = Metric.sum("order_value", events="purchase", name="revenue", label_es="ingresos", cap=500.0)
+    exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A", metrics=[rev])
+    en = exp.report(tmp_path / "m_en.html", lang="en").read_text(encoding="utf-8")
+    es = exp.report(tmp_path / "m_es.html", lang="es").read_text(encoding="utf-8")
+    r = exp.metrics.set_index("variant").loc["B"]
+    assert "Revenue and other metrics" in en and "Ingresos y otras métricas" in es
+    assert f"{r['mean']:,.2f}" in en and f"{r['mean']:,.2f}".replace(",", "X").replace(".", ",").replace("X", ".") in es
+    assert "capped at 500.00" in en and "se limita a 500,00" in es

@@ -562,6 +562,8 @@ def _experiment_from_funnel(
     both_full = (table["verdict"] == "").to_numpy()
     table.loc[both_full, ["chance_to_beat_control", "expected_loss"]] = np.nan
     table = table[list(EXPERIMENT_COLUMNS)]
+    table["users"] = table["users"].astype(np.int64)
+    table["converters"] = table["converters"].astype("Int64")  # <NA> on metric rows
     # funnels per variant, timing, power -----------------------------------------------------------
     funnels = {}
     for v in variants:

@@ -21,6 +21,11 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["variant_conversion"]
 
 
+#: Font size (pt) of the value labels above the bars, and when rotated to avoid overlaps.
+LABEL_SIZE = 9.5
+LABEL_SIZE_ROTATED = 9.0
+
+
 def variant_conversion(
     exp_result: ExperimentResult,
     *,
@@ -61,9 +66,13 @@ def variant_conversion(
     4
     """
     require(exp_result, "ExperimentResult", func="variant_conversion")
+    # value labels legible at the report's size (the figure is ~10 in wide shown ~1,080 px wide:
+    # 9.5 pt reads as ~14 px, the body text's size; issue 16)
     lang = check_lang(lang, exp_result.journey)
     tx = TEXT[lang]
     t = exp_result.table
+    if "kind" in t.columns:  # the funnel rows (metric rows have no step)
+        t = t[t["kind"] == "conversion"]
     steps = list(exp_result.steps)
     labels = labels_for(steps, exp_result.labels, exp_result.journey, lang)
     variants = [str(v) for v in exp_result.variants]
@@ -82,7 +91,7 @@ def variant_conversion(
         lo = sub["rate_ci_low"].to_numpy(dtype=float)
         hi = sub["rate_ci_high"].to_numpy(dtype=float)
         xs = x - group / 2 + w * (i + 0.5)
-        name = f"{mt(v)} ({tx['control']})" if v == control else mt(v)
+        name = f"{mt(v)} ({tx['control']})" if v == control and v.strip().lower() != tx["control"] else mt(v)
         ax.bar(xs, rate, width=w * 0.9, color=PALETTE[i % len(PALETTE)], label=name, zorder=2)
         yerr = np.vstack([np.clip(rate - lo, 0, None), np.clip(hi - rate, 0, None)])
         ax.errorbar(xs, rate, yerr=np.nan_to_num(yerr), fmt="none", ecolor=INK, elinewidth=1, capsize=3,
@@ -96,7 +105,7 @@ def variant_conversion(
                 star = "*" if verdict[k].startswith("significant") else ""
                 y = hi[k] if np.isfinite(hi[k]) else rate[k]
                 texts.append(ax.text(xs[k], y, f"{pct(rate[k], lang)}{star}", ha="center", va="bottom",
-                                     fontsize=7.5, color=INK, zorder=4, gid="funnelkit-rate-label"))
+                                     fontsize=LABEL_SIZE, color=INK, zorder=4, gid="funnelkit-rate-label"))
     clean(ax)
     ax.set_xlim(-0.6, K - 0.4)
     ax.set_ylim(0, max(ymax, 0.01) * 1.12)
@@ -117,13 +126,13 @@ def variant_conversion(
     fig = ax.figure
     r = renderer(fig)
     if texts:
-        off = text_height_data(ax, 7.5, 1) * 0.25
+        off = text_height_data(ax, LABEL_SIZE, 1) * 0.25
         for tt in texts:
             tt.set_y(tt.get_position()[1] + off)
         if r is not None and overlaps([tt.get_window_extent(r) for tt in texts], pad=1.0):
             for tt in texts:
                 tt.set_rotation(90)
-                tt.set_fontsize(7)
+                tt.set_fontsize(LABEL_SIZE_ROTATED)
         if r is not None:
             inv = ax.transData.inverted()
             tops = [inv.transform((0, tt.get_window_extent(r).y1))[1] for tt in texts]

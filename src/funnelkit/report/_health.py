@@ -46,6 +46,9 @@ def health_messages(exp: ExperimentResult, lang: str) -> list[tuple[str, str]]:
             lab = dict(zip(exp.steps, step_labels(exp, lang)))
             msg = (f"El control no tiene conversiones en {lab.get(r.step, r.step)}; la mejora relativa no "
                    "está definida ahí.")
+        elif c == "exposed_outside_range":
+            msg = (f"{num(r.value, lang)} usuarios tuvieron su primera exposición fuera del periodo analizado y "
+                   "no forman parte del experimento.")
         elif c == "suspicious_lift":
             lab = dict(zip(exp.steps, step_labels(exp, lang)))
             msg = (f"La variante {str(r.variant)!r} cambia {lab.get(r.step, r.step)} un "

@@ -52,12 +52,16 @@ def experiment_conclusions(exp: ExperimentResult, lang: Literal["en", "es"] = "e
     """
     require(exp, "ExperimentResult", func="experiment_conclusions", who="reports")
     lang = check_lang(lang)
-    return _conclusions(exp, lang, TEXT[lang], step_labels(exp, lang))[0]
+    from ._i18n_experiment import exp_text
+
+    return _conclusions(exp, lang, exp_text(lang, exp.control), step_labels(exp, lang))[0]
 
 
 def _conclusions(exp: ExperimentResult, lang: str, tx: dict[str, str], labels: list[str]) -> tuple[list[str], list[str]]:
     """Plain-language sentences per (treatment variant, step) and the bottom lines, from the table."""
     t = exp.table
+    if "kind" in t.columns:
+        t = t[t["kind"] == "conversion"].reset_index(drop=True)
     control = exp.control
     vcol = t["variant"].astype(str)
     ctrl = t[vcol == control].set_index("step")
@@ -93,7 +97,7 @@ def _conclusions(exp: ExperimentResult, lang: str, tx: dict[str, str], labels: l
                     m = pw.loc[(str(v), r.step), "mde_abs"]
                     if pd.notna(m):
                         s += tx["c_mde"].format(m=pts(m, lang, sign=False))
-            elif r.rate == 1.0 and c["rate"] == 1.0:
+            elif r.rate == 1.0 and c["rate"] == 1.0:  # no verdict: 100 % vs 100 %
                 s = tx["c_all"].format(**fmt)
             elif r.verdict == "no difference":
                 s = tx["c_same"].format(**fmt)
@@ -119,3 +123,33 @@ def _inherited(rate: float, control_rate: float, step_rate: float, control_step_
     if not all(pd.notna(x) and x > 0 for x in vals):
         return False
     return abs(step_rate / control_step_rate - 1) < 0.5 * abs(rate / control_rate - 1)
+
+
+def effect_lines(exp: ExperimentResult, lang: str, tx: dict[str, str], labels: list[str]) -> list[str]:
+    """The size of every significant effect, for the report's first screen, e.g.
+    "B: purchase +2.7 points (+21%, CI +12.6% to +29.3%)"; and each guardrail's verdict."""
+    from ._i18n_experiment import digits_for, signed_value
+
+    t = exp.table
+    lab = dict(zip(exp.steps, labels))
+    metrics = {m.name: m for m in exp.params.get("metrics", [])}
+    out = []
+    sig = t["verdict"].isin(["significant increase", "significant decrease"])
+    for r in t[sig].itertuples():
+        fmt = dict(v=r.variant, l=pct(r.rel_lift, lang, 0, sign=True), llo=pct(r.rel_lift_ci_low, lang, sign=True),
+                   lhi=pct(r.rel_lift_ci_high, lang, sign=True))
+        kind = getattr(r, "kind", "conversion")
+        if kind == "conversion":
+            out.append(tx["eff_step"].format(stage=lab.get(r.step, r.label), d=pts(r.abs_diff, lang), **fmt))
+        else:
+            m = metrics.get(r.metric)
+            name = m.display(lang) if m is not None else r.label
+            d = signed_value(r.abs_diff, lang, digits_for(r.mean))
+            out.append(tx["eff_ratio" if kind == "ratio" else "eff_metric"].format(metric=name, d=d, **fmt))
+    if "role" in t.columns:
+        for r in t[(t["role"] == "guardrail") & (t["verdict"].isin(["not worse", "worse", "inconclusive"]))].itertuples():
+            m = metrics.get(r.metric)
+            out.append(tx["eff_guard"].format(metric=m.display(lang) if m is not None else r.label, v=r.variant,
+                                              verdict=tx.get("v_" + r.verdict, r.verdict),
+                                              margin=pct(r.margin, lang, 0)))
+    return out

@@ -22,7 +22,9 @@ from ._health import health_messages
 from ._html import banner, cards, close, dl, esc, fig_html, html_table, new_fig, page, version
 from ._i18n import TEXT, chance, check_lang, date, dec, dur, num, pct, pts, pval, step_labels, window_text
 from ._stages import stages_table
-from .conclusions import _conclusions
+from ._i18n_experiment import control_phrase, exp_text, plural
+from ._metrics_section import metrics_section
+from .conclusions import _conclusions, effect_lines
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analyses.experiment import ExperimentResult
@@ -34,7 +36,8 @@ __all__ = ["experiment_report"]
 
 def _verdict_class(v: str) -> str:
     """The CSS class of a verdict's pill."""
-    return {"significant increase": "up", "significant decrease": "down", "control": "ctrl"}.get(v, "none")
+    return {"significant increase": "up", "significant decrease": "down", "control": "ctrl", "not worse": "up",
+            "worse": "down"}.get(v, "none")
 
 
 def experiment_report(
@@ -101,11 +104,13 @@ def experiment_report(
     require(result, "ExperimentResult", func="experiment_report", who="reports")
     check_analyses(result, trend, journey_map)
     lang = check_lang(lang)
-    tx = TEXT[lang]
+    tx = exp_text(lang, result.control)
     p = result.params
     labels = step_labels(result, lang)
     lab = dict(zip(result.steps, labels))
     t = result.table
+    if "kind" in t.columns:
+        t = t[t["kind"] == "conversion"]
     control = result.control
     variants = [str(v) for v in result.variants]
     alpha = float(p["alpha"])
@@ -137,10 +142,14 @@ def experiment_report(
         ("SRM", ("✓ p = " if srm_ok else "✗ p = ") + pval(getattr(srm, "p_value", np.nan), lang),
          "ok" if srm_ok else "error"),
         (tx["health"], "✓" if not (n_err or n_warn) else " · ".join(
-            x for x in (tx["n_errors"].format(n=n_err) if n_err else "",
-                        tx["n_warnings"].format(n=n_warn) if n_warn else "") if x),
+            x for x in (plural("error", n_err, lang) if n_err else "",
+                        plural("warning", n_warn, lang) if n_warn else "") if x),
          "ok" if not (n_err or n_warn) else ("error" if n_err else "warning")),
     ]))
+    effects = effect_lines(result, lang, tx, labels)
+    parts.append(f"<h3 id='effects'>{esc(tx['effects'])}</h3><ul class='conc effects'>"
+                 + "".join(f"<li><b>{esc(e)}</b></li>" for e in effects) + "</ul>" if effects
+                 else f"<h3 id='effects'>{esc(tx['effects'])}</h3><p>{esc(tx['effects_none'])}</p>")
     parts.append(f"<h3>{esc(tx['bottom_line'])}</h3><ul class='conc'>"
                  + "".join(f"<li>{esc(b)}</li>" for b in bottom) + "</ul>")
 
@@ -165,7 +174,7 @@ def experiment_report(
     # design --------------------------------------------------------------------------------------
     parts.append(f"<h2 id='design'>{esc(tx['design'])}</h2>")
     items = [
-        (tx["variants"], ", ".join(esc(v) + (f" ({esc(tx['control'])})" if v == control else "") for v in variants)),
+        (tx["variants"], ", ".join(esc(v) + (f" ({esc(tx['control'])})" if v == control and control_phrase(v, lang) != tx["control"] else "") for v in variants)),
         (tx["window"], esc(window_text(p["window"], tx, lang)) + (
             "" if p["window"] is None else f" ({esc(tx['window_from_' + p['window_from']])})")),
         (tx["mode"], esc(tx.get("mode_" + p["mode"], p["mode"]))),
@@ -178,6 +187,11 @@ def experiment_report(
     ]
     if p.get("bayes"):
         items.append((tx["bayes"], esc(tx["bayes_yes"])))
+    s0, e0 = p.get("start"), p.get("end")
+    rng_txt = (tx["range_from_to"].format(start=date(s0, lang), end=date(e0, lang)) if s0 is not None and e0 is not None
+               else tx["range_from"].format(start=date(s0, lang)) if s0 is not None
+               else tx["range_to"].format(end=date(e0, lang)) if e0 is not None else tx["range_all"])
+    items.insert(0, (tx["range"], esc(rng_txt)))
     if p.get("exclude"):
         items.append((tx["exclusions"], esc("; ".join(map(str, p["exclude"])))))
     parts.append(dl(items))
@@ -189,31 +203,32 @@ def experiment_report(
     parts.append(f"<p class='note'>{esc(tx['results_note'].format(corr=tx.get('corr_' + p['correction'], p['correction'])))}</p>")
     rows, classes = [], []
     vcol = t["variant"].astype(str)
-    for s in result.steps:
-        block = t[t["step"] == s]
+    for s_ in result.steps:
+        block = t[t["step"] == s_]
         block = pd.concat([block[vcol[block.index] == control], block[vcol[block.index] != control]])
         for j, r in enumerate(block.itertuples()):
             v = str(r.variant)
             is_c = v == control
             rate = f"{pct(r.rate, lang)}<span class='ci'>{pct(r.rate_ci_low, lang)} – {pct(r.rate_ci_high, lang)}</span>"
             if is_c or pd.isna(r.p_adjusted):
-                diff = lift = pcell = ctb = "–"
+                diff = lift = pcell = "–"
             else:
                 diff = (f"{pts(r.abs_diff, lang)}<span class='ci'>{pts(r.abs_diff_ci_low, lang)} – "
                         f"{pts(r.abs_diff_ci_high, lang)}</span>")
                 lift = (f"{pct(r.rel_lift, lang, sign=True)}<span class='ci'>{pct(r.rel_lift_ci_low, lang, sign=True)}"
                         f" – {pct(r.rel_lift_ci_high, lang, sign=True)}</span>")
-                pcell = pval(r.p_adjusted, lang)
-                ctb = chance(r.chance_to_beat_control, lang)
-            verdict = f"<span class='pill {_verdict_class(r.verdict)}'>{esc(tx.get('v_' + str(r.verdict), r.verdict))}</span>"
-            stage_cell = f"<b>{esc(lab.get(s, r.label))}</b>" if j == 0 else ""
-            rows.append([stage_cell, esc(v), num(r.users, lang), num(r.converters, lang), rate,
-                         pct(r.step_rate, lang), diff, lift, pcell, ctb, verdict])
+                pcell = f"{pval(r.p_adjusted, lang)}<span class='ci'>{chance(r.chance_to_beat_control, lang)}</span>"
+            verdict = (f"<span class='pill {_verdict_class(r.verdict)}'>{esc(tx.get('v_' + str(r.verdict), r.verdict))}</span>"
+                       if r.verdict else "")
+            stage_cell = f"<b>{esc(lab.get(s_, r.label))}</b>" if j == 0 else ""
+            reached = f"{num(r.converters, lang)}<span class='ci'>/ {num(r.users, lang)}</span>"
+            rows.append([stage_cell, esc(v), reached, rate, pct(r.step_rate, lang), diff, lift, pcell, verdict])
             classes.append("grp" if j == 0 else "")
-    parts.append(html_table([tx["col_stage"], tx["col_variant"], tx["col_users"], tx["col_reached"],
-                         tx["col_rate"].format(conf=conf), tx["col_step_rate"], tx["col_diff"].format(conf=conf),
-                         tx["col_lift"].format(conf=conf), tx["col_p"], tx["col_ctb"], tx["col_verdict"]],
-                        rows, left=2, row_classes=classes, wrap=(10,)))
+    parts.append(html_table([tx["col_stage"], tx["col_variant"], f"{tx['col_reached']} / {tx['col_users'].lower()}",
+                             tx["col_rate"].format(conf=conf), tx["col_step_rate"], tx["col_diff"].format(conf=conf),
+                             tx["col_lift"].format(conf=conf), f"{tx['col_p']} / {tx['col_ctb'].lower()}",
+                             tx["col_verdict"]], rows, left=2, row_classes=classes, wrap=(8,)))
+    parts.extend(metrics_section(result, lang, tx, conf, control, _verdict_class))
 
     # conclusions ---------------------------------------------------------------------------------------
     parts.append(f"<h2 id='conclusions'>{esc(tx['conclusions'])}</h2>")
@@ -249,7 +264,8 @@ def experiment_report(
                         continue
                     plotting.time_cumulative(tb, k, ax=ax, lang=lang, labels=labels,
                                              color=plotting.PALETTE[i % len(plotting.PALETTE)],
-                                             label=f"{v} ({tx['control']})" if v == control else v,
+                                             label=(f"{v} ({tx['control']})" if control_phrase(v, lang) != tx["control"]
+                                                    else v) if v == control else v,
                                              title=f"{labels[k - 1]} → {labels[k]}")
                 if ax.get_legend() is not None:
                     ax.get_legend().remove()
