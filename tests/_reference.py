@@ -20,7 +20,7 @@ import numpy as np
 
 from funnelkit.engine.kernels import NAT, KernelResult
 
-__all__ = ["ref_ordered", "ref_strict", "ref_any_order", "ref_chains"]
+__all__ = ["ref_ordered", "ref_strict", "ref_strict_repeats", "ref_any_order", "ref_chains"]
 
 Chain = tuple[int, ...]  # global positions of the chain's events, one per step
 
@@ -143,7 +143,9 @@ def _ordered_or_strict(
     n_attempts = np.zeros(n_units, dtype=np.int64)
     for u, ev in enumerate(_units(unit, n_units)):
         chains = ref_chains(ev, tl, cl, sl, window=window, window_from=window_from,
-                            strict=strict, can_start=cs, event=el)
+                            strict=strict and not _REPEATS[0], can_start=cs, event=el)
+        if strict and _REPEATS[0]:
+            chains = [ch for ch in chains if _only_repeats_between(ch, ev, cl, sl)]
         starts = [p for p in ev if cl[p] == sl[0] and cs[p]]
         n_attempts[u] = len(starts)
         # The attempt of each start: the earliest of its deepest chains.
@@ -195,6 +197,42 @@ def ref_ordered(
     return _ordered_or_strict(unit, t, code, steps, n_units=n_units, window=window,
                               window_from=window_from, exclude=exclude,
                               can_start=can_start, strict=False, event=event)
+
+
+_REPEATS = [False]  # set by ref_strict_repeats while it runs
+
+
+def _only_repeats_between(ch: Chain, ev: list[int], code: list[int], steps: list[int]) -> bool:
+    """PostHog's strict rule: every event between steps i and i+1 carries step i's symbol."""
+    where = {p: i for i, p in enumerate(ev)}
+    for i in range(len(ch) - 1):
+        a, b = where[ch[i]], where[ch[i + 1]]
+        if any(code[ev[q]] != steps[i] for q in range(a + 1, b)):
+            return False
+    return True
+
+
+def ref_strict_repeats(
+    unit: np.ndarray,
+    t: np.ndarray,
+    code: np.ndarray,
+    steps: Sequence[int],
+    *,
+    n_units: int,
+    window: int | None,
+    window_from: str = "entry",
+    exclude: Sequence[tuple[int, int, int]] = (),
+    can_start: np.ndarray | None = None,
+) -> KernelResult:
+    """Reference for :func:`funnelkit.engine.kernels.strict_funnel` (PostHog's strict funnel):
+    chains whose events between steps i and i+1 all carry step i's symbol (repeats pass)."""
+    _REPEATS[0] = True
+    try:
+        return _ordered_or_strict(unit, t, code, steps, n_units=n_units, window=window,
+                                  window_from=window_from, exclude=exclude,
+                                  can_start=can_start, strict=True)
+    finally:
+        _REPEATS[0] = False
 
 
 def ref_strict(
@@ -452,8 +490,8 @@ def ref_funnel(
                     code.append(-1)
             n = len(evs)
             args = (np.zeros(n, np.int64), np.array([e["t"] for e in evs], np.int64), np.array(code, np.int16), steps)
-            if mode == "strict":
-                res = ref_strict(*args, n_units=1, window=window, window_from=window_from,
+            if mode == "strict":  # PostHog's strict funnel (repeats of the current step pass)
+                res = ref_strict_repeats(*args, n_units=1, window=window, window_from=window_from,
                                  exclude=[(n_st + j, a, b) for j, (_, a, b) in enumerate(exclude)],
                                  can_start=np.array(ok_start, bool))
             else:

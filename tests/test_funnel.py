@@ -437,3 +437,53 @@ def test_experiment_counts_absent_steps_zero_by_default():
     with pytest.warns(FunnelkitWarning, match="'C'"):
         exp = fk.experiment(ev, ["A", "B", "C"], variant_col="variant", control="a", window="1h")
     assert exp is not None
+
+
+# --------------------------------------------------------------------------- modes (issue 11, item 2)
+
+
+def _seq(*units):
+    return log([(u, i, e) for u, evs in enumerate(units, start=1) for i, e in enumerate(evs)])
+
+
+def test_strict_is_posthogs_repeats_of_the_current_step_pass():
+    ev = _seq("aabbcc", "axbc", "abac")
+    res = fk.funnel(ev, ["a", "b", "c"], mode="strict", window="1h")
+    assert res.units["level"].tolist() == [3, 1, 2]
+    # the chain keeps the first event of each run of repeats
+    assert res.units.loc[1, "b"] == T0 + pd.Timedelta("2s")
+
+
+def test_uninterrupted_is_clickhouse_strict_order():
+    ev = _seq("aabbcc", "axbc", "abac", "acbc")
+    res = fk.funnel(ev, ["a", "b", "c"], mode="uninterrupted", window="1h")
+    assert res.units["level"].tolist() == [3, 1, 3, 1]
+    res = fk.funnel(ev, ["a", "b", "c"], mode="uninterrupted", out_of_order="ignore", window="1h")
+    assert res.units["level"].tolist() == [3, 1, 3, 3]
+
+
+def test_clickhouse_options_known_answers():
+    ev = _seq("abbc", "ab", "a")
+    assert fk.funnel(ev, ["a", "b", "c"], stop_at_repeat=True).units["level"].tolist() == [2, 2, 1]
+    # one event fills several steps only with reuse_events=True
+    assert fk.funnel(ev, ["a", "a", "b"]).units["level"].tolist() == [1, 1, 1]
+    assert fk.funnel(ev, ["a", "a", "b"], reuse_events=True).units["level"].tolist() == [3, 3, 2]
+    tie = log([(1, 0, "a"), (1, 0, "b"), (2, 0, "a"), (2, 1, "b")])
+    assert fk.funnel(tie, ["a", "b"]).units["level"].tolist() == [2, 2]
+    assert fk.funnel(tie, ["a", "b"], increasing_times=True).units["level"].tolist() == [1, 2]
+
+
+def test_clickhouse_options_are_checked_before_any_work():
+    ev = _seq("ab")
+    with pytest.raises(ParameterError, match="reuse_events.*mode='strict'"):
+        fk.funnel(ev, ["a", "b"], mode="strict", reuse_events=True)
+    with pytest.raises(ParameterError, match="out_of_order.*mode='uninterrupted'"):
+        fk.funnel(ev, ["a", "b"], out_of_order="ignore")
+    with pytest.raises(ParameterError, match="window_from='entry'"):
+        fk.funnel(ev, ["a", "b"], mode="uninterrupted", window_from="previous")
+    with pytest.raises(ParameterError, match="exclude"):
+        fk.funnel(ev, ["a", "b"], stop_at_repeat=True, exclude=[("x", 1, 2)])
+    with pytest.raises(ParameterError, match="True or False"):
+        fk.funnel(ev, ["a", "b"], increasing_times=1)
+    with pytest.raises(ParameterError, match="Did you mean 'uninterrupted'"):
+        fk.funnel(ev, ["a", "b"], mode="uninterupted")

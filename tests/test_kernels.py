@@ -18,7 +18,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import funnelkit.engine.kernels as kernels
-from _reference import ref_any_order, ref_ordered, ref_strict
+from _reference import ref_any_order, ref_ordered, ref_strict_repeats
 from funnelkit.engine.kernels import _common, any_order, ordered, strict
 from funnelkit.engine.kernels import (
     NAT,
@@ -151,6 +151,21 @@ def test_strict_breaks_on_any_event_between() -> None:
     assert res.step_pos[0].tolist() == [2, 3]
     # a step event of the wrong symbol breaks it too
     assert run("strict", [[(0, A), (1, C), (2, B)]], [A, B]).level[0] == 1
+
+
+def test_strict_lets_repeats_of_the_current_step_pass() -> None:
+    """PostHog's strict funnel: a a b b c c reaches 3; the chain keeps each run's first event."""
+    res = run("strict", [[(0, A), (1, A), (2, B), (3, B), (4, C), (5, C)]], [A, B, C])
+    assert res.level[0] == 3
+    assert res.step_pos[0].tolist() == [0, 2, 4]
+    # a repeat of an earlier step (not the current one) breaks it: a b a c stops at 2
+    assert run("strict", [[(0, A), (1, B), (2, A), (3, C)]], [A, B, C]).level[0] == 2
+    # a b a b c: the second a starts an attempt of its own that reaches 3
+    assert run("strict", [[(0, A), (1, B), (2, A), (3, B), (4, C)]], [A, B, C]).level[0] == 3
+    # a repeated symbol in the steps needs the very next event: [a, a, b] on a a a b
+    res = run("strict", [[(0, A), (1, A), (2, A), (3, B)]], [A, A, B])
+    assert res.level[0] == 3 and res.step_pos[0].tolist() == [0, 1, 3]
+    assert run("strict", [[(0, A), (1, B)]], [A, A, B]).level[0] == 1
 
 
 def test_exclusion_strictly_between_steps_taints() -> None:
@@ -312,7 +327,7 @@ def test_extreme_timestamps_do_not_overflow() -> None:
             for kind in ("ordered", "strict"):
                 got = run(kind, units, [A, B, C], window=window, window_from=wf,
                           exclude=[(X, 0, 1)])
-                ref = (ref_ordered if kind == "ordered" else ref_strict)(
+                ref = (ref_ordered if kind == "ordered" else ref_strict_repeats)(
                     *log(*units), [A, B, C], n_units=3, window=window, window_from=wf,
                     exclude=[(X, 0, 1)])
                 assert_same(got, ref)
@@ -367,7 +382,7 @@ def test_docstring_examples(module: Any) -> None:
 
 def test_package_exports() -> None:
     assert kernels.__all__ == ["NAT", "KernelResult", "ordered_funnel", "strict_funnel",
-                               "any_order_funnel"]
+                               "any_order_funnel", "clickhouse_funnel"]
     assert kernels.ordered_funnel is ordered.ordered_funnel
     assert kernels.KernelResult is _common.KernelResult
 
@@ -469,7 +484,7 @@ def test_ordered_matches_reference_without_exclusions(case: dict[str, Any]) -> N
 @given(event_logs())
 @_settings(300)
 def test_strict_matches_reference(case: dict[str, Any]) -> None:
-    assert_same(_call(strict_funnel, case), _call(ref_strict, case))
+    assert_same(_call(strict_funnel, case), _call(ref_strict_repeats, case))
 
 
 @given(event_logs())

@@ -21,7 +21,8 @@ from ..errors import ParameterError
 
 __all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]
 
-Mode = Literal["ordered", "strict", "any_order"]
+Mode = Literal["ordered", "strict", "uninterrupted", "any_order"]
+OutOfOrder = Literal["stop", "ignore"]
 WindowFrom = Literal["entry", "previous"]
 Unit = Literal["user", "session"]
 OnUnknown = Literal["warn", "raise"]
@@ -178,6 +179,10 @@ def funnel(
     session_col: str = "session_id",
     memory_budget: int | str | None = None,
     on_unknown: OnUnknown = "warn",
+    reuse_events: bool = False,
+    increasing_times: bool = False,
+    stop_at_repeat: bool = False,
+    out_of_order: OutOfOrder = "stop",
 ) -> FunnelResult:
     """Compute a conversion funnel: units reaching each step, drop-off and timings.
 
@@ -193,11 +198,17 @@ def funnel(
     window : str, Timedelta or None, default "7D"
         Conversion window (``"30min"``, ``"1D"``...); ``None`` means no limit.
         Edges are inclusive: a step exactly ``window`` after the anchor converts.
-    mode : {"ordered", "strict", "any_order"}
-        ``ordered``: steps in order, other events may lie between them (ClickHouse
-        ``windowFunnel(..., 'strict_once')``); ``strict``: consecutive steps must be
-        adjacent among all the unit's events; ``any_order``: the number of distinct
-        steps within one window span.
+    mode : {"ordered", "strict", "uninterrupted", "any_order"}
+        ``ordered`` (default): steps in order, other events may lie between them, one
+        event fills one step (ClickHouse ``windowFunnel(..., 'strict_once')``,
+        PostHog's ordered funnel). ``strict`` (PostHog's strict funnel): between two
+        consecutive steps only repeats of the earlier step may occur (``a a b b c``
+        reaches step 3 of ``[a, b, c]``; ``a x b`` stops at 1). ``uninterrupted``
+        (ClickHouse ``strict_order``): after the unit's first step-1 event, the first
+        event outside the funnel ends its funnel, and so does an event of a step whose
+        previous step was not reached yet; repeats of reached steps pass, and a new
+        step-1 event restarts the chain (``a b a c`` reaches 3). ``any_order``: the
+        number of distinct steps within one window span.
     window_from : {"entry", "previous"}
         Measure the window from the first step (default) or from the previous step.
     unit : {"user", "session"}
@@ -231,6 +242,21 @@ def funnel(
         units, with a :class:`~funnelkit.errors.FunnelkitWarning` naming the closest
         event names (PostHog also returns 0 for such a step); ``"raise"`` makes it an
         :class:`~funnelkit.errors.UnknownEventError` instead, so typos fail.
+    reuse_events : bool, default False
+        Let one event fill several steps of a chain (``[a, a, b]`` reached by one
+        ``a`` and a ``b``; an event matching steps 1 and 2 fills both): ClickHouse
+        ``windowFunnel``'s default mode. False: one event fills one step
+        (``strict_once``, PostHog). ``mode="ordered"`` or ``"uninterrupted"``.
+    increasing_times : bool, default False
+        Consecutive steps need strictly increasing timestamps (ClickHouse
+        ``strict_increase``); by default equal timestamps convert in step order.
+    stop_at_repeat : bool, default False
+        An event of a step the unit already reached (other than step 1) ends its
+        funnel (ClickHouse ``strict_deduplication``): ``a b b c`` reaches 2.
+    out_of_order : {"stop", "ignore"}, default "stop"
+        With ``mode="uninterrupted"``: an event of a step whose previous step was not
+        reached yet stops the funnel (``strict_order``) or is ignored (``"ignore"``,
+        ClickHouse ``allow_reentry``); events outside the funnel stop it either way.
 
     Notes
     -----
@@ -240,6 +266,26 @@ def funnel(
     timestamp are ordered by the position of the step each event plays, then by value,
     never by row order. Overlapping steps need ``mode="ordered"`` with
     ``window_from="entry"``.
+
+    ClickHouse ``windowFunnel(window, modes...)`` in funnelkit parameters (each
+    equals chdb on random logs, ``tests/test_peers_chdb.py``; the window is measured
+    from entry, so these options need ``window_from="entry"``, and exclusions are not
+    available with them):
+
+    ====================================  =============================================
+    ClickHouse                            funnelkit
+    ====================================  =============================================
+    ``windowFunnel(w)``                   ``reuse_events=True``
+    ``'strict_once'``                     the default
+    ``'strict_deduplication'``            ``stop_at_repeat=True, reuse_events=True``
+    ``'strict_increase'``                 ``increasing_times=True, reuse_events=True``
+    ``'strict_order'``                    ``mode="uninterrupted", reuse_events=True``
+    ``'strict_order', 'allow_reentry'``   ``mode="uninterrupted", out_of_order="ignore", reuse_events=True``
+    ``..., 'strict_once'``                the same without ``reuse_events=True``
+    ====================================  =============================================
+
+    With these options the reported attempt (timings, ``step:N``) is the chain that
+    first reached the unit's level, as ClickHouse walks the events.
 
     Returns
     -------
@@ -271,10 +317,28 @@ def funnel(
     ...     "event": ["a", "b", "a", "a", "b"]})
     >>> fk.funnel(tie, ["a", "b", "a"], window="1h").units["level"].tolist()
     [3, 2]
+
+    PostHog's strict funnel lets repeats of the current step pass, but nothing else;
+    ClickHouse's ``strict_order`` (``mode="uninterrupted"``) lets any step event pass
+    whose previous step was reached (``a b a c``: the second ``a`` restarts step 1 and
+    ``c`` extends the ``a b`` already reached):
+
+    >>> rep = pd.DataFrame({
+    ...     "user_id": [1] * 6 + [2] * 4,
+    ...     "timestamp": pd.to_datetime([60 * i for i in list(range(6)) + list(range(4))], unit="s", utc=True),
+    ...     "event": list("aabbcc") + list("abac")})
+    >>> fk.funnel(rep, ["a", "b", "c"], mode="strict").units["level"].tolist()
+    [3, 2]
+    >>> fk.funnel(rep, ["a", "b", "c"], mode="uninterrupted").units["level"].tolist()
+    [3, 3]
+    >>> fk.funnel(rep, ["a", "b", "c"], stop_at_repeat=True, reuse_events=True).units["level"].tolist()
+    [2, 3]
     """
     params, s_ns, e_ns = _checked_params(window=window, mode=mode, window_from=window_from, unit=unit, by=by,
                                          attribution=attribution, max_groups=max_groups, exclude=exclude,
-                                         start=start, end=end, lang=lang, on_unknown=on_unknown)
+                                         start=start, end=end, lang=lang, on_unknown=on_unknown,
+                                         reuse_events=reuse_events, increasing_times=increasing_times,
+                                         stop_at_repeat=stop_at_repeat, out_of_order=out_of_order)
     from ..journey.steps import resolve_steps
 
     spec = resolve_steps(journey_or_steps, lang=lang)
@@ -335,6 +399,10 @@ def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | No
         attr_col=attr_col, attr_mode=attr_mode, step_attr=step_attr, start_ns=s_ns, end_ns=e_ns,
         needed=tuple(needed), memory_budget=memory_budget, progress=progress, tmp_dir=tmp_dir,
         attr_purpose=attr_purpose or f"by={attr_col!r}", on_unknown=params.get("on_unknown", "warn"),
+        reuse_events=bool(params.get("reuse_events", False)),
+        increasing_times=bool(params.get("increasing_times", False)),
+        stop_at_repeat=bool(params.get("stop_at_repeat", False)),
+        out_of_order=params.get("out_of_order", "stop"),
     )
 
 
@@ -362,6 +430,10 @@ def _checked_params(
     end: Any,
     lang: Any,
     on_unknown: Any = "warn",
+    reuse_events: Any = False,
+    increasing_times: Any = False,
+    stop_at_repeat: Any = False,
+    out_of_order: Any = "stop",
 ) -> tuple[dict[str, Any], int | None, int | None]:
     """:func:`funnel`'s parameter checks, in order, before any data is read.
 
@@ -372,8 +444,11 @@ def _checked_params(
     from ..journey.stages import _check_on_unknown
 
     on_unknown = _check_on_unknown(on_unknown)
-    mode = check_choice(mode, name="mode", choices=("ordered", "strict", "any_order"))
+    mode = check_choice(mode, name="mode", choices=("ordered", "strict", "uninterrupted", "any_order"))
     window_from = check_choice(window_from, name="window_from", choices=("entry", "previous"))
+    _check_clickhouse_options(mode, window_from, exclude, reuse_events=reuse_events,
+                              increasing_times=increasing_times, stop_at_repeat=stop_at_repeat,
+                              out_of_order=out_of_order)
     unit = check_choice(unit, name="unit", choices=("user", "session"))
     win = parse_duration(window, name="window", allow_none=True, allow_zero=True)
     if isinstance(max_groups, bool) or not isinstance(max_groups, (int, np.integer)) or max_groups < 1:
@@ -401,8 +476,43 @@ def _checked_params(
         start=start,
         end=end,
         on_unknown=on_unknown,
+        reuse_events=reuse_events,
+        increasing_times=increasing_times,
+        stop_at_repeat=stop_at_repeat,
+        out_of_order=out_of_order,
     )
     return params, s_ns, e_ns
+
+
+def _check_clickhouse_options(mode: str, window_from: str, exclude: Any, **opts: Any) -> None:
+    """The ClickHouse-mode options: exact types, and only where they are defined."""
+    for name in ("reuse_events", "increasing_times", "stop_at_repeat"):
+        v = opts[name]
+        if not isinstance(v, (bool, np.bool_)):
+            raise ParameterError(f"`{name}`={v!r} must be True or False.")
+    check_choice(opts["out_of_order"], name="out_of_order", choices=("stop", "ignore"))
+    on = [n for n in ("reuse_events", "increasing_times", "stop_at_repeat") if opts[n]]
+    if on and mode not in ("ordered", "uninterrupted"):
+        raise ParameterError(
+            f"`{on[0]}=True` is a ClickHouse windowFunnel option; mode={mode!r} does not take it. "
+            "Fix: use mode='ordered' or mode='uninterrupted', or drop the option."
+        )
+    if opts["out_of_order"] != "stop" and mode != "uninterrupted":
+        raise ParameterError(
+            f"`out_of_order`={opts['out_of_order']!r} applies to mode='uninterrupted' (ClickHouse strict_order "
+            f"with allow_reentry); mode={mode!r}. Fix: pass mode='uninterrupted' or drop out_of_order."
+        )
+    what = on[0] + "=True" if on else ("mode='uninterrupted'" if mode == "uninterrupted" else None)
+    if what is not None and window_from != "entry":
+        raise ParameterError(
+            f"{what} follows ClickHouse windowFunnel, whose window is measured from the first step; "
+            f"window_from={window_from!r} is not defined there. Fix: window_from='entry'."
+        )
+    if what is not None and exclude:
+        raise ParameterError(
+            f"`exclude=` is not defined with {what} (ClickHouse windowFunnel has no exclusions). "
+            "Fix: drop the exclusions, or use the default ordered funnel."
+        )
 
 
 def _to_ns(value: Any, name: str) -> int | None:

@@ -41,7 +41,7 @@ __all__ = ["FunnelKernel", "code_lut", "stage_bits", "run_bucket"]
 class FunnelKernel:
     """What the funnel bucket function computes (one per funnel call)."""
 
-    mode: str  # "ordered", "strict", "any_order"
+    mode: str  # "ordered", "strict", "uninterrupted", "any_order"
     window: int | None  # ns
     window_from: str
     steps: np.ndarray  # kernel symbol (stage index) of each step
@@ -54,10 +54,21 @@ class FunnelKernel:
     end_ns: int | None = None
     step_attr: int | None = None  # 0-based step whose event's attribute is read
     code_lut: np.ndarray | None = None  # see code_lut()
+    # ClickHouse windowFunnel modes (kernels.clickhouse_funnel)
+    reuse_events: bool = False  # one event may fill several steps (no strict_once)
+    increasing_times: bool = False  # strict_increase
+    stop_at_repeat: bool = False  # strict_deduplication
+    out_of_order: str = "stop"  # with mode="uninterrupted": "ignore" is allow_reentry
 
     @property
     def k(self) -> int:
         return len(self.steps)
+
+    @property
+    def clickhouse(self) -> bool:
+        """Whether the funnel runs ClickHouse's walk (kernels.clickhouse_funnel)."""
+        return (self.mode == "uninterrupted" or self.reuse_events or self.increasing_times
+                or self.stop_at_repeat)
 
     @functools.cached_property
     def rpos_of(self) -> np.ndarray:
@@ -231,10 +242,13 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
     code, overlap = _symbols(fk, cur, bits)
     rows = None
     steps, exclude = fk.steps, fk.exclude
-    entry = fk.mode == "ordered" and (fk.window_from == "entry" or fk.window is None)
+    entry = fk.mode in ("ordered", "uninterrupted") and (fk.window_from == "entry" or fk.window is None)
     if overlap and not entry:
         raise _overlap_error(fk, cur)
     event = None
+    if fk.clickhouse:
+        res, rows = _clickhouse(fk, u, t, cur, bits, code, overlap, n_units)
+        return res, _step_attr(fk, res, rows, attr, n_units)
     if overlap or (entry and _repeats(fk.steps)):
         # an event may play several steps (overlapping rules, or a name repeated in the
         # steps): one role row per step it can play, sorted at that step
@@ -265,12 +279,78 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
     else:
         res = kernels.ordered_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can,
                                      window_from=fk.window_from, exclude=exclude, event=event)
-    got = None
-    if fk.step_attr is not None:
-        got = np.full(n_units, -1, dtype=np.int64)
-        p = res.step_pos[:, fk.step_attr]
-        hit = p >= 0
-        if attr is not None and hit.any():
-            r = p[hit] if rows is None else rows[p[hit]]
-            got[hit] = attr[r]
-    return res, got
+    return res, _step_attr(fk, res, rows, attr, n_units)
+
+
+def _step_attr(fk: FunnelKernel, res: Any, rows: np.ndarray | None, attr: np.ndarray | None,
+               n_units: int) -> np.ndarray | None:
+    """Each unit's attribute code on its reported step-N event (-1 none), with ``fk.step_attr``."""
+    if fk.step_attr is None:
+        return None
+    got = np.full(n_units, -1, dtype=np.int64)
+    p = res.step_pos[:, fk.step_attr]
+    hit = p >= 0
+    if attr is not None and hit.any():
+        r = p[hit] if rows is None else rows[p[hit]]
+        got[hit] = attr[r]
+    return got
+
+
+def _can_start(fk: FunnelKernel, t: np.ndarray) -> np.ndarray | None:
+    if fk.start_ns is None and fk.end_ns is None:
+        return None
+    can = np.ones(len(t), dtype=bool)
+    if fk.start_ns is not None:
+        can &= t >= fk.start_ns
+    if fk.end_ns is not None:
+        can &= t < fk.end_ns
+    return can
+
+
+def _clickhouse(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, cur: np.ndarray, bits: np.ndarray,
+                code: np.ndarray, overlap: bool, n_units: int) -> tuple[Any, np.ndarray]:
+    """ClickHouse's walk on one sorted bucket: rows in ClickHouse's order, the kernel's result.
+
+    ClickHouse sorts a unit's entries by (time, step); with ``strict_order`` the rows
+    outside the funnel come first at their timestamp. Returns the result and the bucket
+    row of each kernel row.
+    """
+    K = fk.k
+    if overlap or _repeats(fk.steps):
+        rows, rcode, steps = _roles(fk, u, t, cur, bits)
+        rcode = np.where(rcode >= K, -1, rcode).astype(np.int16)
+        event = rows.astype(np.int64)
+    else:
+        rows = np.arange(len(u))
+        step_sym = np.zeros(1 << 16, dtype=bool)
+        step_sym[fk.steps] = True
+        rcode = np.where(step_sym[code.view(np.uint16)], code, -1).astype(np.int16)
+        steps = fk.steps
+        event = None
+    if fk.mode == "uninterrupted" and event is not None:
+        # rows in no step: one row each, as ClickHouse's "no condition" entry
+        inside = np.zeros(len(u), dtype=bool)
+        inside[rows] = True
+        rest = np.flatnonzero(~inside)
+        rows = np.concatenate((rows, rest))
+        rcode = np.concatenate((rcode, np.full(len(rest), -1, dtype=np.int16)))
+        event = rows.astype(np.int64)
+    if fk.mode != "uninterrupted":
+        keep = np.flatnonzero(rcode >= 0)
+        rows, rcode = rows[keep], rcode[keep]
+        if event is not None:
+            event = event[keep]
+    step_of = np.full(1 << 16, -1, dtype=np.int64)
+    step_of[np.asarray(steps, dtype=np.int64)] = np.arange(K)
+    tie = step_of[rcode.view(np.uint16)] + 1  # 0: outside the funnel, first at its time
+    o = np.lexsort((tie, t[rows], u[rows]))  # stable: role rows keep their order
+    rows, rcode = rows[o], rcode[o]
+    if event is not None:
+        event = event[o]
+    uu, tt = u[rows], t[rows]
+    res = kernels.clickhouse_funnel(
+        uu, tt, rcode, steps, n_units=n_units, window=fk.window,
+        reuse_events=fk.reuse_events, increasing_times=fk.increasing_times, stop_at_repeat=fk.stop_at_repeat,
+        uninterrupted=fk.mode == "uninterrupted", out_of_order=fk.out_of_order, can_start=_can_start(fk, tt),
+        event=event)
+    return res, rows

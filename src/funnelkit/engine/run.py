@@ -53,6 +53,10 @@ class FunnelRequest:
     end_ns: int | None = None
     check_events: bool = True
     on_unknown: str = "warn"  # a name no event matches: "warn" (counts zero) or "raise"
+    reuse_events: bool = False  # ClickHouse modes, see FunnelKernel
+    increasing_times: bool = False
+    stop_at_repeat: bool = False
+    out_of_order: str = "stop"
     needed: tuple[Any, ...] = ()  # property columns the io layer must keep
     memory_budget: int | None = None
     tmp_dir: Any = None
@@ -139,7 +143,7 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
     n_ids = src.hi - src.lo + 1
     threads = n_threads() if src.n_rows >= THREADS_MIN_ROWS else 1
     shift, n_buckets = layout(n_ids, src.n_rows, threads)
-    plan = Plan(bits=rb, keep_all=req.mode == "strict", lo=src.lo, shift=shift, n_buckets=n_buckets,
+    plan = Plan(bits=rb, keep_all=req.mode in ("strict", "uninterrupted"), lo=src.lo, shift=shift, n_buckets=n_buckets,
                 present=np.zeros(n_ids, dtype=bool), attr_mode=req.attr_mode if req.attr_col is not None else None,
                 k_steps=K, n_attr_values=len(src.attr_values or []))
     stages = journey._all_stages()
@@ -150,6 +154,8 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
         step_names=tuple(spec.names), start_ns=req.start_ns, end_ns=req.end_ns,
         step_attr=req.step_attr if plan.attr_mode == "step" else None,
         code_lut=code_lut(np.asarray(spec.steps, dtype=np.int64), rb),
+        reuse_events=req.reuse_events, increasing_times=req.increasing_times, stop_at_repeat=req.stop_at_repeat,
+        out_of_order=req.out_of_order,
     )
     progress = _progress_enabled(req.progress)  # a bar only on a terminal
     pool = ThreadPoolExecutor(threads) if threads > 1 else None

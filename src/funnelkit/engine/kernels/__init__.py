@@ -37,7 +37,10 @@ Semantics (DESIGN.md §4, condensed)
       (or no window), and the greedy walk can miss a deeper chain (or report a later
       one) when events at one timestamp compete crosswise for several steps (see
       :func:`ordered_funnel`).
-    * strict: as ordered, but ``e(i+1)`` is the very next event of the unit.
+    * strict (PostHog's strict funnel): as ordered, but every event of the unit between
+      ``e(i)`` and ``e(i+1)`` is a repeat of step ``i`` (``a a b b c`` reaches 3).
+    * clickhouse: ClickHouse ``windowFunnel`` with any combination of its modes
+      (:func:`clickhouse_funnel`).
     * any_order: the largest number of steps filled by events within one span of
       length ``<= window`` that begins at an allowed funnel event.
     * reported attempt: the earliest clean attempt (by ``(t(e1), t(e2), ...)``, ties by
@@ -58,14 +61,15 @@ Performance notes
 
 Modules: ``_common`` (result type, validation, helpers, output assembly), ``_walk``
 (attempt walker, exclusions, per-unit reduction), ``ordered``, ``strict``,
-``any_order``.
+``any_order``, ``clickhouse``.
 """
 
 from __future__ import annotations
 
 from ._common import NAT, KernelResult
 from .any_order import any_order_funnel
+from .clickhouse import clickhouse_funnel
 from .ordered import ordered_funnel
 from .strict import strict_funnel
 
-__all__ = ["NAT", "KernelResult", "ordered_funnel", "strict_funnel", "any_order_funnel"]
+__all__ = ["NAT", "KernelResult", "ordered_funnel", "strict_funnel", "any_order_funnel", "clickhouse_funnel"]

@@ -1,4 +1,5 @@
-"""Strict funnel kernel: consecutive steps must be adjacent events of the unit."""
+"""Strict funnel kernel (PostHog's strict funnel): between consecutive steps, only repeats
+of the earlier step."""
 
 from __future__ import annotations
 
@@ -34,24 +35,29 @@ def strict_funnel(
     exclude: Sequence[Exclusion] = (),
     can_start: np.ndarray | None = None,
 ) -> KernelResult:
-    """Strict funnel: as the ordered funnel, but consecutive steps must be adjacent.
+    """Strict funnel (PostHog's): between steps ``i`` and ``i+1``, only repeats of step ``i``.
 
-    Step ``i+1`` must be the very next event of the unit after step ``i`` in the sorted
-    arrays; any event in between (including ``code == -1`` events) breaks the chain.
-    Parameters and result as in :func:`~funnelkit.engine.kernels.ordered_funnel` (without
-    its ``event``: strict funnels take one row per event).
+    Every event of the unit strictly between the step-``i`` event and the step-``i+1``
+    event (in the sorted arrays) must carry step ``i``'s symbol; any other event
+    (including ``code == -1`` events) breaks the chain. So ``a a b b c`` reaches step 3
+    of ``[a, b, c]``, ``a x b`` reaches 1. A chain takes the first event of each run of
+    repeats (every step-1 event still starts an attempt of its own). Parameters and
+    result as in :func:`~funnelkit.engine.kernels.ordered_funnel` (without its
+    ``event``: strict funnels take one row per event). ClickHouse's ``strict_order``
+    is a different rule (:func:`~funnelkit.engine.kernels.clickhouse_funnel`).
 
     Notes
     -----
-    A start determines its chain, so each attempt is followed by checking positions
-    ``s+1, s+2, ...`` (one vectorized pass per step).
+    A start determines its chain: the next step is the first event after the run of
+    repeats of the current one (or the very next event when both steps have the same
+    symbol), one vectorized pass per step.
 
     Examples
     --------
     >>> import numpy as np
-    >>> unit = np.array([0, 0, 0, 1, 1])
-    >>> t = np.array([0, 1, 2, 0, 1])
-    >>> code = np.array([0, -1, 1, 0, 1], dtype=np.int16)
+    >>> unit = np.array([0, 0, 0, 1, 1, 1, 1])
+    >>> t = np.array([0, 1, 2, 0, 1, 2, 3])
+    >>> code = np.array([0, -1, 1, 0, 0, 1, 1], dtype=np.int16)
     >>> strict_funnel(unit, t, code, [0, 1], n_units=2, window=None).level.tolist()
     [1, 2]
     """
@@ -69,11 +75,17 @@ def strict_funnel(
     starts = np.flatnonzero(first_step)
     excl = _make_exclusions(rules, u, tt, c)
     step_syms = st.astype(np.int16)
+    # first position of each run of equal (unit, symbol), and the end of the runs
+    brk = np.flatnonzero((u[1:] != u[:-1]) | (c[1:] != c[:-1])) + 1
+    run_next = np.append(brk, n)  # run_next[searchsorted(brk, p, "right")]: first position after p's run
 
     def successor(
         j: int, state: np.ndarray, pos: np.ndarray, d0: np.ndarray | None
     ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-        nxt = pos + 1
+        if step_syms[j] == step_syms[j - 1]:
+            nxt = pos + 1  # a repeat is the next step itself
+        else:
+            nxt = run_next[np.searchsorted(brk, pos, side="right")]  # past the repeats of step j-1
         ok = nxt < n
         nxt = np.minimum(nxt, n - 1)
         ok &= (u[nxt] == u[pos]) & (c[nxt] == step_syms[j])
