@@ -217,6 +217,11 @@ def test_tiny_and_edge_parameters():
         {"start": "not a date"},
         {"incident": ("2026-03-23", "2026-03-20")},
         {"incident": "2026-03-20"},
+        {"order_value_lift": 0},
+        {"order_value_lift": "1.1"},
+        {"repeat_lift": 4.0},
+        {"weekly_return": 1.5},
+        {"weekly_return": -0.1},
     ],
 )
 def test_bad_parameters(kwargs):
@@ -487,3 +492,51 @@ def test_channels_differ(big_users):
     assert conv.idxmin() == "paid_ads" and conv.idxmax() == "store"
     assert min(conv["newsletter"], conv["referral"]) > conv["organic_search"] > conv["paid_ads"]
     assert (u["first_channel"] != u["last_channel"]).mean() > 0.2
+
+
+# --------------------------------------------------------------------------- issue 14: planted revenue and returns
+
+
+def test_new_parameters_at_their_defaults_change_nothing():
+    base = make_shop(2000, seed=7)
+    same = make_shop(2000, seed=7, order_value_lift=1.0, repeat_lift=1.0, weekly_return=0.0)
+    pd.testing.assert_frame_equal(base, same)
+
+
+def test_planted_revenue_per_user_effect():
+    # truth 8: revenue per exposed user B / A = lift x order_value_lift (repeat_lift = 1);
+    # the average order value B / A = order_value_lift. 60,000 users: ratio SE about 0.03.
+    ev = make_shop(60_000, seed=11, order_value_lift=1.1)
+    var = ev.groupby("user_id")["variant"].first()
+    rev = ev.groupby("user_id")["order_value"].sum().reindex(var.index)
+    ratio = rev[var == "B"].mean() / rev[var == "A"].mean()
+    assert ratio == pytest.approx(1.2 * 1.1, abs=0.08)
+    pur = ev[ev["event"] == "purchase"]
+    aov = pur.groupby(pur["variant"].astype(str))["order_value"].mean()
+    assert aov["B"] / aov["A"] == pytest.approx(1.1, abs=0.03)
+    # through fk.experiment: the planted effect is found and its interval covers it
+    from funnelkit.analyses.metrics import Metric
+    import funnelkit as fk
+
+    exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A",
+                        metrics=[Metric.sum("order_value", events="purchase", name="revenue")])
+    r = exp.metrics.set_index("variant").loc["B"]
+    assert r["verdict"] == "significant increase"
+    assert r["rel_lift_ci_low"] < 0.32 < r["rel_lift_ci_high"]
+
+
+def test_planted_repeat_lift_and_weekly_return():
+    ev = make_shop(40_000, seed=12, repeat_lift=1.5, weekly_return=0.3)
+    var = ev.groupby("user_id")["variant"].first()
+    buys = ev[ev["event"] == "purchase"].groupby("user_id").size().reindex(var.index, fill_value=0)
+    rep = {v: (buys[var == v] >= 2).sum() / (buys[var == v] >= 1).sum() for v in ("A", "B")}
+    assert rep["B"] / rep["A"] == pytest.approx(1.5, abs=0.15)
+    first = ev.groupby("user_id")["timestamp"].min()
+    k = (ev["timestamp"] - ev["user_id"].map(first)) // pd.Timedelta("7D")
+    active = pd.DataFrame({"u": ev["user_id"], "k": k}).drop_duplicates()
+    end = pd.Timestamp("2026-03-01", tz="UTC") + pd.Timedelta("60D")
+    eligible = first[first + pd.Timedelta("35D") <= end].index  # week 4 fully observed
+    share = active[(active["k"] == 4) & active["u"].isin(eligible)]["u"].nunique() / len(eligible)
+    assert share == pytest.approx(0.3, abs=0.02)  # truth 10: r from week 3 on
+    # the journey is not changed by return visits: no purchase in them
+    assert ev["order_value"].notna().sum() == (ev["event"] == "purchase").sum()
