@@ -209,11 +209,19 @@ def step_heatmap(result: Any, ax: Axes | None = None, *, group: Any = None, titl
     return _twin(ax, t[t["group"] == g])
 
 
-def frictions_chart(result: Any, ax: Axes | None = None, *, n: int = 6, title: str | bool | None = None) -> Axes:
+XLABEL = {"en": "odds ratio of converting, with vs without (log scale; association, not cause)",
+          "es": "razón de momios de convertir, con vs sin (escala log; asociación, no causa)"}
+
+
+def frictions_chart(result: Any, ax: Axes | None = None, *, n: int = 6, lang: str = "en",
+                    title: str | bool | None = None) -> Axes:
     """The strongest positive and negative signals of a :class:`~funnelkit.analyses.frictions.FrictionsResult`:
     odds ratios of converting (log scale) with their CIs; significant ones (after
     Benjamini–Hochberg) in colour, the rest grey."""
     n = _check_int(n, "n", 1)
+    from .._params import check_choice
+
+    lang = check_choice(lang, name="lang", choices=("en", "es"))
     t = result.table
     lor = np.log(t["odds_ratio"].astype(float))
     pos = t[lor > 0].assign(_l=lor[lor > 0]).sort_values(["_l", "candidate"], ascending=[False, True]).head(n)
@@ -228,9 +236,10 @@ def frictions_chart(result: Any, ax: Axes | None = None, *, n: int = 6, title: s
     ax.axvline(1.0, color=MUTED, linewidth=0.8, linestyle="--")
     if len(sel):
         ax.set_xscale("log")
-    ax.set_yticks(y, [mt(f"{c}  ({u} units)") for c, u in zip(sel["candidate"], sel["units_with"])], fontsize=8)
+    word = "units" if lang == "en" else "unidades"
+    ax.set_yticks(y, [mt(f"{c}  ({u} {word})") for c, u in zip(sel["candidate"], sel["units_with"])], fontsize=8)
     ax.invert_yaxis()
-    ax.set_xlabel("odds ratio of converting, with vs without (log scale; association, not cause)")
+    ax.set_xlabel(XLABEL[lang])
     clean(ax)
     p = result.params
     draw_title(ax, f"What goes with converting from {p['step']!r} to {p['next_step']!r}", title)
