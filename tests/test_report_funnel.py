@@ -56,7 +56,7 @@ def test_funnel_report_en(res, funnel_pages):
 def test_funnel_report_es(res, funnel_pages):
     doc = parse(funnel_pages["es"])
     heads = [h for _, h in doc.headings]
-    for h in ("Informe del embudo", "Resumen", "Diseño", "Conversión por etapa", "Desglose por channel",
+    for h in ("Informe del embudo", "Resumen", "Diseño", "Conversión por etapa", "Desglose por canal",
               "Tiempo entre etapas"):
         assert h in heads, h
     text = doc.alltext
@@ -113,3 +113,123 @@ def test_funnel_report_escapes_step_names(tmp_path):
     doc = parse(text)
     assert EVIL_EVENT in doc.alltext and EVIL_CHANNEL in doc.alltext
     assert_self_contained(text)
+
+
+# --------------------------------------------------------------------------- issue 15 / 16
+
+
+def _tiny(event_b="b", channel=("s", "s", "t", "t", "s")):
+    import pandas as pd
+
+    return pd.DataFrame({
+        "user_id": [1, 1, 2, 2, 3],
+        "timestamp": pd.to_datetime(["2024-03-01 10:00", "2024-03-01 10:05", "2024-03-01 11:00",
+                                     "2024-03-01 11:02", "2024-03-01 12:00"], utc=True),
+        "event": ["a", event_b, "a", event_b, "a"], "channel": list(channel)})
+
+
+def test_report_into_a_missing_directory_fails_before_any_work(res, tmp_path, monkeypatch):
+    from funnelkit import plotting
+
+    def boom(*a, **k):
+        raise AssertionError("a figure was drawn before the path was checked")
+
+    monkeypatch.setattr(plotting, "funnel_bars", boom)
+    with pytest.raises(fk.errors.ParameterError, match="does not exist"):
+        report.funnel_report(res, tmp_path / "missing_dir" / "x.html")
+    with pytest.raises(fk.errors.ParameterError, match="is a directory"):
+        res.report(tmp_path)
+    assert not (tmp_path / "missing_dir").exists()
+
+
+def test_huge_event_names_are_cut_in_figures_and_kept_in_the_stages_table(tmp_path, monkeypatch):
+    from funnelkit import plotting
+    from funnelkit.plotting._style import labels_for
+    from funnelkit.report._i18n import LABEL_LIMIT
+
+    big = "checkout_" + "x" * 1_000_000
+    ev = _tiny(big, channel=("s", "s", "c" * 200_000, "c" * 200_000, "s"))
+    r = fk.funnel(ev, ["a", big], window="1D", by="channel")
+    drawn = []
+    for name in ("funnel_bars", "breakdown", "time_hist", "time_cumulative"):
+        real = getattr(plotting, name)
+
+        def spy(result, *a, _real=real, **k):
+            drawn.append([*labels_for(result.steps, result.labels, result.journey, "en"), k.get("title") or ""])
+            if getattr(result, "breakdown", None) is not None:
+                drawn.append(result.breakdown.iloc[:, 0].astype(str).tolist())
+            return _real(result, *a, **k)
+
+        monkeypatch.setattr(plotting, name, spy)
+    html = report.funnel_report(r, tmp_path / "big.html", lang="en").read_text(encoding="utf-8")
+    assert len(drawn) >= 3
+    assert max(len(t) for texts in drawn for t in texts) <= LABEL_LIMIT + 60  # titles hold a cut label
+    assert all(len(t) <= LABEL_LIMIT for texts in drawn[:1] for t in texts[:-1])
+    assert "checkout_xxx" in html and "…" in html
+    assert big in html  # in full, in the table of stages
+    doc = parse(html)
+    assert not doc.errors
+
+
+def test_plurals_in_both_languages(tmp_path):
+    from funnelkit.report._i18n import TEXT, plural
+
+    assert TEXT["en"]["n_warnings"].format(n=1) == "1 warning"
+    assert TEXT["es"]["n_warnings"].format(n=1) == "1 aviso"
+    assert TEXT["en"]["n_errors"].format(n=2) == "2 errors"
+    assert plural(1, "n_errors", "es") == "1 error" and plural(5, "n_errors", "es") == "5 errores"
+    ev = _tiny().iloc[[0, 1]]
+    r = fk.funnel(ev, ["a", "b"], window="1D")
+    en = report.funnel_report(r, tmp_path / "en.html", lang="en").read_text(encoding="utf-8")
+    es = report.funnel_report(r, tmp_path / "es.html", lang="es").read_text(encoding="utf-8")
+    assert "1 unit entered the funnel." in en and "1 units" not in en
+    assert "1 unidad entró en el embudo." in es and "1 unidades" not in es
+    assert ">1 day<" in en or "1 day (" in en
+    assert "1 días" not in es and "1 día" in es
+
+
+def test_spanish_report_names_columns_in_spanish_or_as_the_user_says(events, tmp_path, monkeypatch):
+    from funnelkit import plotting
+
+    titles = []
+    real = plotting.journey_map
+
+    def spy(result, *a, **k):
+        titles.append(k.get("title"))
+        return real(result, *a, **k)
+
+    monkeypatch.setattr(plotting, "journey_map", spy)
+    r = fk.funnel(events, shop_journey(), window="7D", by="channel")
+    jm = journey_map(events, shop_journey(), touchpoint="channel", window="7D")
+    html = report.funnel_report(r, tmp_path / "es.html", lang="es", journey_map=jm).read_text(encoding="utf-8")
+    assert titles == ["Mapa del recorrido por canal"]
+    assert "Desglose por canal" in html and "por channel" not in html and "de channel" not in html
+    html = report.funnel_report(r, tmp_path / "es2.html", lang="es", journey_map=jm,
+                                column_labels={"channel": {"es": "canal de venta", "en": "sales channel"}}
+                                ).read_text(encoding="utf-8")
+    assert titles[-1] == "Mapa del recorrido por canal de venta" and "Desglose por canal de venta" in html
+    en = report.funnel_report(r, tmp_path / "en.html", lang="en", column_labels={"channel": {"en": "sales channel"}}
+                              ).read_text(encoding="utf-8")
+    assert "Breakdown by sales channel" in en
+
+
+def test_journey_with_only_english_labels_reads_in_english_in_spanish(tmp_path):
+    j = fk.Journey([fk.Stage("a", (fk.Rule("a"),), label_en="Landing"),
+                    fk.Stage("b", (fk.Rule("b"),), label_en="Basket", label_es="Cesta")])
+    r = fk.funnel(_tiny(), j, window="1D")
+    doc = parse(report.funnel_report(r, tmp_path / "es.html", lang="es").read_text(encoding="utf-8"))
+    text = " ".join(doc.text)
+    assert "Landing → Cesta" in text
+    from funnelkit.report._i18n import step_labels
+
+    assert step_labels(r, "es") == ["Landing", "Cesta"] and step_labels(r, "en") == ["Landing", "Basket"]
+
+
+def test_i18n_examples_run():
+    import doctest
+
+    from funnelkit.report import _html, _i18n
+
+    for m in (_i18n, _html):
+        res = doctest.testmod(m)
+        assert res.attempted and not res.failed

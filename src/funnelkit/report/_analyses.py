@@ -17,7 +17,7 @@ from .. import plotting
 from ..errors import ParameterError
 from ..plotting._inputs import MAKES, is_data, kind_of
 from ._html import close, esc, fig_html, html_table, new_fig
-from ._i18n import date, dec, num, pct, pts, pval, step_labels, window_text
+from ._i18n import TEXT, column_label, date, dec, for_display, num, pct, pts, pval, short, step_labels, window_text
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analyses.journey_map import JourneyMapResult
@@ -62,8 +62,14 @@ def data_range(trend: TrendResult | None) -> tuple[pd.Timestamp, pd.Timestamp] |
 
 
 def analyses_sections(result: Any, *, trend: TrendResult | None, journey_map: JourneyMapResult | None,
-                      lang: str, tx: dict[str, str]) -> list[str]:
-    """The trend and journey-map sections (HTML), or a note saying how to add them."""
+                      lang: str, tx: dict[str, str], column_labels: Any = None) -> list[str]:
+    """The trend and journey-map sections (HTML), or a note saying how to add them.
+
+    ``column_labels`` (``{"channel": "canal"}`` or ``{"channel": {"en": ..., "es": ...}}``)
+    names the journey map's touchpoint column in headings and figures
+    (:func:`~funnelkit.report._i18n.column_label`: common columns have built-in words).
+    Long labels and values are cut with an ellipsis in figures and these tables.
+    """
     if trend is None and journey_map is None:
         return [f"<p class='note'>{esc(tx['no_analyses'])}</p>"]
     out: list[str] = []
@@ -72,7 +78,7 @@ def analyses_sections(result: Any, *, trend: TrendResult | None, journey_map: Jo
         if trend is not None:
             out.append(_trend_section(trend, lang=lang, tx=tx))
         if journey_map is not None:
-            out.append(_map_section(journey_map, lang=lang, tx=tx))
+            out.append(_map_section(journey_map, lang=lang, tx=tx, column_labels=column_labels))
     return out
 
 
@@ -82,7 +88,7 @@ def _trend_section(trend: TrendResult, *, lang: str, tx: dict[str, str]) -> str:
     key = "H" if freq.lower().startswith("h") else freq[:1].upper()
     period = tx.get(key, freq)
     fig = new_fig(10, 4.4)
-    plotting.conversion_trend(trend, ax=fig.add_subplot(), lang=lang)
+    plotting.conversion_trend(for_display(trend, lang), ax=fig.add_subplot(), lang=lang)
     win = window_text(params.get("window"), tx, lang)
     alpha = dec(params.get("alpha", 0.01), 2, lang)
     # issue 11: a user counts in every period in which it starts an attempt; thin periods are greyed
@@ -106,28 +112,30 @@ def _trend_section(trend: TrendResult, *, lang: str, tx: dict[str, str]) -> str:
         for r in shifts.itertuples():
             per = pd.Timestamp(r.period)
             rows.append([esc(date(per, lang) + (f" {per:%H:%M}" if key == "H" else "")),
-                         esc(labmap.get(r.step, r.label)), pct(r.step_conversion_rate, lang),
+                         esc(short(labmap.get(r.step, r.label))), pct(r.step_conversion_rate, lang),
                          pct(r.expected_step_rate, lang), num(r.units_previous, lang), pval(r.p_adjusted, lang)])
         out.append(html_table([tx["col_period"], tx["col_stage"], tx["col_step_conv"], tx["col_expected"],
                                tx["col_prev"], tx["col_p"]], rows, left=2))
     return "".join(out)
 
 
-def _map_section(jm: JourneyMapResult, *, lang: str, tx: dict[str, str]) -> str:
+def _map_section(jm: JourneyMapResult, *, lang: str, tx: dict[str, str], column_labels: Any = None) -> str:
     touchpoint = str(jm.params.get("touchpoint", "touchpoint"))
+    tp = short(column_label(touchpoint, lang, column_labels))
     K = len(jm.steps) or 1
     G = len(jm.touchpoints)
     fig = new_fig(max(8.5, 1.7 * K + 2.5), 0.58 * (G + 1) + 1.9)
-    plotting.journey_map(jm, ax=fig.add_subplot(), lang=lang, note=False)
+    title = tx.get("map_title", TEXT[lang]["map_title"]).format(tp=tp)
+    plotting.journey_map(for_display(jm, lang), ax=fig.add_subplot(), lang=lang, note=False, title=title)
     out = [f"<h2 id='journey-map'>{esc(tx['journey_map'])}</h2>",
-           fig_html(fig, tx["map_alt"].format(tp=touchpoint),
-                    tx["map_note"].format(tp=touchpoint, n=jm.params.get("min_units", 30)) + " " + tx["map_colour"])]
+           fig_html(fig, tx["map_alt"].format(tp=tp),
+                    tx["map_note"].format(tp=tp, n=jm.params.get("min_units", 30)) + " " + tx["map_colour"])]
     close(fig)
     fr = jm.frictions
     if len(fr):
         labmap = dict(zip(jm.steps, step_labels(jm, lang)))
         out.append(f"<h3>{esc(tx['frictions'])}</h3>")
-        rows = [[str(int(r.friction_rank)), esc(r.touchpoint), esc(labmap.get(r.step, r.label)),
+        rows = [[str(int(r.friction_rank)), esc(short(r.touchpoint)), esc(short(labmap.get(r.step, r.label))),
                  pct(r.step_conversion_rate, lang), pct(r.stage_step_conversion_rate, lang),
                  pts(r.excess_dropoff_rate, lang), num(r.excess_dropoff, lang)] for r in fr.itertuples()]
         out.append(html_table([tx["col_rank"], tx["col_touchpoint"], tx["col_stage"], tx["col_step_conv"],

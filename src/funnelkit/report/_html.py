@@ -15,9 +15,12 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # pragma: no cover
+    from pathlib import Path
+
     from matplotlib.figure import Figure
 
-__all__ = ["banner", "cards", "close", "dl", "esc", "fig_html", "html_table", "new_fig", "page", "version"]
+__all__ = ["banner", "cards", "check_out_path", "close", "dl", "esc", "fig_html", "html_table", "new_fig", "page",
+           "version"]
 
 CSS = """
 :root{--ink:#1d1d1f;--muted:#5f6368;--line:#e3e3e3;--bg:#fff;--soft:#f6f7f9;--blue:#0072B2;
@@ -74,6 +77,52 @@ dl.design{grid-template-columns:1fr}dl.design dt{margin-top:.4rem}}
 figure,.tablewrap,.banner,.card{break-inside:avoid}.tablewrap{overflow:visible;border:none}
 th{position:static}*{-webkit-print-color-adjust:exact;print-color-adjust:exact}}
 """
+
+
+def check_out_path(path: Any, *, func: str = "report") -> Path:
+    """The report's file, checked before any figure is drawn: its directory exists and is
+    writable, and it is not a directory.
+
+    Parameters
+    ----------
+    path : str or PathLike
+        The HTML file to write.
+    func : str
+        The caller, for the message (``"funnel_report"``).
+
+    Returns
+    -------
+    Path
+
+    Raises
+    ------
+    ParameterError
+        Naming the path and the fix (a funnelkit error, not ``[Errno 2]`` after the work).
+
+    Examples
+    --------
+    >>> check_out_path("report.html").name
+    'report.html'
+    """
+    import os
+    from pathlib import Path
+
+    from ..errors import ParameterError
+
+    try:
+        p = Path(os.fspath(path)).expanduser()
+    except TypeError:
+        raise ParameterError(f"{func}(): `path`={path!r} is not a file path; pass e.g. 'report.html'.") from None
+    if p.is_dir():
+        raise ParameterError(f"{func}(): {str(p)!r} is a directory; pass a file name such as "
+                             f"{str(p / 'report.html')!r}.")
+    parent = p.parent if str(p.parent) else Path(".")
+    if not parent.is_dir():
+        raise ParameterError(f"{func}(): the directory {str(parent)!r} of {str(p)!r} does not exist. Fix: create "
+                             f"it first (Path({str(parent)!r}).mkdir(parents=True)) or write elsewhere.")
+    if not os.access(parent, os.W_OK | os.X_OK) or (p.exists() and not os.access(p, os.W_OK)):
+        raise ParameterError(f"{func}(): cannot write {str(p)!r} (permission denied); write elsewhere.")
+    return p
 
 
 def esc(v: Any) -> str:

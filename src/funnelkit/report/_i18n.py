@@ -8,6 +8,8 @@ are formatted as in the figures (:mod:`funnelkit.plotting._format`).
 
 from __future__ import annotations
 
+import dataclasses
+import re
 from typing import Any
 
 import pandas as pd
@@ -15,8 +17,79 @@ import pandas as pd
 from ..plotting._format import MONTHS, check_lang, dec, fmt_duration, num, pct
 from ..plotting._style import labels_for
 
-__all__ = ["TEXT", "chance", "check_lang", "date", "dec", "dur", "num", "p_eq", "pct", "pts", "pval", "step_labels",
-           "window_text"]
+__all__ = ["COLUMN_LABELS", "LABEL_LIMIT", "PLURALS", "Plural", "TEXT", "chance", "check_lang", "column_label", "date",
+           "dec", "dur", "for_display", "num", "p_eq", "pct", "plural", "pts", "pval", "short", "stage_label",
+           "step_labels", "window_text"]
+
+
+class Plural(str):
+    """A sentence with a count, ``{n}``, whose :meth:`format` picks the singular for one.
+
+    The string itself is the plural form (``"{n} warnings"``), so code that reads it
+    as a plain string keeps working; ``.format(n=1)`` gives ``"1 warning"``. ``n`` may
+    be a number or a formatted number (``"1"``, ``"1,000"``).
+
+    >>> Plural("{n} warnings", one="{n} warning").format(n=1)
+    '1 warning'
+    >>> Plural("{n} avisos", one="{n} aviso").format(n="2")
+    '2 avisos'
+    """
+
+    one: str
+
+    def __new__(cls, other: str, *, one: str) -> Plural:
+        obj = super().__new__(cls, other)
+        obj.one = one
+        return obj
+
+    def format(self, *args: Any, **kwargs: Any) -> str:  # type: ignore[override]
+        n = kwargs.get("n")
+        form = self.one if _is_one(n) else str(self)
+        return form.format(*args, **kwargs)
+
+
+def _is_one(n: Any) -> bool:
+    if n is None:
+        return False
+    if isinstance(n, (int, float)):
+        return n == 1
+    digits = re.sub(r"[^0-9]", "", str(n))
+    return digits == "1"
+
+
+#: ``PLURALS[lang][key] = (singular, plural)`` for the :data:`TEXT` keys that hold a count.
+PLURALS: dict[str, dict[str, tuple[str, str]]] = {
+    "en": {
+        "n_errors": ("{n} error", "{n} errors"),
+        "n_warnings": ("{n} warning", "{n} warnings"),
+        "entered": ("{n} unit entered the funnel.", "{n} units entered the funnel."),
+        "excluded": ("{n} unit was left out by exclusions.", "{n} units were left out by exclusions."),
+        "censored": ("{n} unit was still inside its window at the end of the data (censored): it may still "
+                     "convert.", "{n} units were still inside their window at the end of the data (censored): "
+                     "they may still convert."),
+        "days": ("{n} day", "{n} days"),
+    },
+    "es": {
+        "n_errors": ("{n} error", "{n} errores"),
+        "n_warnings": ("{n} aviso", "{n} avisos"),
+        "entered": ("{n} unidad entró en el embudo.", "{n} unidades entraron en el embudo."),
+        "excluded": ("{n} unidad quedó fuera por exclusiones.", "{n} unidades quedaron fuera por exclusiones."),
+        "censored": ("{n} unidad seguía dentro de su ventana al final de los datos (censurada): aún puede "
+                     "convertir.", "{n} unidades seguían dentro de su ventana al final de los datos "
+                     "(censuradas): aún pueden convertir."),
+        "days": ("{n} día", "{n} días"),
+    },
+}
+
+
+def plural(n: Any, key: str, lang: str) -> str:
+    """The sentence ``key`` of :data:`PLURALS` for the count ``n`` (a number or its formatted text).
+
+    >>> plural(1, "n_warnings", "en"), plural(3, "n_warnings", "es"), plural("1", "days", "es")
+    ('1 warning', '3 avisos', '1 día')
+    """
+    one, many = PLURALS[lang][key]
+    return (one if _is_one(n) else many).format(n=n)
 
 #: ``TEXT[lang][key]``; keys with ``{...}`` are formatted by the report's sections.
 TEXT: dict[str, dict[str, str]] = {
@@ -401,6 +474,139 @@ TEXT: dict[str, dict[str, str]] = {
 }
 
 
+for _lang, _forms in PLURALS.items():  # "1 warnings" -> "1 warning" wherever TEXT is formatted
+    for _key, (_one, _many) in _forms.items():
+        TEXT[_lang][_key] = Plural(_many, one=_one)
+
+# Words of the funnel report's figures and sections that name a column.
+for _lang, _words in {"en": {"map_title": "Journey map by {tp}", "breakdown_title": "Conversion to {step} by {by}"},
+                      "es": {"map_title": "Mapa del recorrido por {tp}",
+                             "breakdown_title": "Conversión a {step} por {by}"}}.items():
+    for _key, _word in _words.items():
+        TEXT[_lang].setdefault(_key, _word)
+
+#: Labels of common property columns in reports (``column_labels=`` of a report adds or overrides).
+COLUMN_LABELS: dict[str, dict[str, str]] = {
+    "en": {"channel": "channel", "device": "device", "country": "country", "source": "source",
+           "medium": "medium", "campaign": "campaign", "platform": "platform", "browser": "browser",
+           "variant": "variant", "city": "city", "region": "region", "language": "language"},
+    "es": {"channel": "canal", "device": "dispositivo", "country": "país", "source": "fuente",
+           "medium": "medio", "campaign": "campaña", "platform": "plataforma", "browser": "navegador",
+           "variant": "variante", "city": "ciudad", "region": "región", "language": "idioma"},
+}
+
+#: Longest label drawn in a figure or shown in a summary (longer ones end in an ellipsis).
+LABEL_LIMIT = 60
+
+
+def column_label(name: Any, lang: str, labels: Any = None) -> str:
+    """How a report names a property column: ``labels[name]`` (the caller's), else the
+    built-in word for common columns (``channel`` -> ``canal``), else the name itself.
+
+    ``labels`` maps a column to one label, or to ``{"en": ..., "es": ...}``.
+
+    >>> column_label("channel", "es"), column_label("tienda_id", "es"), column_label("tier", "es", {"tier": "nivel"})
+    ('canal', 'tienda_id', 'nivel')
+    """
+    if labels and name in labels:
+        got = labels[name]
+        if isinstance(got, dict):
+            got = got.get(lang) or got.get("en") or next(iter(got.values()), name)
+        return str(got)
+    return COLUMN_LABELS.get(lang, {}).get(str(name), str(name))
+
+
+def short(text: Any, limit: int = LABEL_LIMIT) -> str:
+    """``text`` cut to ``limit`` characters with an ellipsis (figures and summaries; tables keep the full text).
+
+    >>> short("x" * 100, 10), short("purchase")
+    ('xxxxxxxxx…', 'purchase')
+    """
+    s = str(text)
+    return s if len(s) <= limit else s[: max(limit - 1, 1)] + "…"
+
+
+def stage_label(stage: Any, lang: str) -> str:
+    """A stage's label in ``lang``: its own, else (Spanish) its English label, else its name.
+
+    A journey with only ``label_en`` reads in English labels in a Spanish report, not in ids.
+    """
+    own = getattr(stage, "label_es" if lang == "es" else "label_en", "") or ""
+    if own:
+        return str(own)
+    other = getattr(stage, "label_en", "") or ""
+    return str(other or stage.name)
+
+
+_DISPLAY_FRAMES = ("table", "breakdown", "censored")
+
+
+def for_display(obj: Any, lang: str, limit: int = LABEL_LIMIT) -> Any:
+    """A copy of a result for figures: labels in ``lang`` (see :func:`step_labels`) cut to
+    ``limit`` characters, and long text values of its small frames too.
+
+    Figures of 100 kB event names took minutes to lay out; the copy draws them cut with an
+    ellipsis. The result itself is not modified (results are frozen dataclasses).
+    """
+    if not dataclasses.is_dataclass(obj):
+        return obj
+    names = {f.name for f in dataclasses.fields(obj)}
+    changes: dict[str, Any] = {}
+    if "labels" in names and "steps" in names:
+        changes["labels"] = tuple(short(x, limit) for x in step_labels(obj, lang))
+        if "journey" in names:
+            changes["journey"] = None  # labels now come from `labels`, already in `lang`
+    for name in _DISPLAY_FRAMES:
+        frame = getattr(obj, name, None) if name in names else None
+        if isinstance(frame, pd.DataFrame) and len(frame) <= 100_000:
+            changes[name] = _short_frame(frame, limit)
+    try:
+        return dataclasses.replace(obj, **changes)
+    except (TypeError, ValueError):  # pragma: no cover - a result with init=False fields
+        return obj
+
+
+def _unique_short(long: Any, taken: set[str], limit: int) -> dict[str, str]:
+    """Cut texts, keeping distinct texts distinct (``…`` then `` (2)``, `` (3)``...)."""
+    out: dict[str, str] = {}
+    used = {t for t in taken if len(t) <= limit}
+    for t in long:
+        cand, k = short(t, limit), 1
+        while cand in used:
+            k += 1
+            cand = short(t, limit - len(f" ({k})")) + f" ({k})"
+        used.add(cand)
+        out[t] = cand
+    return out
+
+
+_KEY_COLUMNS = frozenset({"step", "from_step", "to_step", "stage"})  # looked up by the result's steps: kept
+
+
+def _short_frame(frame: pd.DataFrame, limit: int) -> pd.DataFrame:
+    out = None
+    for col in frame.columns:
+        if col in _KEY_COLUMNS:
+            continue
+        s = frame[col]
+        if isinstance(s.dtype, pd.CategoricalDtype):
+            cats = s.cat.categories
+            if cats.dtype.kind in "OUT" or str(cats.dtype).startswith("str"):
+                lens = cats.astype(str).str.len()
+                if len(lens) and lens.max() > limit:
+                    texts = cats.astype(str)
+                    mapping = _unique_short(texts[texts.str.len() > limit], set(texts), limit)
+                    out = frame.copy() if out is None else out
+                    out[col] = s.cat.rename_categories([mapping.get(t, t) for t in texts])
+        elif s.dtype.kind == "O" or str(s.dtype).startswith(("string", "str")):
+            text = s.astype(str)
+            if len(text) and text.str.len().max() > limit:
+                mapping = _unique_short(pd.unique(text[text.str.len() > limit]), set(text), limit)
+                out = frame.copy() if out is None else out
+                out[col] = s.where(s.isna(), text.map(lambda v: mapping.get(v, v)))
+    return frame if out is None else out
+
+
 def pts(v: Any, lang: str, digits: int = 1, sign: bool = True) -> str:
     """A difference of rates in percentage points (``+3.8``)."""
     if v is None or pd.isna(v):
@@ -454,8 +660,15 @@ def window_text(win: Any, tx: dict[str, str], lang: str) -> str:
 
 
 def step_labels(obj: Any, lang: str) -> list[str]:
-    """The step labels of a result in ``lang`` (the journey's stage labels when it has a journey)."""
-    return labels_for(list(obj.steps), list(obj.labels), obj.journey, lang)
+    """The step labels of a result in ``lang``: the journey's stage labels when it has a
+    journey (:func:`stage_label`: a Spanish report falls back to ``label_en``, not to the
+    stage id), else the result's labels."""
+    journey = getattr(obj, "journey", None)
+    try:
+        mapping = {s.name: stage_label(s, lang) for s in journey.stages}
+    except Exception:
+        return labels_for(list(obj.steps), list(obj.labels), journey, lang)
+    return [str(mapping.get(s, lab)) for s, lab in zip(obj.steps, obj.labels)]
 
 
 def date(ts: Any, lang: str) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from ._html import esc, html_table
-from ._i18n import step_labels
+from ._i18n import stage_label, step_labels
 
 __all__ = ["rule_text", "stages_table"]
 
@@ -34,13 +34,17 @@ def rule_text(rule: Any, lang: str, stage_labels: dict[str, str]) -> str:
 
 
 def stages_table(obj: Any, lang: str, tx: dict[str, str]) -> str:
-    """The table of the journey's stages: number, label, name and the events that make each stage."""
+    """The table of the journey's stages: number, label, name and the events that make each stage.
+
+    The one place of a page that shows every label, stage name and event name in full
+    (figures and the other tables cut long ones with an ellipsis).
+    """
     labels = step_labels(obj, lang)
     journey = obj.journey
     stages: dict[str, Any] = {}
     try:
         stages = {s.name: s for s in journey.stages}
-        stage_labels = {s.name: s.label(lang) for s in journey._all_stages()}
+        stage_labels = {s.name: stage_label(s, lang) for s in journey._all_stages()}
     except Exception:
         stage_labels = {}
     rows = []

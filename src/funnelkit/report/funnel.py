@@ -9,15 +9,15 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 
 from .. import plotting
 from ..plotting._inputs import require
 from ._analyses import analyses_sections, check_analyses, data_range, time_between_of
-from ._html import cards, close, dl, esc, fig_html, html_table, new_fig, page, version
-from ._i18n import TEXT, check_lang, date, dur, num, pct, step_labels, window_text
+from ._html import cards, check_out_path, close, dl, esc, fig_html, html_table, new_fig, page, version
+from ._i18n import TEXT, check_lang, column_label, date, dur, for_display, num, pct, short, step_labels, window_text
 from ._stages import stages_table
 
 if TYPE_CHECKING:  # pragma: no cover
@@ -36,6 +36,7 @@ def funnel_report(
     trend: TrendResult | None = None,
     journey_map: JourneyMapResult | None = None,
     title: str | None = None,
+    column_labels: dict[str, Any] | None = None,
 ) -> Path:
     """Write a self-contained HTML page of a funnel.
 
@@ -57,11 +58,28 @@ def funnel_report(
         its top frictions.
     title : str, optional
         The page title (default: "Funnel report" / "Informe del embudo").
+    column_labels : dict, optional
+        How headings and figures name property columns (``by=``, the journey map's
+        touchpoint): ``{"channel": "canal"}``, or ``{"channel": {"en": "channel", "es":
+        "canal"}}``. Common columns (channel, device, country, campaign...) have built-in
+        words in both languages; other columns show their name.
 
     Returns
     -------
     Path
         The file written.
+
+    Raises
+    ------
+    ParameterError
+        ``path`` cannot be written (its directory does not exist, it is a directory, no
+        permission): checked before any figure is drawn.
+
+    Notes
+    -----
+    Labels longer than 60 characters (event names used as step labels, property values)
+    are cut with an ellipsis in figures, summary cards and tables; the table of the
+    journey's stages shows them in full.
 
     Examples
     --------
@@ -75,11 +93,14 @@ def funnel_report(
     (True, True)
     """
     require(result, "FunnelResult", func="funnel_report", who="reports")
+    out = check_out_path(path, func="funnel_report")  # before any work
     check_analyses(result, trend, journey_map)
     lang = check_lang(lang or getattr(result.journey, "lang", None) or "en")
     tx = TEXT[lang]
     p = result.params
-    labels = step_labels(result, lang)
+    full_labels = step_labels(result, lang)
+    labels = [short(x) for x in full_labels]  # figures, cards and tables; the stages table has them in full
+    shown = for_display(result, lang)
     table = result.table
     name = getattr(result.journey, "name", None)
     head_title = title or tx["title"]
@@ -116,12 +137,13 @@ def funnel_report(
              (tx["unit"], esc(tx.get("unit_" + p["unit"], p["unit"])))]
     if p.get("exclude"):
         items.append((tx["exclusions"], esc("; ".join(map(str, p["exclude"])))))
+    by_label = short(column_label(p["by"], lang, column_labels)) if p.get("by") else ""
     if p.get("by"):
         att = str(p.get("attribution", ""))
         att_txt = tx.get("att_" + att, att)
         if att.startswith("step:"):
             att_txt = tx["att_step"].format(n=att.split(":", 1)[1])
-        items.append((tx["breakdown"].format(by=p["by"]), esc(att_txt)))
+        items.append((tx["breakdown"].format(by=by_label), esc(att_txt)))
     parts.append(dl(items))
     parts.append(f"<h3>{esc(tx['stages'])}</h3>")
     parts.append(stages_table(result, lang, tx))
@@ -146,26 +168,26 @@ def funnel_report(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         fig = new_fig(max(7.5, 1.5 * len(table) + 2), 4.6)
-        plotting.funnel_bars(result, ax=fig.add_subplot(), lang=lang)
+        plotting.funnel_bars(shown, ax=fig.add_subplot(), lang=lang)
         parts.append(fig_html(fig, tx["fig_bars_alt"].format(stages=", ".join(labels))))
         close(fig)
         if result.breakdown is not None:
-            by = str(p["by"])
             groups = result.breakdown.iloc[:, 0].nunique()
-            parts.append(f"<h2 id='breakdown'>{esc(tx['breakdown'].format(by=by))}</h2>")
+            parts.append(f"<h2 id='breakdown'>{esc(tx['breakdown'].format(by=by_label))}</h2>")
             fig = new_fig(9, max(2.8, 0.45 * groups + 1.6))
-            plotting.breakdown(result, ax=fig.add_subplot(), lang=lang)
-            parts.append(fig_html(fig, tx["breakdown_alt"].format(by=by)))
+            plotting.breakdown(shown, ax=fig.add_subplot(), lang=lang,
+                               title=tx["breakdown_title"].format(step=labels[-1], by=by_label))
+            parts.append(fig_html(fig, tx["breakdown_alt"].format(by=by_label)))
             close(fig)
         tb = time_between_of(result) if len(table) > 1 else None
         if tb is not None and len(tb.table):
             parts.append(f"<h2 id='time'>{esc(tx['time_between'])}</h2>")
             fig = new_fig(10, 4.4)
-            plotting.time_hist(tb, ax=fig.add_subplot(), lang=lang, labels=labels)
+            plotting.time_hist(for_display(tb, lang), ax=fig.add_subplot(), lang=lang, labels=labels)
             parts.append(fig_html(fig, tx["time_alt"]))
             close(fig)
             fig = new_fig(10, 4.4)
-            plotting.time_cumulative(tb, ax=fig.add_subplot(), lang=lang, labels=labels)
+            plotting.time_cumulative(for_display(tb, lang), ax=fig.add_subplot(), lang=lang, labels=labels)
             parts.append(fig_html(fig, tx["time_alt"], tx["time_note"]))
             close(fig)
             trows = []
@@ -177,9 +199,9 @@ def funnel_report(
                               dur(getattr(r, "p75", None), lang), dur(getattr(r, "p90", None), lang)])
             parts.append(html_table([tx["col_transition"], tx["col_from"], tx["col_units"], tx["col_conv"],
                                      tx["col_p25"], tx["col_median"], tx["col_p75"], tx["col_p90"]], trows))
-    parts.extend(analyses_sections(result, trend=trend, journey_map=journey_map, lang=lang, tx=tx))
+    parts.extend(analyses_sections(result, trend=trend, journey_map=journey_map, lang=lang, tx=tx,
+                                   column_labels=column_labels))
     parts.append(f"<footer>{esc(tx['footer'].format(version=version()))}</footer>")
-    out = Path(path)
     out.write_text(page(head_title, "".join(parts), lang=lang), encoding="utf-8")
     return out
 
