@@ -294,7 +294,7 @@ def _reference_funnel(rows, steps, window_s, mode):
     """Plain-Python funnel straight from DESIGN §4: sort each user's events by
     (timestamp, position of the event's first step, input row), then the reference
     kernels on that order; returns (level per user, step times per user)."""
-    from _reference import ref_any_order, ref_ordered, ref_strict
+    from _reference import ref_any_order, ref_ordered, ref_strict_repeats as ref_strict
 
     users = sorted({u for u, _, _ in rows})
     syms = list(dict.fromkeys(steps))
@@ -487,3 +487,33 @@ def test_clickhouse_options_are_checked_before_any_work():
         fk.funnel(ev, ["a", "b"], increasing_times=1)
     with pytest.raises(ParameterError, match="Did you mean 'uninterrupted'"):
         fk.funnel(ev, ["a", "b"], mode="uninterupted")
+
+
+# --------------------------------------------------------------------------- any-order exclusions (item 6)
+
+
+def test_exclusions_in_any_order_funnels_count_steps_in_fill_order():
+    ev = log([
+        (1, 0, "B"), (1, 5, "X"), (1, 10, "A"),  # X between the 1st and 2nd fill: only A's window is clean
+        (2, 0, "B"), (2, 10, "A"), (2, 20, "X"),  # X after both: clean
+        (3, 0, "A"), (3, 10, "X"), (3, 10, "B"),  # X tied with the 2nd step: clean
+        (4, 0, "A"), (4, 5, "X"),  # 2nd step never filled, X within the window: left out
+        (5, 0, "A"), (5, 7200, "X"),  # X after the window: clean
+    ])
+    res = fk.funnel(ev, ["A", "B"], mode="any_order", window="1h", exclude=[("X", 1, 2)])
+    assert res.units["level"].tolist() == [1, 2, 2, 0, 1]
+    assert res.units["excluded"].tolist() == [False, False, False, True, False]
+    assert counts(res) == [4, 2]
+    assert res.diagnostics["units_excluded"] == 1
+    assert res.units.loc[1, "A"] == T0 + pd.Timedelta("10s")
+
+
+def test_any_order_exclusion_keeps_a_clean_later_window():
+    # the window from the first B is tainted; the one from A at 10 (A, then B at 20) is clean
+    ev = log([(1, 0, "B"), (1, 5, "X"), (1, 10, "A"), (1, 20, "B")])
+    res = fk.funnel(ev, ["A", "B"], mode="any_order", window="1h", exclude=[("X", 1, 2)])
+    assert res.units["level"].tolist() == [2]
+    assert res.units.loc[1, "A"] == T0 + pd.Timedelta("10s")  # step times: 1st and 2nd fill
+    assert res.units.loc[1, "B"] == T0 + pd.Timedelta("20s")
+    # without the exclusion the earliest window is reported
+    assert fk.funnel(ev, ["A", "B"], mode="any_order", window="1h").units.loc[1, "A"] == T0

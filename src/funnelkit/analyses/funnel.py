@@ -223,7 +223,9 @@ def funnel(
         At most this many groups (largest first); the others are merged as ``"Other"``.
     exclude : list of (event_or_stage, from_step, to_step)
         Attempts with that event strictly between the two steps (steps as names or
-        1-based numbers) do not count; units with no clean attempt are left out.
+        1-based numbers) do not count; units with no clean attempt are left out. With
+        ``mode="any_order"`` the steps count in the order the window filled them
+        (``("x", 1, 3)``: an ``x`` after the first step filled and before the third).
     start, end : datetime-like, optional
         Only step-1 events in ``[start, end)`` start attempts (later steps may fall
         after ``end``). Naive values are taken as UTC.
@@ -453,8 +455,6 @@ def _checked_params(
     win = parse_duration(window, name="window", allow_none=True, allow_zero=True)
     if isinstance(max_groups, bool) or not isinstance(max_groups, (int, np.integer)) or max_groups < 1:
         raise ParameterError(f"`max_groups`={max_groups!r} must be a positive integer.")
-    if exclude is not None and mode == "any_order":
-        raise ParameterError("`exclude=` needs an order of steps; it cannot be used with mode='any_order'.")
     if lang is not None:
         check_choice(lang, name="lang", choices=("en", "es"))
     if not isinstance(attribution, str) or not (

@@ -272,7 +272,8 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
         if fk.end_ns is not None:
             can &= t < fk.end_ns
     if fk.mode == "any_order":
-        res = kernels.any_order_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can)
+        res = kernels.any_order_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can,
+                                       exclude=exclude)
     elif fk.mode == "strict":
         res = kernels.strict_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can,
                                     window_from=fk.window_from, exclude=exclude)
