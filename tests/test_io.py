@@ -760,3 +760,140 @@ def test_epoch_property_matches_reference(rows, unit):
     assert [t.value for t in out[TIME]] == [v * factor for v in values]
     assert out[USER].tolist() == users
     assert out[EVENT].astype(str).tolist() == events
+
+
+# --------------------------------------------------------------------------------------
+# exact duplicates (issue 15)
+# --------------------------------------------------------------------------------------
+
+from funnelkit.errors import DuplicateEventsWarning  # noqa: E402
+from funnelkit.io import _duplicates as dup_module  # noqa: E402
+from funnelkit.io.normalize import ensure_events  # noqa: E402
+
+
+@st.composite
+def logs_with_duplicates(draw):
+    n = draw(st.integers(1, 40))
+    rows = draw(st.lists(st.tuples(st.integers(0, 3), st.integers(0, 4), st.sampled_from("ab"),
+                                   st.sampled_from([None, "x", "y"]), st.sampled_from([np.nan, 1.0])),
+                         min_size=n, max_size=n))
+    df = pd.DataFrame(rows, columns=[USER, TIME, EVENT, "p", "q"])
+    df[TIME] = pd.to_datetime(df[TIME], unit="s", utc=True)
+    order = draw(st.sampled_from(["as drawn", "time", "user-time"]))
+    if order == "time":
+        df = df.sort_values(TIME, kind="stable", ignore_index=True)
+    elif order == "user-time":
+        df = df.sort_values([USER, TIME], kind="stable", ignore_index=True)
+    return df
+
+
+@settings(max_examples=60, deadline=None)
+@given(logs_with_duplicates())
+def test_duplicates_match_pandas_in_any_order(df):
+    want = df.duplicated(keep="first").to_numpy()
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        ev = read_events(df)
+    got, example = dup_module.duplicate_rows(ev)
+    assert got.tolist() == np.flatnonzero(want).tolist()
+    dups = [w for w in rec if issubclass(w.category, DuplicateEventsWarning)]
+    assert len(dups) == (1 if want.any() else 0)
+    assert ev.attrs["funnelkit_duplicates"] == int(want.sum())
+    if want.any():
+        i, j = example
+        assert j < i and df.iloc[[i]].reset_index(drop=True).equals(df.iloc[[j]].reset_index(drop=True))
+        assert f"row {i} repeats row {j}" in str(dups[0].message)
+    with warnings.catch_warnings(record=True) as rec:
+        warnings.simplefilter("always")
+        out = read_events(df, dedupe=True)
+    assert len(out) == len(df) - int(want.sum())
+    assert out.attrs["funnelkit_dropped"] == ({"duplicate": int(want.sum())} if want.any() else {})
+    assert not any(issubclass(w.category, DuplicateEventsWarning) for w in rec)
+    pd.testing.assert_frame_equal(out, read_events(df[~want].reset_index(drop=True)) if want.any() else out)
+
+
+def test_dedupe_and_dropna_count_separately_with_input_rows():
+    df = pd.DataFrame({USER: [1, 1, None, 2, 1], TIME: pd.to_datetime(["2024-03-01"] * 5, utc=True),
+                       EVENT: ["a", "b", "a", "a", "a"]})
+    with pytest.warns(DroppedRowsWarning) as rec:
+        out = read_events(df, dropna=True, dedupe=True)
+    assert out.attrs["funnelkit_dropped"] == {"null_user_id": 1, "duplicate": 1}
+    text = " ".join(str(w.message) for w in rec)
+    assert "row 4 repeats row 0" in text  # positions in the caller's input, after dropna
+    assert out[USER].tolist() == [1, 1, 2]
+
+
+def test_ensure_events_warns_for_new_duplicates_only():
+    df = pd.DataFrame({USER: [1, 1], TIME: pd.to_datetime(["2024-03-01"] * 2, utc=True), EVENT: ["a", "a"]})
+    with pytest.warns(DuplicateEventsWarning):
+        ev = read_events(df)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        assert ensure_events(ev) is ev  # already announced: same count in attrs
+    twice = pd.concat([ev, ev], ignore_index=True)  # attrs kept by concat, count changed
+    with pytest.warns(DuplicateEventsWarning, match="3 exact duplicate rows"):
+        ensure_events(twice)
+    hand = ev.copy()
+    hand.attrs = {}
+    with pytest.warns(DuplicateEventsWarning, match="1 exact duplicate rows"):
+        ensure_events(hand)
+
+
+def test_unhashable_properties_are_compared_by_value():
+    df = pd.DataFrame({USER: [1, 1, 1], TIME: pd.to_datetime(["2024-03-01"] * 3, utc=True), EVENT: ["a"] * 3,
+                       "meta": [{"k": [1]}, {"k": [1]}, {"k": [2]}]})
+    with pytest.warns(DuplicateEventsWarning, match="1 exact duplicate rows"):
+        read_events(df)
+
+
+# --------------------------------------------------------------------------------------
+# exact integers, same labels from every source (issue 15)
+# --------------------------------------------------------------------------------------
+
+
+def test_integer_property_with_nulls_is_exact_and_labels_agree(tmp_path):
+    import funnelkit as fk
+    import polars as pl
+
+    big = 2**60
+    t = pa.table({USER: pa.array([1, 2, 3, 4], pa.int64()),
+                  TIME: pa.array([0, 1, 2, 3], pa.timestamp("s", tz="UTC")),
+                  EVENT: ["a", "a", "a", "a"],
+                  "tier": pa.array([big + 1, None, big + 2, big + 1], pa.int64())})
+    pq.write_table(t, tmp_path / "t.parquet")
+    sources = {"arrow": t, "polars": pl.from_arrow(t), "parquet": str(tmp_path / "t.parquet"),
+               "pandas": t.to_pandas(types_mapper={pa.int64(): pd.Int64Dtype()}.get)}
+    tables = {}
+    for name, src in sources.items():
+        ev = read_events(src)
+        assert ev["tier"].dtype == "Int64", name
+        assert ev["tier"].tolist()[0] == big + 1 and ev["tier"].tolist()[2] == big + 2
+        res = fk.funnel(src, ["a"], by="tier")
+        tables[name] = res.breakdown[["tier", "units"]].astype({"tier": str}).values.tolist()
+    assert all(v == tables["pandas"] for v in tables.values()), tables
+    assert any(str(big + 1) == row[0] for row in tables["pandas"])  # '1152921504606846977', not '1.15e18'
+
+
+# --------------------------------------------------------------------------------------
+# CSV separators (issue 15)
+# --------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("sep", [",", ";", "\t", "|"])
+def test_csv_separator_detected(tmp_path, sep):
+    p = tmp_path / "ev.csv"
+    p.write_text(sep.join([USER, TIME, EVENT, "note"]) + "\n"
+                 + sep.join(["1", "2024-03-01T10:00:00Z", "view", '"a,b;c"']) + "\n")
+    out = read_events(p)
+    assert out[EVENT].tolist() == ["view"] and out["note"].tolist() == ["a,b;c"]
+    pd.testing.assert_frame_equal(read_events(p, sep=sep), out)
+
+
+def test_tsv_default_and_sep_refused_for_parquet(tmp_path):
+    p = tmp_path / "ev.tsv"
+    p.write_text("user_id\ttimestamp\tevent\n1\t2024-03-01T10:00:00Z\tview\n")
+    assert read_events(p)[EVENT].tolist() == ["view"]
+    src = tmp_path / "ev.parquet"
+    read_events(p).to_parquet(src)
+    with pytest.raises(ParameterError, match="applies to CSV/TSV files only"):
+        read_events(src, sep=";")

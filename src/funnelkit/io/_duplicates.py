@@ -159,7 +159,10 @@ def count_block_duplicates(u: np.ndarray, t: np.ndarray, ev: np.ndarray, extra: 
     cand = candidate_rows(u, t)
     if cand is None:
         return 0
-    cols = {"u": u[cand], "t": t[cand], "e": ev[cand]}
-    for k, a in enumerate(extra):
-        cols[f"x{k}"] = a[cand]
-    return int(pd.DataFrame(cols, copy=False).duplicated(keep="first").sum())
+    keys = [u[cand], t[cand], ev[cand], *(a[cand] for a in extra)]
+    order = np.lexsort(keys[::-1])
+    same = np.ones(len(cand) - 1, dtype=bool)
+    for k in keys:
+        ks = k[order]
+        same &= ks[1:] == ks[:-1]
+    return int(same.sum())  # each row equal to its predecessor in sort order is a copy
