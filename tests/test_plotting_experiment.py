@@ -69,3 +69,29 @@ def test_variant_conversion_small_axes_rotates_labels(exp):
 def test_variant_conversion_without_annotations(exp):
     ax = plotting.variant_conversion(exp, annotate=False)
     assert not [t for t in ax.texts if t.get_gid() == "funnelkit-rate-label"]
+
+
+def test_value_labels_are_legible_at_the_report_size(exp):
+    # issue 16: value labels were 7.5 pt; at the report's figure size (10 in wide shown at about
+    # 1,080 px) they must read like the body text (>= 9 pt, rotated or not)
+    import matplotlib.pyplot as plt
+
+    from funnelkit.plotting.experiment import LABEL_SIZE
+
+    fig = plt.figure(figsize=(10, 4.8))
+    ax = plotting.variant_conversion(exp, ax=fig.add_subplot())
+    labels = [t for t in ax.texts if t.get_gid() == "funnelkit-rate-label"]
+    assert labels and min(t.get_fontsize() for t in labels) >= 9.0
+    assert LABEL_SIZE >= 9.0
+    plt.close(fig)
+
+
+def test_metric_rows_do_not_reach_the_conversion_plot():
+    import funnelkit as fk
+    from funnelkit.analyses.metrics import Metric
+
+    ev = fk.datasets.make_shop(n_users=1500, seed=3)
+    e = fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A",
+                      metrics=[Metric.count("purchase", name="orders")])
+    ax = plotting.variant_conversion(e)
+    assert len(ax.containers) == 4
