@@ -1,0 +1,85 @@
+"""_cli_retention.py: `funnelkit retention ...` on a locally built parser."""
+
+from __future__ import annotations
+
+import argparse
+import io
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from funnelkit._cli_retention import register, run
+from funnelkit.analyses.retention import loyalty, retention
+
+
+def _parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="funnelkit")
+    register(p.add_subparsers(dest="command"))
+    return p
+
+
+@pytest.fixture(scope="module")
+def path(tmp_path_factory) -> str:
+    rng = np.random.default_rng(8)
+    n = 3000
+    users = rng.integers(0, 300, n)
+    ev = pd.DataFrame({"user_id": users,
+                       "timestamp": pd.Timestamp("2024-01-01", tz="UTC") + pd.to_timedelta(rng.integers(0, 20 * 24 * 60, n), "min"),
+                       "event": rng.choice(["view", "purchase"], n, p=[0.8, 0.2]),
+                       "variant": np.where(users % 2, "A", "B")}).drop_duplicates()
+    p = tmp_path_factory.mktemp("cli") / "ev.parquet"
+    ev.to_parquet(p)
+    return str(p)
+
+
+def _run(argv, capsys):
+    args = _parser().parse_args(argv)
+    code = args.func(args)
+    out = capsys.readouterr()
+    return code, out.out, out.err
+
+
+def test_table_csv_equals_the_library(path, capsys) -> None:
+    code, out, _ = _run(["retention", path, "--period", "W", "--format", "csv"], capsys)
+    assert code == 0
+    got = pd.read_csv(io.StringIO(out))
+    want = retention(path, period="W").table
+    assert got["retained"].tolist() == want["retained"].tolist()
+    assert got["complete"].tolist() == want["complete"].tolist()
+
+
+def test_comparison_json_and_brackets(path, capsys) -> None:
+    code, out, _ = _run(["retention", path, "--start", "purchase", "--return", "purchase", "--period", "7D",
+                         "--compare", "variant", "--control", "A", "--show", "comparison", "--format", "json"], capsys)
+    assert code == 0
+    rows = json.loads(out)
+    want = retention(path, start="purchase", returning="purchase", period="7D", compare="variant", control="A")
+    got = np.array([np.nan if r["p_adjusted"] is None else r["p_adjusted"] for r in rows], dtype=float)
+    assert np.isfinite(got).sum() >= 1
+    np.testing.assert_allclose(got, want.comparison["p_adjusted"].to_numpy(dtype=float))
+    code, out, _ = _run(["retention", path, "--kind", "bracket", "--brackets", "0,1-7", "--show", "curve"], capsys)
+    assert code == 0 and "1-7" in out
+
+
+def test_loyalty_output(path, capsys, tmp_path) -> None:
+    out_file = tmp_path / "rep.csv"
+    code, _, _ = _run(["retention", path, "--loyalty", "--within", "5D", "--format", "csv", "--out", str(out_file)],
+                      capsys)
+    assert code == 0
+    got = pd.read_csv(out_file)
+    want = loyalty(path, within="5D").repeat
+    assert got[["buyers", "eligible", "repeaters"]].values.tolist() == want[["buyers", "eligible", "repeaters"]].values.tolist()
+
+
+@pytest.mark.parametrize("argv, msg", [
+    (["--period", "d"], "calendar periods"),
+    (["--kind", "bracket", "--brackets", "0,x"], "--brackets"),
+    (["--show", "medians"], "needs --loyalty"),
+    (["--show", "comparison"], "needs --compare"),
+])
+def test_errors_exit_2_with_one_line(path, capsys, argv, msg) -> None:
+    code, out, err = _run(["retention", path, *argv], capsys)
+    assert code == 2 and out == ""
+    assert msg in err and err.count("\n") == 1
