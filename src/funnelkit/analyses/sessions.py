@@ -63,6 +63,7 @@ from ..io import _names
 from ..io import columns as _columns
 from ..io import normalize as _schema
 from .._params import duration_ns, parse_duration
+from .._params import cut_value as _cut
 from ..engine.bucket_sessions import session_ids
 from ..errors import (
     ColumnTypeError,
@@ -193,13 +194,13 @@ def sessionize(
     ev = _schema.ensure_events(events)
     if session_col in ev.columns:
         raise ParameterError(
-            f"`session_col`={session_col!r}: the event log already has a column named "
-            f"{session_col!r}. Choose another name (e.g. session_col="
+            f"`session_col`={_cut(session_col)}: the event log already has a column named "
+            f"{_cut(session_col)}. Choose another name (e.g. session_col="
             f"{_free_name(session_col, ev.columns)!r}) or drop the existing column first "
-            f"(events.drop(columns=[{session_col!r}]))."
+            f"(events.drop(columns=[{_cut(session_col)}]))."
         )
     if split_cols:
-        _columns.require_columns(ev, split_cols, purpose=f"split_on={split_on!r}")
+        _columns.require_columns(ev, split_cols, purpose=f"split_on={_cut(split_on)}")
 
     ids = session_ids(
         _user_key(ev[_names.USER]),
@@ -274,7 +275,7 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
     null = sess.isna().to_numpy()
     if null.any():
         raise NullValuesError(
-            f"Column {session_col!r} holds {int(null.sum())} null session id(s), first at row "
+            f"Column {_cut(session_col)} holds {int(null.sum())} null session id(s), first at row "
             f"{int(np.argmax(null))}. Fix: run funnelkit.sessionize() on the whole log so that "
             "every event has a session."
         )
@@ -302,7 +303,7 @@ def session_summary(events: pd.DataFrame, *, session_col: str = "session_id") ->
             rows = order[first_pos[mixed[0]] : last_pos[mixed[0]] + 1]
             users = pd.unique(ev[_names.USER].iloc[rows].to_numpy())[:3]
             raise EventLogError(
-                f"Session {_py(s_uniques[mixed[0]])!r} in column {session_col!r} holds events "
+                f"Session {_cut(_py(s_uniques[mixed[0]]))} in column {_cut(session_col)} holds events "
                 f"of more than one user ({', '.join(repr(_py(u)) for u in users)}); session "
                 "ids must be unique across users. Fix: recompute them with "
                 "funnelkit.sessionize()."
@@ -350,9 +351,9 @@ def _factorize_total(col: pd.Series, *, name: str) -> tuple[np.ndarray, Any]:
             codes, uniques = pd.factorize(col, sort=False)
         except TypeError as err:
             raise ColumnTypeError(
-                f"Column {name!r} holds values that cannot be compared ({err}), e.g. "
-                f"{_first_unhashable(col)!r}. Fix: convert the column to strings or numbers "
-                f"first, e.g. events[{name!r}].astype(str)."
+                f"Column {_cut(name)} holds values that cannot be compared ({err}), e.g. "
+                f"{_cut(_first_unhashable(col))}. Fix: convert the column to strings or numbers "
+                f"first, e.g. events[{_cut(name)}].astype(str)."
             ) from None
         keys = [(type(v).__name__, repr(v)) for v in uniques]  # loop over distinct values
         rank = np.empty(len(keys), dtype=np.int64)
@@ -381,7 +382,7 @@ def _value_codes(col: pd.Series, *, name: str) -> np.ndarray:
 def _check_bool(value: Any, *, name: str) -> bool:
     if isinstance(value, (bool, np.bool_)):
         return bool(value)
-    raise ParameterError(f"`{name}` must be True or False, not {value!r}.")
+    raise ParameterError(f"`{name}` must be True or False, not {_cut(value)}.")
 
 
 def _check_tz(tz: Any) -> tzinfo | None:
@@ -391,7 +392,7 @@ def _check_tz(tz: Any) -> tzinfo | None:
     if not isinstance(tz, str):
         raise ParameterError(
             f"`tz` must be an IANA time-zone name such as 'Europe/Madrid' or 'UTC', "
-            f"not {type(tz).__name__} {tz!r}."
+            f"not {type(tz).__name__} {_cut(tz)}."
         )
     import zoneinfo
 
@@ -404,7 +405,7 @@ def _check_tz(tz: Any) -> tzinfo | None:
     close = difflib.get_close_matches(tz.strip().lower(), list(lowered), n=1, cutoff=0.6)
     hint = f" Did you mean {lowered[close[0]]!r}?" if close else ""
     raise ParameterError(
-        f"`tz`={tz!r} is not a known IANA time zone. Use a name such as 'Europe/Madrid', "
+        f"`tz`={_cut(tz)} is not a known IANA time zone. Use a name such as 'Europe/Madrid', "
         f"'America/New_York' or 'UTC' (see zoneinfo.available_timezones()).{hint}"
     )
 
@@ -412,7 +413,7 @@ def _check_tz(tz: Any) -> tzinfo | None:
 def _check_session_col(name: Any) -> str:
     if not isinstance(name, str) or not name:
         raise ParameterError(
-            f"`session_col` must be a non-empty column name such as 'session_id', not {name!r}."
+            f"`session_col` must be a non-empty column name such as 'session_id', not {_cut(name)}."
         )
     return name
 
@@ -427,18 +428,18 @@ def _check_split_on(split_on: Any) -> list[str]:
     else:
         raise ParameterError(
             "`split_on` must be a column name or a list of column names, e.g. "
-            f"split_on='utm_campaign', not {type(split_on).__name__} {split_on!r}."
+            f"split_on='utm_campaign', not {type(split_on).__name__} {_cut(split_on)}."
         )
     out: list[str] = []
     for c in cols:
         if not isinstance(c, str):
             raise ParameterError(
-                f"`split_on` holds {c!r}; give column names as strings, e.g. "
+                f"`split_on` holds {_cut(c)}; give column names as strings, e.g. "
                 "split_on=['utm_campaign', 'utm_source']."
             )
         if c in (_names.USER, _names.TIME):
             raise ParameterError(
-                f"`split_on`={c!r} is a key column of the event log; give a property "
+                f"`split_on`={_cut(c)} is a key column of the event log; give a property "
                 "column such as 'utm_campaign'."
             )
         if c not in out:
