@@ -593,7 +593,7 @@ def test_cli_steps_and_engine_bars_when_interactive(own_parquet, tmp_path, capsy
     assert rc == 0
     err = capsys.readouterr().err
     assert "[1/4] reading" in err and "[4/4] writing the report" in err
-    assert "funnelkit 1/2: reading" in err  # the engine's bar, drawn by tqdm
+    assert re.search(r"\d+%\|", err)  # the engine's bars, drawn by tqdm
     assert cli.main(["report", str(path), "--user-col", "uid", "--time-col", "ts", "--event-col", "name",
                      "--journey", str(journey), "--out", str(tmp_path / "r.html"), "--no-progress"]) == 0
     assert "[1/4]" not in capsys.readouterr().err
