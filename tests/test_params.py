@@ -48,3 +48,52 @@ def test_parse_timestamp():
         parse_timestamp("soon", name="start")
     with pytest.raises(ParameterError, match="not NaT"):
         parse_timestamp(pd.NaT, name="end")
+
+
+# ---------------------------------------------------------------- issue 15 / 16
+
+
+import warnings as _warnings
+
+from funnelkit._params import MAX_DURATION, cut_text, cut_value
+from funnelkit._params import parse_duration as _pd
+
+
+@pytest.mark.parametrize("text, want", [
+    ("7d", pd.Timedelta(days=7)), ("7D", pd.Timedelta(days=7)), ("1H", pd.Timedelta(hours=1)),
+    ("30T", pd.Timedelta(minutes=30)), ("10S", pd.Timedelta(seconds=10)), ("5L", pd.Timedelta(milliseconds=5)),
+    ("2W", pd.Timedelta(days=14)), ("1.5h", pd.Timedelta(minutes=90)), ("30 min", pd.Timedelta(minutes=30)),
+    ("3 days", pd.Timedelta(days=3)), ("1h30min", pd.Timedelta(minutes=90)), ("0.000000001s", pd.Timedelta(1)),
+    ("36500D", MAX_DURATION),
+])
+def test_durations_without_dependency_warnings(text, want):
+    with _warnings.catch_warnings():
+        _warnings.simplefilter("error")
+        assert _pd(text, name="window") == want
+
+
+@pytest.mark.parametrize("value", ["36501D", "100000D", "1000000D", "1e30D", pd.Timedelta(days=40_000)])
+def test_window_beyond_the_cap_names_the_largest(value):
+    with pytest.raises(ParameterError, match=r"longest window funnelkit accepts, 36,500 days.*'36500D'.*window=None"):
+        _pd(value, name="window")
+
+
+def test_other_durations_reach_the_timedelta_range():
+    assert _pd("100000D", name="timeout") == pd.Timedelta(days=100_000)
+    with pytest.raises(ParameterError, match=r"longest timeout funnelkit accepts, 106,751 days"):
+        _pd("1000000D", name="timeout")
+    with pytest.raises(ParameterError, match="Months and years have no fixed length"):
+        _pd("3M", name="window")
+
+
+def test_cut_values_in_messages():
+    assert cut_text("abc") == "abc"
+    assert cut_value("x" * 10**6) == "'" + "x" * 80 + "… (1000000 characters)"
+    assert cut_value(list(range(10**6))) == "<list of 1000000 items>"
+    assert len(cut_value({"k": "v" * 10**6})) < 200
+    with pytest.raises(ParameterError) as exc:
+        _pd("y" * 10**6, name="window")
+    assert len(str(exc.value)) < 400
+    with pytest.raises(ParameterError) as exc:
+        check_choice("z" * 10**6, name="mode", choices=("ordered", "strict"))
+    assert len(str(exc.value)) < 400
