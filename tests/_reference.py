@@ -422,8 +422,10 @@ def ref_funnel(
     ``stages``: one predicate per journey stage (bit i = stage i); ``steps``: the stage of
     each funnel step; ``exclude``: (predicate, from_step, to_step) with 0-based steps;
     ``window``, ``start`` and ``end`` in ns; ``attribution``: first_touch, last_touch
-    (the unit's first / last non-null value by time, ties: the smallest value) or
-    step:N (the value on the reported attempt's step-N event). See the comment above.
+    (the first / last non-null value on the reported attempt's step events, by time,
+    ties: the smallest value), all_events (the sorted value ranks on those events, a
+    tuple), first_touch_unit / last_touch_unit (the same over all of the unit's events)
+    or step:N (the value on the reported attempt's step-N event). See the comment above.
     """
     import pandas as pd
 
@@ -505,11 +507,25 @@ def ref_funnel(
             if step_n is not None:
                 p = int(res.step_pos[0, step_n])
                 rec["value"] = None if p < 0 else evs[ev_of[p]]["value"]
+            elif attribution in ("first_touch", "last_touch", "all_events"):
+                # the values on the reported attempt's step events (up to its level)
+                lev = int(res.level[0])
+                mine = [evs[ev_of[int(res.step_pos[0, k])]] for k in range(lev)]
+                mine = [e for e in mine if e["value"] is not None]
+                if not mine:
+                    rec["value"] = None if attribution != "all_events" else ()
+                elif attribution == "all_events":
+                    rec["value"] = tuple(sorted({e["vr"] for e in mine}))  # value ranks
+                elif attribution == "first_touch":
+                    rec["value"] = min(mine, key=lambda e: (e["t"], e["vr"]))["value"]
+                else:
+                    tmax = max(e["t"] for e in mine)
+                    rec["value"] = min((e for e in mine if e["t"] == tmax), key=lambda e: e["vr"])["value"]
             elif not nn:
                 rec["value"] = None
-            elif attribution == "first_touch":
+            elif attribution == "first_touch_unit":
                 rec["value"] = min(nn, key=lambda e: (e["t"], e["vr"]))["value"]
-            else:
+            else:  # last_touch_unit
                 tmax = max(e["t"] for e in nn)
                 rec["value"] = min((e for e in nn if e["t"] == tmax), key=lambda e: e["vr"])["value"]
         out.append(rec)

@@ -145,26 +145,41 @@ def test_overlapping_steps_need_ordered_from_entry(kw, fix):
         assert levels(fk.funnel(ev, ABA, window_from="previous", window=None)) == [3]
 
 
-def test_touch_is_unit_wide():
-    """docs/funnels.md: first/last touch read every event of the unit (by time), not only
-    the reported attempt's step events (DESIGN.md §4 reads the attempt: see the report)."""
+def test_touch_reads_the_reported_attempt_and_unit_wide_is_explicit():
+    """first/last touch read the reported attempt's step events (DESIGN §4); the
+    unit-wide reading (every event of the unit, before and after) is *_unit."""
     ev = _log([(1, 0, "n"), (1, 1, "a"), (1, 2, "b"), (1, 3, "n")], channel=["r", "p", "q", "s"])
-    assert fk.funnel(ev, ["a", "b"], by="channel").units["channel"].tolist() == ["r"]
-    assert fk.funnel(ev, ["a", "b"], by="channel", attribution="last_touch").units["channel"].tolist() == ["s"]
+    assert fk.funnel(ev, ["a", "b"], by="channel").units["channel"].tolist() == ["p"]
+    assert fk.funnel(ev, ["a", "b"], by="channel", attribution="last_touch").units["channel"].tolist() == ["q"]
+    assert fk.funnel(ev, ["a", "b"], by="channel", attribution="first_touch_unit").units["channel"].tolist() == ["r"]
+    assert fk.funnel(ev, ["a", "b"], by="channel", attribution="last_touch_unit").units["channel"].tolist() == ["s"]
     assert fk.funnel(ev, ["a", "b"], by="channel", attribution="step:2").units["channel"].tolist() == ["q"]
+    # last touch stops at the deepest step reached: a value after it never counts
+    ev = _log([(1, 0, "a"), (1, 1, "b"), (1, 2, "a")], channel=["safari", None, "firefox"])
+    assert fk.funnel(ev, ["a", "b", "c"], by="channel", attribution="last_touch").units["channel"].tolist() \
+        == ["safari"]
 
 
 def test_touch_ties_break_by_value():
-    ev = _log([(1, 0, "a"), (1, 0, "n"), (1, 1, "b"), (1, 1, "n")], channel=["q", "p", "s", "r"])
+    ev = _log([(1, 0, "a"), (1, 0, "a"), (1, 1, "b"), (1, 1, "n")], channel=["q", "p", "s", "r"])
     for order in ([0, 1, 2, 3], [3, 2, 1, 0], [1, 0, 3, 2]):
         e = ev.iloc[order].reset_index(drop=True)
         assert fk.funnel(e, ["a", "b"], by="channel").units["channel"].tolist() == ["p"]
-        assert fk.funnel(e, ["a", "b"], by="channel", attribution="last_touch").units["channel"].tolist() == ["r"]
+        assert fk.funnel(e, ["a", "b"], by="channel", attribution="last_touch").units["channel"].tolist() == ["s"]
+        assert fk.funnel(e, ["a", "b"], by="channel", attribution="first_touch_unit").units["channel"].tolist() \
+            == ["p"]
+        assert fk.funnel(e, ["a", "b"], by="channel", attribution="last_touch_unit").units["channel"].tolist() \
+            == ["r"]
     # step:N among events tied at one instant (same rule bits): the smallest value
     ev = _log([(1, 0, "a"), (1, 0, "a"), (1, 1, "b")], channel=["q", "p", "s"])
     for order in ([0, 1, 2], [1, 0, 2]):
         res = fk.funnel(ev.iloc[order].reset_index(drop=True), ["a", "b"], by="channel", attribution="step:1")
         assert res.units["channel"].tolist() == ["p"]
+    # a step event and a non-step event at one time: first touch reads the step event only
+    ev = _log([(1, 0, "n"), (1, 0, "a"), (1, 1, "b")], channel=["a_val", "z_val", None])
+    assert fk.funnel(ev, ["a", "b"], by="channel").units["channel"].tolist() == ["z_val"]
+    assert fk.funnel(ev, ["a", "b"], by="channel", attribution="first_touch_unit").units["channel"].tolist() \
+        == ["a_val"]
 
 
 # --------------------------------------------------------------------------- property tests

@@ -489,7 +489,7 @@ def test_merge_of_disjoint_partials_equals_one_run():
 
     steps = resolve_steps(fk.datasets.shop_journey())
     params, s, e = fm._checked_params(window="7D", mode="ordered", window_from="entry", unit="user",
-                                      by="channel", attribution="first_touch", max_groups=25, exclude=None,
+                                      by="channel", attribution="first_touch_unit", max_groups=25, exclude=None,
                                       start=None, end=None, lang=None)
     req = fm._request(steps, params, s, e, session_col="session_id", attr_col="channel", attr_mode="first_touch")
     whole = _run.run_funnel(ev, req)

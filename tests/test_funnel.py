@@ -517,3 +517,53 @@ def test_any_order_exclusion_keeps_a_clean_later_window():
     assert res.units.loc[1, "B"] == T0 + pd.Timedelta("20s")
     # without the exclusion the earliest window is reported
     assert fk.funnel(ev, ["A", "B"], mode="any_order", window="1h").units.loc[1, "A"] == T0
+
+
+# --------------------------------------------------------------------------- attribution (item 4)
+
+
+def test_attribution_reads_the_reported_attempt_safari_then_firefox():
+    """A user who bought via Safari and opened the app on Firefox afterwards is Safari's."""
+    ev = log([(1, 0, "visit"), (1, 10, "buy"), (1, 20, "app_open"),
+              (2, 0, "app_open"), (2, 5, "visit")],
+             browser=["Safari", "Safari", "Firefox", "Chrome", "Edge"])
+    for att in ("first_touch", "last_touch"):
+        res = fk.funnel(ev, ["visit", "buy"], by="browser", attribution=att, window="1h")
+        assert res.units["browser"].tolist() == ["Safari", "Edge"]
+    res = fk.funnel(ev, ["visit", "buy"], by="browser", attribution="last_touch_unit", window="1h")
+    assert res.units["browser"].tolist() == ["Firefox", "Edge"]
+    res = fk.funnel(ev, ["visit", "buy"], by="browser", attribution="first_touch_unit", window="1h")
+    assert res.units["browser"].tolist() == ["Safari", "Chrome"]
+    assert res.breakdown.attrs["groups_sum_to_total"]
+
+
+def test_all_events_attribution_counts_a_unit_in_every_group():
+    ev = log([(1, 0, "A"), (1, 5, "B"), (2, 0, "A"), (2, 5, "B"), (3, 0, "A"), (4, 0, "X")],
+             channel=["ads", "mail", "ads", "ads", None, "ads"])
+    res = fk.funnel(ev, ["A", "B"], by="channel", attribution="all_events", window="1h")
+    bd = res.breakdown.set_index(["channel", "step"])["units"]
+    assert bd[("ads", "A")] == 2 and bd[("ads", "B")] == 2
+    assert bd[("mail", "A")] == 1 and bd[("mail", "B")] == 1
+    assert bd[("(missing)", "A")] == 1  # unit 3 carries no value on its step events
+    assert not res.breakdown.attrs["groups_sum_to_total"]
+    assert "need not sum" in res.breakdown.attrs["note"]
+    assert res.units.loc[1, "channel"] == ("ads", "mail")
+    assert res.units.loc[4, "channel"] == ("(missing)",)  # not entered: no step event
+
+
+def test_a_real_missing_value_never_merges_with_nulls():
+    """Issue 15 item 7: a literal "(missing)" (or "Other") value keeps its own group."""
+    ev = log([(1, 0, "A"), (2, 0, "A"), (3, 0, "A")], channel=["(missing)", None, "Other"])
+    res = fk.funnel(ev, ["A"], by="channel", max_groups=1)
+    labels = res.units["channel"].astype(str).tolist()
+    assert len(set(labels)) == 3  # (missing), the null group, the overflow group
+    null = res.diagnostics["missing_label"]
+    assert null not in ("(missing)", "Other") and labels[1] == null
+    bd = res.breakdown.set_index("channel")["units"]
+    assert bd["(missing)"] == 1 and bd[null] == 1 and bd.sum() == 3
+
+
+def test_unknown_attribution_is_refused():
+    ev = log([(1, 0, "A")], channel=["x"])
+    with pytest.raises(ParameterError, match="all_events.*first_touch_unit"):
+        fk.funnel(ev, ["A"], by="channel", attribution="posthog")

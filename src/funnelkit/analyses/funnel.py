@@ -45,6 +45,8 @@ _TIME_DTYPE = pd.DatetimeTZDtype("ns", "UTC")
 
 OTHER = "Other"
 MISSING = "(missing)"
+#: ``attribution=`` values besides ``"step:N"``.
+ATTRIBUTIONS: tuple[str, ...] = ("first_touch", "last_touch", "all_events", "first_touch_unit", "last_touch_unit")
 
 
 @dataclass(frozen=True)
@@ -66,7 +68,9 @@ class FunnelResult:
         attempt's event time, ``NaT`` where not reached).
     breakdown : DataFrame or None
         With ``by=``: the table's columns for each group (first column named after
-        ``by``); the groups' ``units`` sum to the table's.
+        ``by``); the groups' ``units`` sum to the table's, except with
+        ``attribution="all_events"`` (``breakdown.attrs["groups_sum_to_total"]`` and
+        ``breakdown.attrs["note"]`` say which).
     censored : DataFrame or None
         Per step, units that reached the previous step but not this one and whose
         window was still open at the end of the data (they may yet convert).
@@ -126,6 +130,8 @@ class FunnelResult:
         )
         body = _format_table(self.table).to_html(index=False, escape=True, border=0)
         notes = []
+        if self.breakdown is not None and not self.breakdown.attrs.get("groups_sum_to_total", True):
+            notes.append(self.breakdown.attrs.get("note", ""))
         if self.diagnostics.get("units_excluded"):
             notes.append(f"{self.diagnostics['units_excluded']} units left out by exclusions.")
         if self.censored is not None and int(self.censored["censored"].sum()):
@@ -215,10 +221,21 @@ def funnel(
         What converts: users, or sessions (needs :func:`funnelkit.sessionize` first).
     by : str, optional
         A property column to break the funnel down by (e.g. ``"channel"``).
-    attribution : {"first_touch", "last_touch", "step:N"}
-        Which value of ``by`` a unit is attributed to: the first (last) non-null value
-        on the unit's events, or the value on the reported attempt's step-N event
-        (1-based; units that did not reach step N go to ``"(missing)"``).
+    attribution : {"first_touch", "last_touch", "step:N", "all_events", "first_touch_unit", "last_touch_unit"}
+        Which value of ``by`` a unit is attributed to. ``first_touch`` (default): the
+        first non-null value on the reported attempt's step events; ``last_touch``:
+        the last one at or before its deepest step (never a value seen after the
+        conversion); ``step:N``: the value on its step-N event (1-based);
+        ``all_events`` (PostHog's "all events"): the unit counts in every group whose
+        value it carries on one of those step events, so the groups' ``units`` need
+        not sum to the table's (the breakdown says so in ``breakdown.attrs``);
+        ``first_touch_unit`` / ``last_touch_unit``: the first / last non-null value on
+        *any* event of the unit, before or after the funnel (the channel that brought
+        the user, for marketing attribution). Ties at one timestamp go to the
+        smallest value, never to row order. Units without a value (or that did not
+        enter, or did not reach step N) form the missing-value group, whose label is
+        ``"(missing)"`` unless a real value is spelled so (then it gets a longer
+        label no value of the data takes; ``res.diagnostics["missing_label"]``).
     max_groups : int, default 25
         At most this many groups (largest first); the others are merged as ``"Other"``.
     exclude : list of (event_or_stage, from_step, to_step)
@@ -369,7 +386,12 @@ def _memory_budget(events: Any, memory_budget: Any) -> int | None:
 
 
 def _attribution(attribution: str, k: int) -> tuple[str, int | None]:
-    """The engine's attribute mode for a ``by=`` attribution, and the 0-based step of step:N."""
+    """The engine's attribute mode for a ``by=`` attribution, and the 0-based step of step:N.
+
+    ``first_touch``, ``last_touch`` and ``all_events`` read the attribute on every step
+    event of the reported attempt (``"steps"``); the ``*_unit`` readings fold it over
+    every event of the unit while the log is read.
+    """
     if attribution.startswith("step:"):
         try:
             n = int(attribution.split(":", 1)[1])
@@ -380,7 +402,41 @@ def _attribution(attribution: str, k: int) -> tuple[str, int | None]:
                 f"`attribution`={attribution!r}: use 'step:N' with N between 1 and {k} (1-based step number)."
             )
         return "step", n - 1
-    return attribution, None
+    if attribution in ("first_touch_unit", "last_touch_unit"):
+        return attribution[: -len("_unit")], None
+    return "steps", None
+
+
+def _touch_codes(codes: np.ndarray, step_time: np.ndarray, level: np.ndarray, last: bool) -> np.ndarray:
+    """First (last) non-null code on the reported attempt's step events, per unit (-1: none).
+
+    ``codes`` and ``step_time`` are ``(n_units, K)``; steps beyond a unit's level carry -1.
+    At the earliest (latest) time with a value, the smallest code (codes are sorted by
+    value) wins.
+    """
+    n, k = codes.shape
+    if k == 0 or n == 0:
+        return np.full(n, -1, dtype=np.int64)
+    has = (codes >= 0) & (np.arange(k)[None, :] < level[:, None])
+    t = np.where(has, step_time, np.iinfo(np.int64).min if last else np.iinfo(np.int64).max)
+    best_t = t.max(axis=1) if last else t.min(axis=1)
+    at = has & (t == best_t[:, None])
+    big = np.iinfo(np.int64).max
+    out = np.where(at, codes, big).min(axis=1)
+    return np.where(out == big, -1, out)
+
+
+def _labels(values: Sequence[Any]) -> tuple[list[str], str, str]:
+    """Labels of the values, and labels for the missing-value group and the overflow
+    group that no value of the data takes (``"(missing)"``/``"Other"`` unless taken)."""
+    labels = [str(v) for v in values]
+    taken = set(labels)
+    missing, other = MISSING, OTHER
+    while missing in taken:
+        missing = "(" + missing + ")"
+    while other in taken or other == missing:
+        other = "(" + other + ")"
+    return labels, missing, other
 
 
 def _request(spec: Any, params: dict[str, Any], s_ns: int | None, e_ns: int | None, *, session_col: str,
@@ -458,9 +514,12 @@ def _checked_params(
     if lang is not None:
         check_choice(lang, name="lang", choices=("en", "es"))
     if not isinstance(attribution, str) or not (
-        attribution in ("first_touch", "last_touch") or attribution.startswith("step:")
+        attribution in ATTRIBUTIONS or attribution.startswith("step:")
     ):
-        raise ParameterError(f"`attribution`={attribution!r}: use 'first_touch', 'last_touch' or 'step:N'.")
+        raise ParameterError(
+            f"`attribution`={attribution!r}: use 'first_touch', 'last_touch', 'step:N', 'all_events', "
+            "'first_touch_unit' or 'last_touch_unit'."
+        )
     s_ns, e_ns = _to_ns(start, "start"), _to_ns(end, "end")  # bad dates fail before any work
     if s_ns is not None and e_ns is not None and s_ns >= e_ns:
         raise ParameterError(f"`start`={start!r} must be before `end`={end!r}.")
@@ -580,31 +639,67 @@ def _group_codes(codes: np.ndarray, values: Sequence[Any], level: np.ndarray,
                  max_groups: int) -> pd.Categorical:
     """The ``by`` group of each unit from its value code (-1: none), without a string per unit.
 
-    A value's label is ``str(value)``; units without one are ``"(missing)"``. The
-    ``max_groups`` labels with the most entered units are kept (ties by label;
-    ``"(missing)"`` never displaces a real group), the rest become ``"Other"``.
+    A value's label is ``str(value)``; units without one get the missing label (see
+    :func:`_labels`). The ``max_groups`` labels with the most entered units are kept
+    (ties by label; the missing group never displaces a real group), the rest become
+    the overflow group.
     """
-    labels = [str(v) for v in values]
-    names = sorted(set(labels) | {MISSING})
+    labels, missing, other = _labels(values)
+    names = sorted(set(labels) | {missing})
     index = {name: i for i, name in enumerate(names)}
-    of_code = np.array([index[lab] for lab in labels] + [index[MISSING]], dtype=np.int64)  # last: code -1
+    of_code = np.array([index[lab] for lab in labels] + [index[missing]], dtype=np.int64)  # last: code -1
     lab = of_code[codes]
     entered = np.bincount(lab[level >= 1], minlength=len(names))
     ranked = sorted((n for n in names if entered[index[n]]), key=lambda n: (-entered[index[n]], n))
-    keep = [n for n in ranked if n != MISSING][:max_groups]
-    cats = keep + [MISSING, OTHER] if OTHER not in keep else keep + [MISSING]
+    keep = [n for n in ranked if n != missing][:max_groups]
+    cats = keep + [missing, other]
     pos = {n: i for i, n in enumerate(cats)}
-    other = pos.get(OTHER, len(cats) - 1)
-    to_group = np.array([pos.get(n, other) if (n in keep or n == MISSING) else other for n in names],
+    to_group = np.array([pos[n] if (n in keep or n == missing) else pos[other] for n in names],
                         dtype=np.int64)
     return pd.Categorical.from_codes(to_group[lab], categories=cats)
+
+
+def _all_events_groups(codes: np.ndarray, values: Sequence[Any], level: np.ndarray,
+                       max_groups: int) -> tuple[list[str], np.ndarray, str, str]:
+    """``attribution="all_events"``: group labels and a ``(n_units, groups)`` membership matrix.
+
+    A unit is in the group of every value it carries on a reported step event; a unit
+    carrying values outside the ``max_groups`` largest is in the overflow group (once);
+    a unit carrying none is in the missing group.
+    """
+    labels, missing, other = _labels(values)
+    n, k = codes.shape
+    reached = (codes >= 0) & (np.arange(k)[None, :] < level[:, None])
+    nv = len(labels)
+    member = np.zeros((n, nv + 1), dtype=bool)
+    rows = np.repeat(np.arange(n), k).reshape(n, k)[reached]
+    member[rows, codes[reached]] = True
+    member = member[:, :nv]
+    entered = member[level >= 1].sum(axis=0)
+    ranked = sorted((i for i in range(nv) if entered[i]), key=lambda i: (-entered[i], labels[i]))
+    keep = ranked[:max_groups]
+    cols = [member[:, i] for i in keep]
+    names = [labels[i] for i in keep]
+    rest = np.setdiff1d(np.arange(nv), np.asarray(keep, dtype=np.int64))
+    cols.append(~member.any(axis=1))
+    names.append(missing)
+    cols.append(member[:, rest].any(axis=1) if rest.size else np.zeros(n, dtype=bool))
+    names.append(other)
+    return names, np.stack(cols, axis=1), missing, other
 
 
 def result_from_partial(part: Any, spec: Any, params: dict[str, Any]) -> FunnelResult:
     """Build the :class:`FunnelResult` from the engine's per-unit arrays (a ``FunnelPartial``)."""
     groups = None
     if params["by"] is not None:  # the by= group of each unit
-        groups = _group_codes(part.attr, part.attr_values, part.level, params["max_groups"])
+        att = params["attribution"]
+        codes = part.attr
+        if att == "all_events":
+            groups = _all_events_groups(codes, part.attr_values, part.level, params["max_groups"])
+        else:
+            if att in ("first_touch", "last_touch"):
+                codes = _touch_codes(codes, part.step_time, part.level, last=att == "last_touch")
+            groups = _group_codes(codes, part.attr_values, part.level, params["max_groups"])
     return _result(part, groups, names=spec.names, labels=spec.labels, journey=spec.journey,
                    params=params)
 
@@ -642,17 +737,23 @@ def _result(
     # breakdown -----------------------------------------------------------------------
     breakdown = None
     by = params["by"]
+    missing_label = None
     if by is not None:
-        units[by] = groups
         parts = []
-        gcode = groups.codes.astype(np.int64)  # integer masks below, not string comparisons
-        guniq = list(groups.categories)
-        entered = np.bincount(gcode[level >= 1], minlength=len(guniq))
-        order = {g: int(entered[i]) for i, g in enumerate(guniq) if entered[i]}
-        ranked = sorted(order.items(), key=lambda kv: (kv[0] in (OTHER, MISSING), -kv[1], kv[0]))
-        index = {g: i for i, g in enumerate(guniq)}
-        for g, _ in ranked:
-            m = gcode == index[g]
+        if isinstance(groups, tuple):  # all_events: a unit may be in several groups
+            gnames, member, missing_label, other_label = groups
+            units[by] = [tuple(g for g, m in zip(gnames, row) if m) for row in member]
+            masks = [(g, member[:, i]) for i, g in enumerate(gnames)]
+        else:
+            gcode = groups.codes.astype(np.int64)  # integer masks below, not string comparisons
+            guniq = list(groups.categories)
+            missing_label, other_label = guniq[-2], guniq[-1]
+            units[by] = groups
+            masks = [(g, gcode == i) for i, g in enumerate(guniq)]
+        entered = {g: int(np.count_nonzero(m & (level >= 1))) for g, m in masks}
+        ranked = sorted(((g, m) for g, m in masks if entered[g]),
+                        key=lambda gm: (gm[0] in (other_label, missing_label), -entered[gm[0]], gm[0]))
+        for g, m in ranked:
             tb = _step_table(level[m], step_time[m], names, labels)
             tb.insert(0, by, g)
             parts.append(tb)
@@ -660,6 +761,13 @@ def _result(
             pd.concat(parts, ignore_index=True)
             if parts
             else pd.DataFrame(columns=[by, *TABLE_COLUMNS])
+        )
+        overlap = isinstance(groups, tuple)
+        breakdown.attrs["groups_sum_to_total"] = not overlap
+        breakdown.attrs["note"] = (
+            "attribution='all_events': a unit counts in every group whose value it carries on a step "
+            "event, so the groups need not sum to the total." if overlap
+            else "Each unit counts in one group: the groups sum to the total."
         )
     # censoring: units whose window is still open at the end of the data ---------------
     censored = None
@@ -688,6 +796,8 @@ def _result(
         "zero_durations": {names[k]: int(np.count_nonzero(d == 0)) for k, d in enumerate(durations, start=1)},
         "data_end": pd.Timestamp(int(data_end), unit="ns", tz="UTC"),
     }
+    if missing_label is not None:
+        diagnostics["missing_label"] = missing_label
     return FunnelResult(
         table=table,
         units=units,

@@ -53,6 +53,7 @@ class FunnelKernel:
     start_ns: int | None = None
     end_ns: int | None = None
     step_attr: int | None = None  # 0-based step whose event's attribute is read
+    all_step_attrs: bool = False  # read the attribute on every step event of the reported attempt
     code_lut: np.ndarray | None = None  # see code_lut()
     # ClickHouse windowFunnel modes (kernels.clickhouse_funnel)
     reuse_events: bool = False  # one event may fill several steps (no strict_once)
@@ -285,7 +286,17 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
 
 def _step_attr(fk: FunnelKernel, res: Any, rows: np.ndarray | None, attr: np.ndarray | None,
                n_units: int) -> np.ndarray | None:
-    """Each unit's attribute code on its reported step-N event (-1 none), with ``fk.step_attr``."""
+    """Each unit's attribute code on its reported step-N event (-1 none), with ``fk.step_attr``;
+    on each step event, ``(n_units, K)``, with ``fk.all_step_attrs``."""
+    if fk.all_step_attrs:
+        out = np.full((n_units, fk.k), -1, dtype=np.int64)
+        if attr is None:
+            return out
+        p = res.step_pos
+        hit = p >= 0
+        r = p[hit] if rows is None else rows[p[hit]]
+        out[hit] = attr[r]
+        return out
     if fk.step_attr is None:
         return None
     got = np.full(n_units, -1, dtype=np.int64)

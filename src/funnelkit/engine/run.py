@@ -47,8 +47,9 @@ class FunnelRequest:
     exclude: Sequence[Any] | None = None
     unit_col: str = "user_id"
     attr_col: Any = None
-    attr_mode: str | None = None  # "range", "first_touch", "last_touch", "step"
+    attr_mode: str | None = None  # "range", "first_touch", "last_touch", "step", "steps"
     step_attr: int | None = None  # with attr_mode="step": the 0-based step
+    # attr_mode="steps": the attribute on every step event of the reported attempt, (n_units, K)
     start_ns: int | None = None
     end_ns: int | None = None
     check_events: bool = True
@@ -144,7 +145,8 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
     threads = n_threads() if src.n_rows >= THREADS_MIN_ROWS else 1
     shift, n_buckets = layout(n_ids, src.n_rows, threads)
     plan = Plan(bits=rb, keep_all=req.mode in ("strict", "uninterrupted"), lo=src.lo, shift=shift, n_buckets=n_buckets,
-                present=np.zeros(n_ids, dtype=bool), attr_mode=req.attr_mode if req.attr_col is not None else None,
+                present=np.zeros(n_ids, dtype=bool),
+                attr_mode=("step" if req.attr_mode == "steps" else req.attr_mode) if req.attr_col is not None else None,
                 k_steps=K, n_attr_values=len(src.attr_values or []))
     stages = journey._all_stages()
     fk = FunnelKernel(
@@ -152,7 +154,8 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
         steps=np.asarray(spec.steps, dtype=np.int64), exclude=tuple(syms.exclude), bits=rb,
         after_order=tuple(journey._after_order()), stage_of={s.name: i for i, s in enumerate(stages)},
         step_names=tuple(spec.names), start_ns=req.start_ns, end_ns=req.end_ns,
-        step_attr=req.step_attr if plan.attr_mode == "step" else None,
+        step_attr=req.step_attr if plan.attr_mode == "step" and req.attr_mode == "step" else None,
+        all_step_attrs=plan.attr_mode == "step" and req.attr_mode == "steps",
         code_lut=code_lut(np.asarray(spec.steps, dtype=np.int64), rb),
         reuse_events=req.reuse_events, increasing_times=req.increasing_times, stop_at_repeat=req.stop_at_repeat,
         out_of_order=req.out_of_order,
@@ -180,6 +183,8 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
         excluded = np.zeros(n_units, dtype=bool)
         n_att = np.zeros(n_units, dtype=np.int64)
         step_attr = np.full(n_units, -1, dtype=np.int64) if fk.step_attr is not None else None
+        if fk.all_step_attrs:
+            step_attr = np.full((n_units, K), -1, dtype=np.int64)
 
         def work(j: int) -> None:
             a, z = int(code0[j]), int(code0[j + 1])
