@@ -195,6 +195,7 @@ def test_cli_text_translates_keywords_not_other_words():
     assert cli_text("with split_on=<column>") == "with --split-on <column>"
     assert cli_text("repeat('purchase', nth=2)") == "repeat('purchase', nth=2)"  # not a flag: unchanged
     assert cli_text("`window`='3600' is a bare number") == "--window 3600 is a bare number"
+    assert cli_text("Fix: pass sep=';' (--sep in the CLI).") == "Fix: pass --sep ';'."
 
 
 def test_warnings_are_one_line_on_stderr(csvs, capsys):

@@ -62,6 +62,7 @@ _PHRASES: tuple[tuple[str, str], ...] = (
     (r",? or rename the columns? \(df\.rename\(columns=\{[^}]*\}\)\)", ""),
     (r",? or make the column tz-aware yourself with \.dt\.tz_localize\(\.\.\.\)", ""),
     (r",? or load it yourself \(e\.g\. pd\.read_\w+\(\.\.\.\)\) and pass the DataFrame", ""),
+    (r" \((?:--[\w-]+|`--[\w-]+`) (?:in|on) the (?:CLI|command line)\)", ""),  # io's own CLI hints: said already
     (r",? or pass on_unknown='warn' to count such steps as zero", ""),
     (r" \(on_unknown='raise' makes this an error\)", ""),
     (r" to (?:funnelkit|fk)\.read_events\b", ""),

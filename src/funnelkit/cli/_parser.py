@@ -118,7 +118,8 @@ def _add_input_args(p: argparse.ArgumentParser, *, events_optional: bool = True)
                        help="drop exact duplicate rows (counted and reported on stderr)")
     if keyword_exists("--sep"):
         g.add_argument("--sep", default=None, metavar="CHAR",
-                       help="field separator of a CSV file (default: ',' for .csv, tab for .tsv)")
+                       help="field separator of a CSV file (default: detected from the header line: "
+                            "',', ';', tab or '|'; tab for .tsv)")
     if keyword_exists("--encoding"):
         g.add_argument("--encoding", default=None, metavar="NAME",
                        help="text encoding of a CSV file, e.g. latin-1 (default: utf-8)")
