@@ -503,3 +503,14 @@ def test_sample_examples_show_weekly_return() -> None:
         warnings.simplefilter("error")
         repr(res)
         res._repr_html_()
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import funnelkit.analyses.retention as mod
+    import funnelkit.report._retention as rep
+
+    for m in (mod, rep):
+        res = doctest.testmod(m, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+        assert res.attempted > 0 and res.failed == 0

@@ -98,3 +98,12 @@ def test_edge_cases_and_errors() -> None:
         kaplan_meier([1, 2], [True])
     with pytest.raises(ParameterError, match="at least two"):
         logrank_test([1, 2], [1, 1], ["a", "a"])
+
+
+def test_docstring_examples() -> None:
+    import doctest
+
+    import funnelkit.stats.survival as mod
+
+    res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
+    assert res.attempted > 0 and res.failed == 0
