@@ -226,6 +226,8 @@ def test_threads_setting(threads):
 
 import contextlib
 import signal
+
+import pyarrow.parquet as pq
 import subprocess
 import sys
 
@@ -354,3 +356,31 @@ def test_reused_pid_counts_as_gone(tmp_path):
     d.mkdir()
     (d / "owner.txt").write_text(f"{os.getpid()} 1\n")  # this pid, but another start time
     assert B.remove_stale(tmp_path) == [d] and not d.exists()
+
+
+def test_tiny_budget_does_not_multiply_buckets(tmp_path):
+    """The 900-row case: the layout follows the rows, never the budget (one bucket here),
+    and a budget of 1 byte means one spill per block read, not 216,000 partitions."""
+    ev, path = _spill_log(tmp_path, n=900)
+    seen = []
+    real_init, real_write = B.Buckets.__init__, B.Buckets._write
+    writes = []
+
+    def spy_init(self, n_buckets, dtypes, **kw):
+        seen.append((n_buckets, kw.get("budget")))
+        real_init(self, n_buckets, dtypes, **kw)
+
+    def spy_write(self, j, parts):
+        writes.append(j)
+        return real_write(self, j, parts)
+
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    with mock.patch.object(B.Buckets, "__init__", spy_init), mock.patch.object(B.Buckets, "_write", spy_write), \
+            mock.patch.object(tempfile, "tempdir", str(spill)):
+        for budget in (1, "512MB"):
+            assert_same(fk.funnel(str(path), ["a", "b", "c"], memory_budget=budget), fk.funnel(ev, ["a", "b", "c"]))
+    assert seen and all(n == 1 for n, _ in seen)  # one bucket for 900 rows, whatever the budget
+    n_blocks = pq.ParquetFile(path).metadata.num_row_groups
+    assert 0 < len(writes) <= n_blocks  # budget=1: at most one spill per block; '512MB': none
+    assert list(spill.iterdir()) == []
