@@ -567,3 +567,41 @@ def test_unknown_attribution_is_refused():
     ev = log([(1, 0, "A")], channel=["x"])
     with pytest.raises(ParameterError, match="all_events.*first_touch_unit"):
         fk.funnel(ev, ["A"], by="channel", attribution="posthog")
+
+
+# --------------------------------------------------------------------------- optional steps (item 7)
+
+
+def test_optional_step_may_be_skipped_and_counts_who_passed_it():
+    ev = log([(1, 0, "landing"), (1, 1, "coupon"), (1, 2, "purchase"),
+              (2, 0, "landing"), (2, 2, "purchase"),  # skipped the coupon: still converts
+              (3, 0, "landing"), (3, 1, "coupon"),  # coupon, no purchase
+              (4, 0, "landing"),
+              (5, 0, "landing"), (5, 2, "purchase"), (5, 3, "coupon")])  # coupon after purchase: not passed
+    res = fk.funnel(ev, ["landing", fk.journey.optional("coupon"), "purchase"], window="1h")
+    assert counts(res) == [5, 2, 3]
+    assert res.units["level"].tolist() == [3, 3, 2, 1, 3]
+    assert pd.isna(res.units.loc[2, "coupon"]) and pd.isna(res.units.loc[5, "coupon"])
+    # time to purchase runs from the previous step passed: 1s (coupon), 2s, 2s (landing)
+    assert res.table["median_time_from_previous"].tolist()[2] == pd.Timedelta("2s")
+    assert res.params["optional"] == ["coupon"]
+    # the same as a journey stage
+    j = fk.Journey({"in": "landing", "coupon": fk.journey.optional("coupon"), "buy": "purchase"})
+    assert counts(fk.funnel(ev, j, window="1h")) == [5, 2, 3]
+    assert j["coupon"].optional and fk.Journey.from_dict(j.to_dict())["coupon"].optional
+
+
+def test_optional_step_respects_the_window_when_the_next_step_is_missing():
+    ev = log([(1, 0, "A"), (1, 30, "O"), (2, 0, "A"), (2, 7200, "O")])
+    res = fk.funnel(ev, ["A", fk.journey.optional("O"), "B"], window="1h")
+    assert counts(res) == [2, 1, 0]
+
+
+def test_optional_steps_are_checked():
+    ev = log([(1, 0, "A"), (1, 5, "B")])
+    with pytest.raises(fk.errors.JourneyError, match="first step.*cannot be optional"):
+        fk.funnel(ev, [fk.journey.optional("A"), "B"])
+    with pytest.raises(ParameterError, match="Optional steps.*mode='strict'"):
+        fk.funnel(ev, ["A", fk.journey.optional("C"), "B"], mode="strict")
+    with pytest.raises(ParameterError, match="optional step 'C'"):
+        fk.funnel(ev, ["A", fk.journey.optional("C"), "B"], exclude=[("X", "C", "B")])

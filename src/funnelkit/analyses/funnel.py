@@ -361,12 +361,39 @@ def funnel(
     from ..journey.steps import resolve_steps
 
     spec = resolve_steps(journey_or_steps, lang=lang)
+    _check_optional_steps(spec, params)
+    params["optional"] = [spec.names[k] for k, o in enumerate(spec.optional) if o]
     budget = _memory_budget(events, memory_budget)
     attr_mode, step_attr = _attribution(params["attribution"], len(spec.steps)) if by is not None else (None, None)
     req = _request(spec, params, s_ns, e_ns, session_col=session_col, attr_col=by, attr_mode=attr_mode,
                    step_attr=step_attr, memory_budget=budget, progress=memory_budget is not None)
     part = compute(events, req)
     return result_from_partial(part, spec, params)
+
+
+def _check_optional_steps(spec: Any, params: dict[str, Any]) -> None:
+    """Optional steps (fk.optional) are defined for the default ordered funnel only."""
+    if not any(spec.optional):
+        return
+    names = [n for n, o in zip(spec.names, spec.optional) if o]
+    ch = [k for k in ("reuse_events", "increasing_times", "stop_at_repeat") if params.get(k)]
+    if params["mode"] != "ordered" or ch:
+        what = f"mode={params['mode']!r}" if params["mode"] != "ordered" else f"{ch[0]}=True"
+        raise ParameterError(
+            f"Optional steps ({', '.join(map(repr, names))}) are defined for ordered funnels; {what} is not. "
+            "Fix: use the default mode, or make the steps required."
+        )
+    opt_idx = {k for k, o in enumerate(spec.optional) if o}
+    from ..journey.steps import _step_index
+
+    for item in params["exclude"]:
+        if isinstance(item, (tuple, list)) and len(item) == 3:
+            for v, what in ((item[1], "from_step"), (item[2], "to_step")):
+                if _step_index(v, spec.names, f"exclude {what}") in opt_idx:
+                    raise ParameterError(
+                        f"exclude={tuple(item)!r}: {what} is the optional step {spec.names[_step_index(v, spec.names, what)]!r}; "
+                        "exclusions run between required steps. Fix: name required steps."
+                    )
 
 
 def _memory_budget(events: Any, memory_budget: Any) -> int | None:
@@ -591,14 +618,41 @@ def _step_durations(level: np.ndarray, columns: np.ndarray) -> list[np.ndarray]:
     return out
 
 
+def _optional_durations(step_time: np.ndarray) -> list[np.ndarray]:
+    """With optional steps: ns from the previous step *passed* to step k, units that passed k."""
+    from ..engine.kernels import NAT
+
+    st = np.asarray(step_time)
+    out = []
+    prev = st[:, 0].copy()
+    for k in range(1, st.shape[1]):
+        col = st[:, k]
+        ok = col != NAT
+        out.append((col[ok] - prev[ok]).astype(np.int64, copy=False))
+        prev = np.where(ok, col, prev)
+    return out
+
+
 def _step_table(level: np.ndarray, step_time: np.ndarray, names: Sequence[str], labels: Sequence[str],
-                *, durations: list[np.ndarray] | None = None) -> pd.DataFrame:
-    """The §4 table from per-unit levels and step times (units with level 0 ignored)."""
+                *, durations: list[np.ndarray] | None = None, optional: bool = False) -> pd.DataFrame:
+    """The §4 table from per-unit levels and step times (units with level 0 ignored).
+
+    With ``optional`` steps a step's ``units`` are the units that passed it (their step
+    time is set), and times run from the previous step passed.
+    """
+    from ..engine.kernels import NAT
+
     K = len(names)
-    if durations is None:
-        durations = _step_durations(level, np.ascontiguousarray(step_time.T))
-    counts = np.bincount(level.astype(np.int64), minlength=K + 1)
-    reached = counts[::-1].cumsum()[::-1][1:]  # units with level >= k, k = 1..K
+    if optional:
+        if durations is None:
+            durations = _optional_durations(step_time)
+        reached = (np.asarray(step_time) != NAT).sum(axis=0).astype(np.int64) if len(level) \
+            else np.zeros(K, dtype=np.int64)
+    else:
+        if durations is None:
+            durations = _step_durations(level, np.ascontiguousarray(step_time.T))
+        counts = np.bincount(level.astype(np.int64), minlength=K + 1)
+        reached = counts[::-1].cumsum()[::-1][1:]  # units with level >= k, k = 1..K
     first = reached[0] if K else 0
     prev = np.r_[first, reached[:-1]]
     with np.errstate(invalid="ignore", divide="ignore"):
@@ -718,6 +772,7 @@ def _result(
     K = len(names)
     level = ua.level
     step_time = ua.step_time
+    optional = bool(params.get("optional"))
     # per-unit frame and the durations between steps, one step column at a time (a
     # Fortran-ordered step_time, as the columnar path makes it, is used without copies)
     data: dict[str, Any] = {"level": level}
@@ -725,7 +780,7 @@ def _result(
     prev = None
     for k, name in enumerate(names):
         col = np.ascontiguousarray(step_time[:, k])
-        if prev is not None:
+        if prev is not None and not optional:
             ok = level >= k + 1
             durations.append(col[ok] - prev[ok])
         data[name] = pd.array(col, dtype=_TIME_DTYPE, copy=False)  # shares col's memory
@@ -733,7 +788,9 @@ def _result(
     del prev, col
     data["excluded"] = ua.excluded
     units = pd.DataFrame(data, index=ua.unit_ids.copy(), columns=["level", *names, "excluded"], copy=False)
-    table = _step_table(level, step_time, names, labels, durations=durations)
+    if optional:
+        durations = _optional_durations(step_time)
+    table = _step_table(level, step_time, names, labels, durations=durations, optional=optional)
     # breakdown -----------------------------------------------------------------------
     breakdown = None
     by = params["by"]
@@ -754,7 +811,7 @@ def _result(
         ranked = sorted(((g, m) for g, m in masks if entered[g]),
                         key=lambda gm: (gm[0] in (other_label, missing_label), -entered[gm[0]], gm[0]))
         for g, m in ranked:
-            tb = _step_table(level[m], step_time[m], names, labels)
+            tb = _step_table(level[m], step_time[m], names, labels, optional=optional)
             tb.insert(0, by, g)
             parts.append(tb)
         breakdown = (

@@ -60,6 +60,7 @@ class FunnelKernel:
     increasing_times: bool = False  # strict_increase
     stop_at_repeat: bool = False  # strict_deduplication
     out_of_order: str = "stop"  # with mode="uninterrupted": "ignore" is allow_reentry
+    optional: tuple[bool, ...] = ()  # per step: may be skipped (fk.optional)
 
     @property
     def k(self) -> int:
@@ -240,6 +241,87 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
         if attr is not None:
             attr = attr[perm]
     cur, _ = stage_bits(bits, u, fk.bits, fk.after_order, fk.stage_of)
+    if any(fk.optional):
+        res = _with_optional(fk, u, t, cur, bits, n_units)
+        return res, _step_attr(fk, res, None, attr, n_units)
+    res, rows = _kernel(fk, u, t, cur, bits, n_units)
+    return res, _step_attr(fk, res, rows, attr, n_units)
+
+
+def _with_optional(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, cur: np.ndarray, bits: np.ndarray,
+                   n_units: int) -> Any:
+    """Optional steps: the funnel of the required steps, then each optional step's event.
+
+    The required steps decide the attempt and the depth; an optional step counts on the
+    reported attempt when an event of it lies after the attempt's event of the step
+    before it (the previous optional step found, else the previous required one) and
+    before its event of the next required step, or, when that step was not reached,
+    within the window. Positions in the result are bucket rows.
+    """
+    import dataclasses
+
+    K = fk.k
+    req = [k for k in range(K) if not fk.optional[k]]
+    idx = {k: i for i, k in enumerate(req)}
+    steps_r = np.asarray(fk.steps, dtype=np.int64)[req]
+    sub = dataclasses.replace(
+        fk, steps=steps_r, optional=(), step_names=tuple(fk.step_names[k] for k in req),
+        exclude=tuple((x, idx[a], idx[b]) for x, a, b in fk.exclude), step_attr=None, all_step_attrs=False,
+        code_lut=code_lut(steps_r, fk.bits))
+    res, rows = _kernel(sub, u, t, cur, bits, n_units)
+    lev_r = res.level.astype(np.int64)
+    kp = res.step_pos if rows is None else np.where(res.step_pos >= 0, rows[np.maximum(res.step_pos, 0)], -1)
+    NAT = kernels.NAT
+    step_pos = np.full((n_units, K), -1, dtype=np.int64)
+    step_time = np.full((n_units, K), NAT, dtype=np.int64)
+    for k in req:
+        step_pos[:, k] = kp[:, idx[k]]
+        step_time[:, k] = res.step_time[:, idx[k]]
+    dt = cur.dtype.type
+    t0 = res.step_time[:, 0]
+    for k in range(K):
+        if not fk.optional[k]:
+            continue
+        before = [r for r in req if r < k]
+        after = [r for r in req if r > k]
+        if not before:  # checked by the caller: the first step is required
+            continue
+        prev = np.full(n_units, -1, dtype=np.int64)
+        prev_t = np.full(n_units, NAT, dtype=np.int64)
+        for q in range(k - 1, -1, -1):  # the nearest step found before k
+            fill = (prev < 0) & (step_pos[:, q] >= 0)
+            prev[fill] = step_pos[fill, q]
+            prev_t[fill] = step_time[fill, q]
+        opt = np.flatnonzero((cur & dt(1 << int(fk.steps[k]))) != 0)
+        has = prev >= 0
+        if opt.size == 0 or not has.any():
+            continue
+        i = np.searchsorted(opt, prev, side="right")
+        ok = has & (i < opt.size)
+        cand = opt[np.minimum(i, opt.size - 1)]
+        ok &= u[cand] == np.arange(n_units)
+        nxt = after[0] if after else None
+        if nxt is not None:
+            reached = lev_r > idx[nxt]
+            ok &= ~reached | (cand < step_pos[:, nxt])
+            open_ = ~reached
+        else:
+            open_ = np.ones(n_units, dtype=bool)
+        if fk.window is not None:
+            anchor = t0 if fk.window_from == "entry" else prev_t
+            limit = np.minimum(anchor, np.iinfo(np.int64).max - fk.window) + fk.window
+            ok &= ~open_ | (t[cand] <= limit)
+        step_pos[ok, k] = cand[ok]
+        step_time[ok, k] = t[cand[ok]]
+    reached = step_pos >= 0
+    level = np.where(reached.any(axis=1), K - np.argmax(reached[:, ::-1], axis=1), 0).astype(np.int16)
+    return kernels.KernelResult(level, step_time, step_pos, res.excluded, res.n_attempts)
+
+
+def _kernel(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, cur: np.ndarray, bits: np.ndarray,
+            n_units: int) -> tuple[Any, np.ndarray | None]:
+    """The mode's kernel on sorted bucket rows: its result and the bucket row of each kernel row
+    (None: the same rows)."""
     code, overlap = _symbols(fk, cur, bits)
     rows = None
     steps, exclude = fk.steps, fk.exclude
@@ -248,8 +330,7 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
         raise _overlap_error(fk, cur)
     event = None
     if fk.clickhouse:
-        res, rows = _clickhouse(fk, u, t, cur, bits, code, overlap, n_units)
-        return res, _step_attr(fk, res, rows, attr, n_units)
+        return _clickhouse(fk, u, t, cur, bits, code, overlap, n_units)
     if overlap or (entry and _repeats(fk.steps)):
         # an event may play several steps (overlapping rules, or a name repeated in the
         # steps): one role row per step it can play, sorted at that step
@@ -281,7 +362,7 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
     else:
         res = kernels.ordered_funnel(u, t, code, steps, n_units=n_units, window=fk.window, can_start=can,
                                      window_from=fk.window_from, exclude=exclude, event=event)
-    return res, _step_attr(fk, res, rows, attr, n_units)
+    return res, rows
 
 
 def _step_attr(fk: FunnelKernel, res: Any, rows: np.ndarray | None, attr: np.ndarray | None,

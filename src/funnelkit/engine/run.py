@@ -158,7 +158,7 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
         all_step_attrs=plan.attr_mode == "step" and req.attr_mode == "steps",
         code_lut=code_lut(np.asarray(spec.steps, dtype=np.int64), rb),
         reuse_events=req.reuse_events, increasing_times=req.increasing_times, stop_at_repeat=req.stop_at_repeat,
-        out_of_order=req.out_of_order,
+        out_of_order=req.out_of_order, optional=tuple(spec.optional),
     )
     progress = _progress_enabled(req.progress)  # a bar only on a terminal
     pool = ThreadPoolExecutor(threads) if threads > 1 else None

@@ -6,6 +6,8 @@
 list of events, and its exclusions.
 """
 
+from .rules import OptionalStep, optional
 from .stages import PRESETS, AfterRule, Journey, RepeatRule, Rule, Stage, after, repeat
 
-__all__ = ["PRESETS", "AfterRule", "Journey", "RepeatRule", "Rule", "Stage", "after", "repeat"]
+__all__ = ["PRESETS", "AfterRule", "Journey", "OptionalStep", "RepeatRule", "Rule", "Stage", "after", "optional",
+           "repeat"]

@@ -20,7 +20,7 @@ import pandas as pd
 
 from ..errors import JourneyError
 
-__all__ = ["AfterRule", "RepeatRule", "Rule", "after", "repeat"]
+__all__ = ["AfterRule", "OptionalStep", "RepeatRule", "Rule", "after", "optional", "repeat"]
 
 
 _GLOB_CHARS = frozenset("*?[")
@@ -275,3 +275,30 @@ def _after_first(reached: np.ndarray, unit_sorted: np.ndarray) -> np.ndarray:
     first_of_row = np.repeat(unit_min, run_len)
     out = idx > first_of_row
     return out
+
+
+@dataclass(frozen=True)
+class OptionalStep:
+    """A funnel step that may be skipped without breaking the chain. Built by :func:`optional`."""
+
+    spec: Any  # what the step would be: an event name, a list of names, or a rule
+
+
+def optional(step: Any) -> OptionalStep:
+    """Mark a funnel step as optional (PostHog's optional steps): units may skip it.
+
+    Use it in a funnel's list of steps, ``["landing", fk.optional("coupon"), "purchase"]``,
+    or as a stage of a journey, ``fk.Journey({"in": "landing", "coupon":
+    fk.optional("coupon"), "buy": "purchase"})``. The required steps decide each unit's
+    attempt and depth; the optional step's row counts the units whose reported attempt
+    passed it (an event of it between the attempt's events of the steps around it).
+    The first step cannot be optional.
+
+    Examples
+    --------
+    >>> optional("coupon")
+    OptionalStep(spec='coupon')
+    """
+    if isinstance(step, OptionalStep):
+        return step
+    return OptionalStep(step)

@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import JourneyError, ParameterError, UnknownEventError, UnknownStageError
-from .rules import AfterRule, AnyRule, RepeatRule, Rule, after, repeat
+from .rules import AfterRule, AnyRule, OptionalStep, RepeatRule, Rule, after, optional, repeat
 
 __all__ = ["Journey", "Stage", "Rule", "repeat", "after", "PRESETS"]
 
@@ -128,6 +128,7 @@ class Stage:
     rules: tuple[AnyRule, ...]
     label_en: str = ""
     label_es: str = ""
+    optional: bool = False  # as a funnel step: may be skipped (see funnelkit.optional)
 
     def label(self, lang: Lang = "en") -> str:
         """The stage's label in ``lang`` (falls back to the name)."""
@@ -140,6 +141,8 @@ class Stage:
             d["label_en"] = self.label_en
         if self.label_es:
             d["label_es"] = self.label_es
+        if self.optional:
+            d["optional"] = True
         if len(self.rules) == 1:
             d.update(self.rules[0]._to_dict())
         else:
@@ -217,7 +220,8 @@ class Journey:
                 if not isinstance(sname, str) or not sname:
                     raise JourneyError(f"Stage names must be non-empty strings; got {sname!r}.")
                 en, es = labels.pop(sname, ("", ""))
-                built.append(Stage(sname, _rules_from_spec(spec, sname), en, es))
+                opt = isinstance(spec, OptionalStep)
+                built.append(Stage(sname, _rules_from_spec(spec.spec if opt else spec, sname), en, es, opt))
             if labels:
                 raise UnknownStageError(
                     f"`labels` names stage(s) {sorted(labels)} that are not in the journey "
@@ -287,7 +291,8 @@ class Journey:
                     + _suggest(str(key), known)
                 )
         stages = [
-            Stage(sname, _rules_from_spec(events[sname], sname), en, es)
+            Stage(sname, _rules_from_spec(getattr(events[sname], "spec", events[sname]), sname), en, es,
+                  isinstance(events[sname], OptionalStep))
             for sname, en, es in spec
             if sname in events
         ]
@@ -324,19 +329,22 @@ class Journey:
             if not isinstance(sname, str):
                 raise JourneyError(f"Stage #{i + 1} of the journey definition has no `name`.")
             en, es = sd.pop("label_en", ""), sd.pop("label_es", "")
+            opt = sd.pop("optional", False)
+            if not isinstance(opt, bool):
+                raise JourneyError(f"Stage {sname!r}: `optional` must be true or false, got {opt!r}.")
             if "rules" in sd:
                 rules = tuple(_rule_from_dict(r, sname) for r in sd.pop("rules"))
                 if sd:
                     raise JourneyError(f"Stage {sname!r}: give either `rules` or one rule's keys, not both.")
             else:
                 rules = (_rule_from_dict(sd, sname),)
-            stages.append(Stage(sname, rules, en, es))
+            stages.append(Stage(sname, rules, en, es, opt))
         preset = data.get("preset")
         if preset is not None:
             table = {n: (en, es) for n, en, es in PRESETS.get(preset, ())}
             stages = [
                 Stage(s.name, s.rules, s.label_en or table.get(s.name, ("", ""))[0],
-                      s.label_es or table.get(s.name, ("", ""))[1])
+                      s.label_es or table.get(s.name, ("", ""))[1], s.optional)
                 for s in stages
             ]
         return cls(stages, name=data.get("name"), lang=data.get("lang", "en"))

@@ -19,6 +19,7 @@ import numpy as np
 
 from ..io import _names
 from ..errors import JourneyError, ParameterError, UnknownStageError
+from .rules import OptionalStep
 from .stages import AfterRule, Journey, RepeatRule, Rule, _closest, _suggest
 
 __all__ = ["StepSpec", "Symbols", "needed_columns", "resolve_steps", "symbol_table"]
@@ -32,13 +33,20 @@ class StepSpec:
     steps: np.ndarray  # symbol index of each step, length K
     names: tuple[str, ...]  # unique step names (table's `step` column)
     labels: tuple[str, ...]  # labels in the journey's language
+    optional: tuple[bool, ...] = ()  # per step: may be skipped (funnelkit.optional); () = none
+
+    @property
+    def any_optional(self) -> bool:
+        return any(self.optional)
 
 
 def resolve_steps(journey_or_steps: Any, *, lang: str | None = None) -> StepSpec:
     """Turn a Journey or a plain list of events / event lists into a :class:`StepSpec`."""
     if isinstance(journey_or_steps, Journey):
         j = journey_or_steps if lang is None else journey_or_steps.with_lang(lang)  # type: ignore[arg-type]
-        return StepSpec(j, np.arange(len(j), dtype=np.int16), j.names, j.labels())
+        opt = tuple(bool(s.optional) for s in j.stages)
+        _check_optional(opt, j.names)
+        return StepSpec(j, np.arange(len(j), dtype=np.int16), j.names, j.labels(), opt if any(opt) else ())
     if isinstance(journey_or_steps, (str, bytes)) or not isinstance(journey_or_steps, Sequence):
         raise JourneyError(
             "The funnel's steps must be a funnelkit.Journey or a list of event names, e.g. "
@@ -50,7 +58,11 @@ def resolve_steps(journey_or_steps: Any, *, lang: str | None = None) -> StepSpec
         raise JourneyError("The funnel needs at least one step; got an empty list.")
     keys: list[str] = []
     specs: dict[str, Any] = {}
+    opt: list[bool] = []
     for it in items:
+        opt.append(isinstance(it, OptionalStep))
+        if isinstance(it, OptionalStep):
+            it = it.spec
         if isinstance(it, str):
             key, spec = it, it
         elif isinstance(it, Sequence) and it and all(isinstance(x, str) for x in it):
@@ -74,7 +86,17 @@ def resolve_steps(journey_or_steps: Any, *, lang: str | None = None) -> StepSpec
     for k in keys:
         seen[k] = seen.get(k, 0) + 1
         names.append(k if seen[k] == 1 else f"{k} ({seen[k]})")
-    return StepSpec(j, steps, tuple(names), tuple(names))
+    _check_optional(tuple(opt), names)
+    return StepSpec(j, steps, tuple(names), tuple(names), tuple(opt) if any(opt) else ())
+
+
+def _check_optional(opt: tuple[bool, ...], names: Sequence[str]) -> None:
+    """The first step cannot be optional; an optional step's event may not repeat another step's."""
+    if opt and opt[0]:
+        raise JourneyError(
+            f"The first step {names[0]!r} cannot be optional: every attempt starts with it. "
+            "Fix: make it required, or drop it."
+        )
 
 
 def needed_columns(
