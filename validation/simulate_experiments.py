@@ -171,7 +171,7 @@ def _report(res, red, peek, elapsed):
     lines = ["# fk.experiment calibration by simulation", "",
              f"`python validation/simulate_experiments.py` ({N_USERS:,} users per experiment, "
              f"{N_AA} A/A and {N_AB} A/B experiments, {N_PEEK} A/A experiments peeked at 7 times; "
-             f"α = {ALPHA}, two-sided, no correction; run time {elapsed / 60:.1f} min on one core).", "",
+             f"α = {ALPHA}, two-sided, no correction; wall-clock time {elapsed / 60:.1f} min on a shared 2-core machine, one process).", "",
              "| metric | kind | planted lift | A/A false-positive rate (MC se) | 95 % CI coverage (MC se) "
              "| power observed | power predicted |", "|---|---|---|---|---|---|---|"]
     for r in res.itertuples():
