@@ -605,3 +605,25 @@ def test_optional_steps_are_checked():
         fk.funnel(ev, ["A", fk.journey.optional("C"), "B"], mode="strict")
     with pytest.raises(ParameterError, match="optional step 'C'"):
         fk.funnel(ev, ["A", fk.journey.optional("C"), "B"], exclude=[("X", "C", "B")])
+
+
+# --------------------------------------------------------------------------- issue 15 item 5
+
+
+def test_step_names_never_collide_with_the_units_frame_columns():
+    ev = log([(1, 0, "level"), (1, 5, "excluded"), (2, 0, "level")], channel=["x", "y", "z"])
+    res = fk.funnel(ev, ["level", "excluded"], by="channel", window="1h")
+    assert res.units["level"].tolist() == [2, 1]  # the level, not the step's times
+    assert res.units["excluded"].tolist() == [False, False]
+    assert res.units.loc[1, "step:level"] == T0
+    assert res.units.loc[1, "step:excluded"] == T0 + pd.Timedelta("5s")
+    assert list(res.step_times.columns) == ["level", "excluded"]
+    assert res.step_times.loc[1, "excluded"] == T0 + pd.Timedelta("5s")
+    assert counts(res) == [2, 1]
+    assert res.table["median_time_from_previous"].tolist()[1] == pd.Timedelta("5s")
+    ev2 = log([(1, 0, "channel"), (1, 5, "buy")], channel=["ads", "ads"])
+    res = fk.funnel(ev2, ["channel", "buy"], by="channel", window="1h")  # a by column named like a step
+    assert res.units.columns.is_unique and res.units.loc[1, "channel"] == "ads"
+    assert res.units.loc[1, "step:channel"] == T0
+    plain = fk.funnel(ev, ["level", "excluded"], window="1h")
+    assert list(plain.units.columns) == ["level", "step:level", "step:excluded", "excluded"]

@@ -19,7 +19,7 @@ import pandas as pd
 from .._params import check_choice, parse_bytes, parse_duration, parse_timestamp, physical_memory
 from ..errors import ParameterError
 
-__all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS"]
+__all__ = ["funnel", "FunnelResult", "TABLE_COLUMNS", "step_columns"]
 
 Mode = Literal["ordered", "strict", "uninterrupted", "any_order"]
 OutOfOrder = Literal["stop", "ignore"]
@@ -64,8 +64,15 @@ class FunnelResult:
         the time from the previous step on the reported attempt.
     units : DataFrame
         One row per unit of the event log (indexed by the unit id): ``level`` (number
-        of steps reached, 0..K) and one timestamp column per step (the reported
-        attempt's event time, ``NaT`` where not reached).
+        of steps reached, 0..K), one timestamp column per step (the reported
+        attempt's event time, ``NaT`` where not reached), ``excluded`` and, with
+        ``by=``, the unit's group. A step named like one of the frame's own columns
+        (``level``, ``excluded``, the ``by`` column) has its column as ``"step:<name>"``
+        (:func:`step_columns`), so no column is ever overwritten.
+    step_times : DataFrame
+        The step times alone: one column per step, named exactly as the steps, indexed
+        by unit (the same data as the step columns of ``units``). Code reading a
+        step's times should read them here.
     breakdown : DataFrame or None
         With ``by=``: the table's columns for each group (first column named after
         ``by``); the groups' ``units`` sum to the table's, except with
@@ -90,6 +97,7 @@ class FunnelResult:
     steps: tuple[str, ...]
     labels: tuple[str, ...]
     journey: Any = field(repr=False, default=None)
+    step_times: pd.DataFrame | None = field(repr=False, default=None)
 
     # -- views ---------------------------------------------------------------
     def to_frame(self) -> pd.DataFrame:
@@ -140,6 +148,29 @@ class FunnelResult:
             )
         foot = "".join(f"<p style='margin:2px 0;color:#555'>{html.escape(n)}</p>" for n in notes)
         return f"<div class='funnelkit-result'><p><b>{caption}</b></p>{body}{foot}</div>"
+
+
+def step_columns(names: Sequence[str], by: Any = None) -> list[str]:
+    """The column of each step in :attr:`FunnelResult.units`: its name, or ``"step:<name>"``
+    (more colons if needed) when the name is one of the frame's own columns.
+
+    Examples
+    --------
+    >>> step_columns(["visit", "level", "excluded"], by="visit")
+    ['step:visit', 'step:level', 'step:excluded']
+    """
+    reserved = {"level", "excluded"} | ({by} if by is not None else set())
+    taken = set(names) | reserved
+    out = []
+    for n in names:
+        c = n
+        if n in reserved:
+            c = "step:" + n
+            while c in taken:
+                c = "step:" + c
+            taken.add(c)
+        out.append(c)
+    return out
 
 
 def _format_table(table: pd.DataFrame) -> pd.DataFrame:
@@ -775,7 +806,9 @@ def _result(
     optional = bool(params.get("optional"))
     # per-unit frame and the durations between steps, one step column at a time (a
     # Fortran-ordered step_time, as the columnar path makes it, is used without copies)
+    cols = step_columns(names, params.get("by"))
     data: dict[str, Any] = {"level": level}
+    times: dict[str, Any] = {}
     durations: list[np.ndarray] = []
     prev = None
     for k, name in enumerate(names):
@@ -783,11 +816,13 @@ def _result(
         if prev is not None and not optional:
             ok = level >= k + 1
             durations.append(col[ok] - prev[ok])
-        data[name] = pd.array(col, dtype=_TIME_DTYPE, copy=False)  # shares col's memory
+        times[name] = data[cols[k]] = pd.array(col, dtype=_TIME_DTYPE, copy=False)  # shares col's memory
         prev = col
     del prev, col
     data["excluded"] = ua.excluded
-    units = pd.DataFrame(data, index=ua.unit_ids.copy(), columns=["level", *names, "excluded"], copy=False)
+    index = ua.unit_ids.copy()
+    units = pd.DataFrame(data, index=index, columns=["level", *cols, "excluded"], copy=False)
+    step_times = pd.DataFrame(times, index=index, columns=list(names), copy=False)
     if optional:
         durations = _optional_durations(step_time)
     table = _step_table(level, step_time, names, labels, durations=durations, optional=optional)
@@ -865,4 +900,5 @@ def _result(
         steps=tuple(names),
         labels=tuple(labels),
         journey=journey,
+        step_times=step_times,
     )
