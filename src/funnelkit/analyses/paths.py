@@ -408,6 +408,42 @@ def _medians(path_keys: np.ndarray, hist_keys: np.ndarray, hist_n: np.ndarray) -
     return med[pcode]
 
 
+def _top_medians(top_keys: np.ndarray, hist_keys: np.ndarray, hist_n: np.ndarray) -> tuple[np.ndarray, float]:
+    """Medians of the kept paths, and of all the others together (their histograms summed),
+    without mapping every histogram row to its path (the histogram of a long log is big)."""
+    from ..engine.bucket_paths import _pack
+
+    if not len(hist_keys):
+        return np.full(len(top_keys), np.nan), float("nan")
+    m = len(top_keys)
+    packed = _pack(np.concatenate([top_keys, hist_keys[:, :-1]]))
+    if packed is None:  # pragma: no cover - keys wider than 62 bits
+        mine = np.isin(_owner(top_keys, hist_keys), np.arange(m))
+    else:
+        k = packed[0]
+        mine = np.isin(k[m:], k[:m])
+        del k, packed
+    med = _medians(top_keys, hist_keys[mine], hist_n[mine]) if m else np.zeros(0)
+    bins = hist_keys[:, -1].astype(np.int64)
+    nb = int(bins.max()) + 1
+    rest = np.bincount(bins, weights=hist_n, minlength=nb) - np.bincount(bins[mine], weights=hist_n[mine], minlength=nb)
+    return med, _median_of(np.arange(nb), np.round(rest).astype(np.int64))
+
+
+def _owner(path_keys: np.ndarray, hist_keys: np.ndarray) -> np.ndarray:
+    """For each histogram row (path key..., bin), the row of ``path_keys`` it belongs to
+    (-1: none)."""
+    from ..engine.bucket_paths import _dense
+
+    m = len(path_keys)
+    if not len(hist_keys):
+        return np.zeros(0, dtype=np.int64)
+    _, inv = _dense(np.concatenate([path_keys, hist_keys[:, :-1]]))
+    where = np.full(int(inv.max()) + 1, -1, dtype=np.int64)
+    where[inv[:m]] = np.arange(m)
+    return where[inv[m:]]
+
+
 def _median_of(hist_bins: np.ndarray, hist_n: np.ndarray) -> float:
     from ..engine.bucket_paths import bin_centre_ns
 
@@ -611,6 +647,8 @@ def paths(
         session_col=session_col, collapse=collapse, occurrences=occurrences, memory_budget=memory_budget,
         want=("paths", "hist"))
     tables, ev_names, at_values, diag = _drive(events, req, spec)
+    if req.journey is not None and tokens != "stage":
+        req.journey.check_events(ev_names)  # an anchor no event matches: a warning naming the closest
     labels = _labeler(tokens, ev_names, at_values, journey, lang)
     L = length
     pk, pv = _table(tables, "paths", L + 2, 2)
@@ -618,7 +656,6 @@ def paths(
     tk, tv = _table(tables, "ptot", 1, 2)
     units_total = int(tv[:, 0].sum()) if len(tv) else 0
     paths_total = int(tv[:, 1].sum()) if len(tv) else 0
-    med = _medians(pk, hk, hn[:, 0]) if len(pk) else np.zeros(0)
     # rank: units desc, occurrences desc, then tokens by value (the keys' sorted order)
     primary, secondary = (pv[:, 1], pv[:, 0]) if occurrences == "first" else (pv[:, 0], pv[:, 1])
     order = np.lexsort((np.arange(len(pk)), -secondary, -primary)) if len(pk) else np.zeros(0, np.int64)
@@ -629,6 +666,7 @@ def paths(
     if top is not None:
         keep = keep[:top]
     rest = np.setdiff1d(order, keep)
+    med, other_med = _top_medians(pk[keep], hk, hn[:, 0])
     names, toks = _path_strings(pk[keep, 1:L + 1], pk[keep, L + 1], labels, END)
     table = pd.DataFrame({
         "rank": np.arange(1, len(keep) + 1, dtype=np.int64),
@@ -638,12 +676,9 @@ def paths(
         "unit_share": shares[keep] if len(keep) else np.zeros(0),
         "paths": pv[keep, 0].astype(np.int64), "paths_total": paths_total,
         "path_share": pv[keep, 0] / paths_total if paths_total else np.zeros(len(keep)),
-        "median_time": _td(med[keep]) if len(keep) else pd.Series([], dtype="timedelta64[ns]"),
+        "median_time": _td(med) if len(keep) else pd.Series([], dtype="timedelta64[ns]"),
     })
     if len(rest):
-        rk = pk[rest]
-        rset = {tuple(r) for r in rk.tolist()}
-        hm = np.fromiter((tuple(r) in rset for r in hk[:, :-1].tolist()), dtype=bool, count=len(hk))
         o_units = int(pv[rest, 1].sum()) if occurrences == "first" else pd.NA
         other = pd.DataFrame({
             "rank": [pd.NA], "path": [OTHER], "tokens": [()], "n_tokens": [pd.NA], "elided": [False],
@@ -651,7 +686,7 @@ def paths(
             "unit_share": [np.nan if o_units is pd.NA else o_units / units_total],
             "paths": [int(pv[rest, 0].sum())], "paths_total": [paths_total],
             "path_share": [pv[rest, 0].sum() / paths_total],
-            "median_time": _td(np.array([_median_of(hk[hm, -1], hn[hm, 0])])),
+            "median_time": _td(np.array([other_med])),
         })
         table = pd.concat([table, other], ignore_index=True)
         table["rank"] = table["rank"].astype("Int64")
@@ -860,9 +895,8 @@ def dropoff_paths(
     })
     if len(rest):
         od, oc = int(cnt[rest, 0].sum()), int(cnt[rest, 1].sum())
-        rset = {tuple(r) for r in P[rest].tolist()}
-        mo = [np.fromiter(((hk[i, 0] == gi) and tuple(hk[i, 1:-1].tolist()) in rset for i in range(len(hk))),
-                          dtype=bool, count=len(hk)) for gi in (0, 1)]
+        owner = _owner(P, hk[:, 1:])
+        mo = [(hk[:, 0] == gi) & np.isin(owner, rest) for gi in (0, 1)]
         ods = od / totals[0] if totals[0] else np.nan
         ocs = oc / totals[1] if totals[1] else np.nan
         other = pd.DataFrame({
@@ -964,7 +998,7 @@ def transition_matrix(
     tk, tv = _table(tables, "trans", 3, 2)
     hk, hn = _table(tables, "trans_hist", 4, 1)
     med = _medians(tk, hk, hn[:, 0]) if len(tk) else np.zeros(0)
-    src_key = tk[:, 0] * (int(tk[:, 1].max()) + 2 if len(tk) else 1) + tk[:, 1] if len(tk) else np.zeros(0, np.int64)
+    src_key = tk[:, 0].astype(np.int64) * (int(tk[:, 1].max()) + 2 if len(tk) else 1) + tk[:, 1] if len(tk) else np.zeros(0, np.int64)
     _, sinv = np.unique(src_key, return_inverse=True) if len(tk) else (None, np.zeros(0, np.int64))
     sinv = np.asarray(sinv).reshape(-1)
     src_tot = np.bincount(sinv, weights=tv[:, 0]).astype(np.int64)[sinv] if len(tk) else np.zeros(0, np.int64)
