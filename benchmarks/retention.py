@@ -86,7 +86,7 @@ def ch_run(path: str, budget: str | None) -> dict:
 
 def duck_sql(path: str) -> str:
     return f"""
-WITH uw AS (SELECT DISTINCT user_id, (CAST(epoch(timestamp) AS BIGINT) // 86400 + 3) // 7 AS w
+WITH uw AS (SELECT DISTINCT user_id, (epoch_ms(timestamp) // 86400000 + 3) // 7 AS w
             FROM read_parquet('{path}')),
      c AS (SELECT user_id, min(w) AS c FROM uw GROUP BY user_id)
 SELECT c.c, uw.w - c.c AS k, count(*) FROM uw JOIN c USING (user_id)

@@ -753,8 +753,9 @@ def loyalty(
         Time zero of the time to the n-th occurrence: the first occurrence (units without
         one are not at risk; needs ``nth >= 2``), or the unit's first event.
     by, compare, control, correction
-        Segment by the value at the first occurrence (``by``; the first event with
-        ``origin="first_event"``), or by variant (``compare``, as :func:`retention`); a
+        Segment by the value at the first occurrence (``by``; units without an
+        occurrence, at risk with ``origin="first_event"``, go to ``"(missing)"``), or by
+        variant (``compare``, as :func:`retention`); a
         log-rank test across the groups, and with ``compare`` the repeat rate of each
         variant against the control (Welch, adjusted).
     unit, session_col, journey, alpha, observed_until, memory_budget, tmp_dir, progress
