@@ -247,3 +247,36 @@ def test_caller_frame_is_not_modified(log):
     before = log.copy(deep=True)
     run(log, [REV, Metric.sum("order_value", events="purchase", name="c", cuped=True)])
     pd.testing.assert_frame_equal(log, before)
+
+
+def test_engine_paths_equal_the_frame(log, tmp_path):
+    # per-user sums go through the engine's driver: a Parquet file, spilled buckets and a Dask
+    # frame give the same table as the in-memory frame, and the pandas reference of each value
+    import dask
+    import dask.dataframe as dd
+
+    from funnelkit.analyses._exposure import first_exposure
+    from funnelkit.analyses._metric_engine import first_exposure_engine, metric_values_engine
+    from funnelkit.analyses._metric_values import first_ns_of, metric_values
+    from funnelkit.io.normalize import ensure_events
+
+    ev = ensure_events(log)
+    first = first_exposure(ev, "variant")
+    assert first_exposure_engine(log, "variant").sort_index().equals(first.sort_index())
+    users = first.index
+    cu = Metric.sum("order_value", events="purchase", name="c", cuped=True, window="5D")
+    a = metric_values(ev, cu, users, first_ns_of(first, users), None)
+    b = metric_values_engine(log, cu, users, first, None)
+    np.testing.assert_allclose(a.post, b.post)
+    np.testing.assert_allclose(a.pre, b.pre)
+    path = tmp_path / "log.parquet"
+    ev.to_parquet(path)
+    metrics = [REV, ORDERS, Metric.ratio(REV, ORDERS, name="aov"), cu]
+    kw = dict(variant_col="variant", control="A", window="30D", metrics=metrics, end=T0 + pd.Timedelta("12D"))
+    want = fk.experiment(ev, ["visit", "purchase"], **kw).table
+    pd.testing.assert_frame_equal(fk.experiment(str(path), ["visit", "purchase"], **kw).table, want)
+    pd.testing.assert_frame_equal(
+        fk.experiment(str(path), ["visit", "purchase"], memory_budget="2MB", **kw).table, want)
+    with dask.config.set(scheduler="synchronous"):
+        got = fk.experiment(dd.from_pandas(ev, npartitions=3), ["visit", "purchase"], **kw).table
+    pd.testing.assert_frame_equal(got, want)

@@ -6,9 +6,11 @@ The analysis window of user *u* is ``[first_u, end)`` (``first_u`` their first e
 sooner); the CUPED pre-period is ``[first_u - pre_period, first_u)``. Events outside count
 for nothing.
 
-This is computed with pandas/numpy on the normalized frame rather than through the engine's
-bucket driver: a metric needs only per-row sums by user code, which ``np.bincount`` gives in
-one pass in memory.
+:func:`fk.experiment` computes the values through the engine
+(:mod:`funnelkit.analyses._metric_engine`, any input: frame, Parquet, spilled, Dask); this
+module is the in-memory formulation on the normalized frame (one ``np.bincount`` per metric)
+that the engine's results are tested against, and holds what both share (capping, the checks
+of metric columns).
 """
 
 from __future__ import annotations

@@ -363,24 +363,18 @@ def experiment(
     metric_data = None
     if s_ns is not None or e_ns is not None or metric_list:
         # start/end bound *first exposure* (and so every denominator), not only step-1 events;
-        # metrics count each user's events from their first exposure
-        from ..engine.dask import is_dask_frame
-        from ..io.normalize import ensure_events
-        from ._exposure import first_exposure, in_range
+        # metrics count each user's events from their first exposure. Both through the engine.
+        from ._exposure import in_range
+        from ._metric_engine import first_exposure_engine
 
-        if is_dask_frame(events):
-            raise ParameterError(
-                "`start`/`end` and `metrics` of an experiment need each user's first exposure and "
-                "events in memory: compute the Dask frame first (`events.compute()`), or pass "
-                "its Parquet files."
-            )
-        ev = ensure_events(events)
-        first = first_exposure(ev, variant_col)
-        if metric_list:
+        if metric_list and isinstance(events, pd.DataFrame):
             from ._metric_values import check_metric_columns
 
-            check_metric_columns(ev, metric_list)
-            metric_data = (ev, first, e_ns, metric_list)
+            check_metric_columns(events, metric_list)  # before any work
+        mb = fm._memory_budget(events, memory_budget)
+        first = first_exposure_engine(events, variant_col, memory_budget=mb)
+        if metric_list:
+            metric_data = (events, first, e_ns, metric_list, mb)
         ok = in_range(first, res_all.units.index, s_ns, e_ns)
         out_mask = ~ok & user_var.notna().to_numpy()
         outside = int(out_mask.sum())
@@ -695,18 +689,17 @@ def _direction(metric_data: Any) -> dict[str, bool]:
 def _add_metric_rows(table: pd.DataFrame, metric_data: Any, units: pd.Index, user_var: pd.Series,
                      variants: list[Any], **kw: Any) -> pd.DataFrame:
     """Append the rows of each per-user metric (control first) to the conversion rows."""
+    from ._metric_engine import metric_values_engine
     from ._metric_rows import metric_rows
-    from ._metric_values import first_ns_of, metric_values
 
-    ev, first, end_ns, metric_list = metric_data
+    events, first, end_ns, metric_list, mb = metric_data
     exposed = user_var.notna().to_numpy()
     users = units[exposed]
     uv_arm = user_var[exposed]
     masks = [(uv_arm == v).to_numpy(dtype=bool) for v in variants]
-    first_ns = first_ns_of(first, users)
     rows = []
-    for m in metric_list:  # a loop over metrics (few), each vectorized over users
-        uv = metric_values(ev, m, users, first_ns, end_ns)
+    for m in metric_list:  # a loop over metrics (few), each one pass of the engine
+        uv = metric_values_engine(events, m, users, first, end_ns, memory_budget=mb)
         rows.extend(metric_rows(m, uv, masks, variants, **kw))
     extra = pd.DataFrame(rows)
     for c in EXPERIMENT_COLUMNS:
