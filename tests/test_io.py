@@ -779,6 +779,9 @@ def logs_with_duplicates(draw):
                          min_size=n, max_size=n))
     df = pd.DataFrame(rows, columns=[USER, TIME, EVENT, "p", "q"])
     df[TIME] = pd.to_datetime(df[TIME], unit="s", utc=True)
+    df["r"] = pd.array(draw(st.lists(st.one_of(st.none(), st.integers(0, 1)), min_size=n, max_size=n)), dtype="Int64")
+    df["c"] = pd.Categorical(draw(st.lists(st.sampled_from([None, "k", "l"]), min_size=n, max_size=n)))
+    df["d"] = pd.to_datetime(draw(st.lists(st.sampled_from([None, 0, 60]), min_size=n, max_size=n)), unit="s")
     order = draw(st.sampled_from(["as drawn", "time", "user-time"]))
     if order == "time":
         df = df.sort_values(TIME, kind="stable", ignore_index=True)

@@ -90,19 +90,66 @@ def candidate_rows(u: np.ndarray, t: np.ndarray) -> np.ndarray | None:
     return np.flatnonzero(table[h32 >> np.uint32(8)])
 
 
-def _hashable(frame: pd.DataFrame) -> pd.DataFrame:
-    """``frame`` with object columns holding unhashable values (dicts, lists) as their repr."""
-    out = None
-    for c in frame.columns:
-        s = frame[c]
-        if s.dtype != object:
-            continue
-        try:
-            pd.util.hash_array(s.to_numpy())
-        except TypeError:
-            out = frame.copy() if out is None else out
-            out[c] = s.map(lambda v: f"{type(v).__name__}:{v!r}")
-    return frame if out is None else out
+def _column_keys(s: pd.Series) -> list[np.ndarray]:
+    """int64 keys of one column whose equality is the values' equality (nulls equal nulls):
+    codes for categoricals and objects, bit patterns for numbers (NaN and -0.0 canonical),
+    plus a null mask for masked (nullable) dtypes."""
+    dtype = s.dtype
+    if isinstance(dtype, pd.CategoricalDtype):
+        return [s.cat.codes.to_numpy().astype(np.int64, copy=False)]
+    if isinstance(dtype, pd.DatetimeTZDtype) or (isinstance(dtype, np.dtype) and dtype.kind == "M"):
+        return [s.to_numpy(dtype="datetime64[ns]").view(np.int64)]  # NaT: the smallest int64
+    if isinstance(dtype, np.dtype) and dtype.kind == "m":
+        return [s.to_numpy(dtype="timedelta64[ns]").view(np.int64)]
+    if isinstance(dtype, np.dtype) and dtype.kind in "iub":
+        return [s.to_numpy().astype(np.int64, copy=False)]
+    if isinstance(dtype, np.dtype) and dtype.kind == "f":
+        a = s.to_numpy().astype(np.float64) + 0.0  # -0.0 -> 0.0
+        a[np.isnan(a)] = np.nan  # one NaN bit pattern
+        return [a.view(np.int64)]
+    arr = s.array
+    if hasattr(arr, "_data") and hasattr(arr, "_mask"):  # nullable Int64, Float64, boolean
+        mask = np.asarray(arr._mask)
+        inner = pd.Series(np.where(mask, 0, np.asarray(arr._data)), copy=False)
+        return [*_column_keys(inner), mask.astype(np.int64)]
+    try:
+        codes, _ = pd.factorize(s, use_na_sentinel=True)
+    except TypeError:  # unhashable values (dicts, lists): by their repr
+        codes, _ = pd.factorize(s.map(lambda v: f"{type(v).__name__}:{v!r}"), use_na_sentinel=True)
+    return [codes.astype(np.int64, copy=False)]
+
+
+def _repeats(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Rows equal in every key to an earlier row: their positions and each one's first
+    copy (positions into the keys), found by one sort of a 64-bit row hash checked key by
+    key (a hash collision, never seen in practice, falls back to a sort on every key)."""
+    n = len(keys[0])
+    h = np.zeros(n, dtype=np.uint64)
+    for i, k in enumerate(keys):
+        x = k.view(np.uint64) + np.uint64((i + 1) * 0x632BE59BD9B4E019 % 2**64)
+        x ^= x >> np.uint64(31)
+        x *= _C1
+        x ^= x >> np.uint64(29)
+        h ^= x
+        h *= _C2
+    order = np.argsort(h)  # equal rows adjacent (within a group in any order: see `first`)
+    hs = h[order]
+    same_h = hs[1:] == hs[:-1]
+    same = same_h.copy()
+    for k in keys:
+        ks = k[order]
+        same &= ks[1:] == ks[:-1]
+    if (same_h & ~same).any():  # pragma: no cover - a 64-bit collision
+        order = np.lexsort(keys[::-1])
+        same = np.ones(n - 1, dtype=bool)
+        for k in keys:
+            ks = k[order]
+            same &= ks[1:] == ks[:-1]
+    start = np.flatnonzero(np.r_[True, ~same])  # groups of equal rows in sort order
+    group = np.cumsum(np.r_[True, ~same]) - 1
+    first = np.minimum.reduceat(order, start)[group]  # each group's earliest row: the original
+    dup = order != first
+    return order[dup], first[dup]
 
 
 def duplicate_rows(df: pd.DataFrame) -> tuple[np.ndarray, tuple[int, int] | None]:
@@ -129,22 +176,14 @@ def duplicate_rows(df: pd.DataFrame) -> tuple[np.ndarray, tuple[int, int] | None
     cand = candidate_rows(user_key(df[USER]), time_ns(df[TIME]))
     if cand is None:
         return none, None
-    sub = _hashable(df.iloc[cand].reset_index(drop=True))
-    dup = sub.duplicated(keep="first").to_numpy()
-    if not dup.any():
+    sub = df.iloc[cand]
+    keys = [k for c in df.columns for k in _column_keys(sub[c])]
+    rep, orig = _repeats(keys)
+    if not len(rep):
         return none, None
-    first = int(np.argmax(dup))
-    head = sub.iloc[:first]
-    same = np.ones(first, dtype=bool)
-    for c in sub.columns:  # the earlier rows equal to it, column by column
-        v = sub[c].iloc[first]
-        col = head[c]
-        if pd.isna(v) if np.ndim(v) == 0 else False:
-            same &= col.isna().to_numpy()
-        else:
-            same &= (col == v).to_numpy(dtype=bool, na_value=False)
-    orig = int(np.argmax(same)) if same.any() else first
-    return cand[dup], (int(cand[first]), int(cand[orig]))
+    rows = np.sort(cand[rep])
+    i = int(np.argmin(rep))
+    return rows, (int(cand[rep[i]]), int(cand[orig[i]]))
 
 
 def describe_columns(df: pd.DataFrame) -> str:
