@@ -122,7 +122,7 @@ def check(ev, events_input=None, **kw):
 ANCHORS = [dict(), dict(start="a"), dict(end="b"), dict(start="a", end="c")]
 
 
-@settings(max_examples=40, deadline=None)
+@settings(max_examples=20, deadline=None)
 @given(seed=st.integers(0, 10**6), length=st.integers(1, 4), anchor=st.sampled_from(ANCHORS),
        occurrences=st.sampled_from(["first", "every"]), collapse=st.booleans())
 def test_paths_equal_the_reference(seed, length, anchor, occurrences, collapse):
@@ -132,14 +132,14 @@ def test_paths_equal_the_reference(seed, length, anchor, occurrences, collapse):
     check(ev, length=length, occurrences=occurrences, collapse=collapse, **anchor)
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10**6), length=st.integers(1, 3))
 def test_property_tokens_equal_the_reference(seed, length):
     ev = random_log(seed)
     check(ev, length=length, attr_col="page")
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=8, deadline=None)
 @given(seed=st.integers(0, 10**6), collapse=st.booleans())
 def test_transitions_equal_the_reference(seed, collapse):
     ev = random_log(seed)

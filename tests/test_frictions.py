@@ -50,7 +50,7 @@ def ref_counts(ev, res, k):
     return out
 
 
-@settings(max_examples=20, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10**6), window=st.sampled_from(["4min", None]))
 def test_candidate_counts_equal_the_reference(seed, window):
     ev = random_log(seed)

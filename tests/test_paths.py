@@ -174,7 +174,7 @@ def ref_dropoff(ev, res, k, length, direction):
     return out
 
 
-@settings(max_examples=15, deadline=None)
+@settings(max_examples=10, deadline=None)
 @given(seed=st.integers(0, 10**6), length=st.integers(1, 3), direction=st.sampled_from(["after", "before"]),
        window=st.sampled_from(["3min", None]))
 def test_dropoff_paths_equal_the_reference(seed, length, direction, window):

@@ -20,7 +20,7 @@ multitest = pytest.importorskip("statsmodels.stats.multitest")
 cell = st.integers(0, 60)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(a=cell, b=cell, c=cell, d=cell)
 def test_fisher_and_chi2_equal_scipy(a, b, c, d):
     want = scipy_stats.fisher_exact([[a, b], [c, d]]).pvalue
@@ -35,7 +35,7 @@ def test_fisher_and_chi2_equal_scipy(a, b, c, d):
         assert float(got_p) == pytest.approx(p, rel=1e-9, abs=1e-12)
 
 
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=60, deadline=None)
 @given(a=cell, b=cell, c=cell, d=cell)
 def test_odds_ratio_and_ci_equal_statsmodels_table2x2(a, b, c, d):
     t = tables.Table2x2(np.array([[a, b], [c, d]], dtype=float), shift_zeros=True)
