@@ -608,3 +608,35 @@ def test_cli_modules_examples_run():
                  "funnelkit._progress"):
         res = doctest.testmod(importlib.import_module(name), optionflags=doctest.ELLIPSIS)
         assert res.attempted > 0 and res.failed == 0, name
+
+
+def test_report_metric_flags_reach_the_experiment(tmp_path, monkeypatch, capsys):
+    """--metric texts are parsed before any work and become fk.experiment(metrics=[...])."""
+    seen = {}
+    real = fk.experiment
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fk, "experiment", spy)
+    out = tmp_path / "r.html"
+    rc = cli.main(["report", "--metric", "revenue=sum:order_value@purchase", "--metric", "orders=count:purchase",
+                   "--metric", "aov=ratio:revenue/orders", "--out", str(out), "--no-progress"])
+    assert rc == 0
+    assert [m.name for m in seen["metrics"]] == ["revenue", "orders", "aov"]
+    assert [m.kind for m in seen["metrics"]] == ["sum", "count", "ratio"]
+    # a bad spec fails before the log is read, naming the flag
+    capsys.readouterr()
+    rc = cli.main(["report", "--metric", "aov=ratio:revenue/orders", "--out", str(tmp_path / "x.html")])
+    err = capsys.readouterr().err
+    assert rc == 2 and "--metric 'aov=ratio:revenue/orders'" in err
+    assert not (tmp_path / "x.html").exists()
+
+
+def test_metric_needs_variant_col_on_own_log(own_parquet, tmp_path, capsys):
+    path, journey, _ = own_parquet
+    rc = cli.main(["report", str(path), "--user-col", "uid", "--time-col", "ts", "--event-col", "name",
+                   "--journey", str(journey), "--metric", "orders=count:purchase", "--out", str(tmp_path / "f.html")])
+    assert rc == 2
+    assert "--metric needs --variant-col" in capsys.readouterr().err

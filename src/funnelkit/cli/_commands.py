@@ -119,6 +119,20 @@ def _steps_enabled(args: argparse.Namespace) -> bool:
 # --------------------------------------------------------------------------- report
 
 
+def _metrics(specs: list[str] | None) -> list[Any]:
+    """``--metric`` texts parsed before any work (a ratio may name metrics given before it)."""
+    from ..analyses.metrics import parse_metric_spec
+
+    known: dict[str, Any] = {}
+    for text in specs or ():
+        try:
+            m = parse_metric_spec(text, known=known)
+        except ParameterError as exc:
+            raise ParameterError(f"--metric {text!r}: {exc}") from None
+        known[m.name] = m
+    return list(known.values())
+
+
 def cmd_report(args: argparse.Namespace) -> int:
     """``funnelkit report``: the experiment or funnel page with the trend and the journey map."""
     import funnelkit as fk
@@ -127,7 +141,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     _check_reading(args, args.events)
     variant_col = args.variant_col or ("variant" if sample else None)
     if not sample:
-        refuse_without(args, "--variant-col", "--control", "--alpha", "--correction", "--sequential",
+        refuse_without(args, "--variant-col", "--control", "--alpha", "--correction", "--sequential", "--metric",
                        why="they are options of the experiment report; without --variant-col the command "
                            "writes the funnel report")
     if variant_col is not None:
@@ -146,6 +160,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.events is not None:
         check_same_file(args.events, out, flag="--out")
     _check_window(args.window)
+    metrics = _metrics(args.metric)
     journey = _steps_of(args, sample=sample)
     engine = _engine_kwargs(args)
 
@@ -158,7 +173,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         steps("comparing the variants")
         exp = fk.experiment(events, journey, variant_col=variant_col, control=control,
                             alpha=0.05 if args.alpha is None else args.alpha,
-                            correction=args.correction or "holm", sequential=args.sequential, **common, **engine)
+                            correction=args.correction or "holm", sequential=args.sequential,
+                            **({"metrics": metrics} if metrics else {}), **common, **engine)
         steps("computing the conversion trend and the journey map")
         analyses = _analyses(events, journey, touchpoint or "channel", common)
         steps("writing the report")

@@ -47,10 +47,13 @@ examples:
       the experiment report, in Spanish
   funnelkit report events.csv --user-col uid --time-col ts --event-col name --tz Europe/Madrid \\
       --steps landing,product_view,purchase --out report.html
+  funnelkit report --metric 'revenue=sum:order_value@purchase' --metric 'orders=count:purchase' \\
+      --metric 'aov=ratio:revenue/orders' --out report.html
+      the sample's A/B report with revenue per user, orders per user and average order value
 
 The page holds the funnel (or the experiment), the conversion trend and the journey map
 (rows: --touchpoint, default 'channel' when the log has it). Experiment options (--control,
---alpha, --correction, --sequential) need --variant-col.
+--alpha, --correction, --sequential, --metric) need --variant-col.
 """
 
 EPILOG_FUNNEL = f"""\
@@ -205,6 +208,11 @@ def build_parser() -> argparse.ArgumentParser:
                         "bh (Benjamini-Hochberg) or none")
     e.add_argument("--sequential", action="store_true",
                    help="always-valid p-values: safe to look at the result every day")
+    e.add_argument("--metric", action="append", default=None, metavar="NAME=KIND:WHAT[;OPT=V...]",
+                   help="a per-user metric to compare, repeatable: sum:COL[@EVENT], mean:COL[@EVENT], "
+                        "count:EVENT or ratio:NUM/DEN (of metrics named before); options role=guardrail, "
+                        "margin=0.02, cap=500 or cap=0.99q, cuped=14D, window=7D, lower_is_better "
+                        "(e.g. --metric 'revenue=sum:order_value@purchase;cuped=14D'; see docs/experiments.md)")
     _progress_arg(rep)
     rep.set_defaults(func=c.cmd_report)
 
