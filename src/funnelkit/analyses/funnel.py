@@ -775,6 +775,8 @@ def _all_events_groups(codes: np.ndarray, values: Sequence[Any], level: np.ndarr
 
 def result_from_partial(part: Any, spec: Any, params: dict[str, Any]) -> FunnelResult:
     """Build the :class:`FunnelResult` from the engine's per-unit arrays (a ``FunnelPartial``)."""
+    if any(spec.optional) and not params.get("optional"):  # callers that build params themselves
+        params = {**params, "optional": [n for n, o in zip(spec.names, spec.optional) if o]}
     groups = None
     if params["by"] is not None:  # the by= group of each unit
         att = params["attribution"]
