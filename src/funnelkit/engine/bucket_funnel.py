@@ -13,8 +13,13 @@ for ``attribution="step:N"``, attribute codes), in input order. Steps:
    ``pageview`` and ``pageview where url=/checkout``; one event in two steps) becomes
    one *role row* per step symbol, each sorted at the position of the step it plays,
    with its event id, so the kernel lets one event fill at most one step of a chain;
-4. run the mode's kernel (:mod:`.kernels`) and read the ``step:N`` attribute at the
-   reported attempt's step-N event.
+4. run the mode's kernel (:mod:`.kernels`): ordered, strict (PostHog's), any-order, or
+   ClickHouse's walk (``mode="uninterrupted"`` and the ``windowFunnel`` options, rows
+   in ClickHouse's order: outside-funnel rows first at their timestamp); with optional
+   steps, the required steps' funnel and then each optional step's event
+   (:func:`_with_optional`);
+5. read the ``by=`` attribute at the reported attempt's step-N event, or at every step
+   event (``all_step_attrs``: first/last touch and ``all_events`` attribution).
 
 Results are per unit of the bucket; buckets are independent, so the engine runs them
 on all cores and concatenates their outputs in unit order.
