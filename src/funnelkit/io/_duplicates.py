@@ -22,6 +22,7 @@ and every result, do not depend on the row order).
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import numpy as np
@@ -119,30 +120,39 @@ def _column_keys(s: pd.Series) -> list[np.ndarray]:
     return [codes.astype(np.int64, copy=False)]
 
 
-def _repeats(keys: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+def _repeats(keys: Callable[[], Iterator[np.ndarray]]) -> tuple[np.ndarray, np.ndarray]:
     """Rows equal in every key to an earlier row: their positions and each one's first
     copy (positions into the keys), found by one sort of a 64-bit row hash checked key by
-    key (a hash collision, never seen in practice, falls back to a sort on every key)."""
-    n = len(keys[0])
-    h = np.zeros(n, dtype=np.uint64)
-    for i, k in enumerate(keys):
+    key (a hash collision, never seen in practice, falls back to a sort on every key).
+    ``keys()`` yields the keys one at a time (twice: for the hash, then the check), so that
+    only one key is held at a time."""
+    h: np.ndarray | None = None
+    for i, k in enumerate(keys()):
         x = k.view(np.uint64) + np.uint64((i + 1) * 0x632BE59BD9B4E019 % 2**64)
         x ^= x >> np.uint64(31)
         x *= _C1
         x ^= x >> np.uint64(29)
-        h ^= x
+        if h is None:
+            h = x
+        else:
+            h ^= x
         h *= _C2
+    assert h is not None
+    n = len(h)
     order = np.argsort(h)  # equal rows adjacent (within a group in any order: see `first`)
     hs = h[order]
+    del h
     same_h = hs[1:] == hs[:-1]
+    del hs
     same = same_h.copy()
-    for k in keys:
+    for k in keys():
         ks = k[order]
         same &= ks[1:] == ks[:-1]
     if (same_h & ~same).any():  # pragma: no cover - a 64-bit collision
-        order = np.lexsort(keys[::-1])
+        allk = list(keys())
+        order = np.lexsort(allk[::-1])
         same = np.ones(n - 1, dtype=bool)
-        for k in keys:
+        for k in allk:
             ks = k[order]
             same &= ks[1:] == ks[:-1]
     start = np.flatnonzero(np.r_[True, ~same])  # groups of equal rows in sort order
@@ -176,8 +186,14 @@ def duplicate_rows(df: pd.DataFrame) -> tuple[np.ndarray, tuple[int, int] | None
     cand = candidate_rows(user_key(df[USER]), time_ns(df[TIME]))
     if cand is None:
         return none, None
-    sub = df.iloc[cand]
-    keys = [k for c in df.columns for k in _column_keys(sub[c])]
+    whole = len(cand) > len(df) // 2  # most rows are candidates: no gathered copy of the frame
+
+    def keys() -> Iterator[np.ndarray]:
+        for c in df.columns:
+            col = df[c]
+            for k in _column_keys(col if whole else col.iloc[cand]):
+                yield k[cand] if whole else k
+
     rep, orig = _repeats(keys)
     if not len(rep):
         return none, None
