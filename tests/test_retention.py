@@ -319,6 +319,7 @@ def _logs(draw):
        tz=st.sampled_from([UTC, MAD]), se=st.sampled_from([(None, None), ("a", None), ("a", "b"), (None, "c")]),
        by=st.sampled_from([None, "channel"]))
 @pytest.mark.filterwarnings("ignore::funnelkit.errors.DuplicateEventsWarning")
+@pytest.mark.filterwarnings("ignore:`start`=.*matched no event:funnelkit.errors.FunnelkitWarning")
 def test_against_reference(ev, period, kind, cohort, tz, se, by) -> None:
     br = [(0, 0), (1, 2), (4, 9)] if kind == "bracket" else None
     cp = None if period in ("D", "W") else "D"
@@ -514,3 +515,11 @@ def test_docstring_examples() -> None:
     for m in (mod, rep):
         res = doctest.testmod(m, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
         assert res.attempted > 0 and res.failed == 0
+
+
+def test_names_matching_nothing_warn(daily) -> None:
+    with pytest.warns(fk.errors.FunnelkitWarning, match="start.*matched no event"):
+        res = retention(daily, start="purchse")
+    assert len(res.table) == 0 and len(res.curve) == 0
+    with pytest.warns(fk.errors.FunnelkitWarning, match="no buyers"):
+        loyalty(daily, event="nope")

@@ -92,6 +92,12 @@ class RetentionResult:
         """The cohort table (a copy)."""
         return self.table.copy()
 
+    def to_polars(self) -> Any:
+        """The cohort table as a polars DataFrame (needs polars)."""
+        import polars as pl
+
+        return pl.from_pandas(self.table)
+
     def plot(self, ax: Any = None, *, kind: Literal["triangle", "curve"] = "triangle", **kwargs: Any) -> Any:
         """Draw the retention triangle (default) or the curves; returns the Axes."""
         from ..plotting import retention as _plt
@@ -160,6 +166,12 @@ class LoyaltyResult:
     def to_frame(self) -> pd.DataFrame:
         """The repeat-rate table (a copy)."""
         return self.repeat.copy()
+
+    def to_polars(self) -> Any:
+        """The repeat-rate table as a polars DataFrame (needs polars)."""
+        import polars as pl
+
+        return pl.from_pandas(self.repeat)
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Draw the Kaplan–Meier curve(s) of the time to the n-th occurrence; returns the Axes."""
@@ -501,6 +513,9 @@ def retention(
               "unit": common["unit"], "alpha": common["alpha"], "observed_until": pd.Timestamp(obs, tz="UTC"),
               "data_start": pd.Timestamp(d0, tz="UTC"), "data_end": pd.Timestamp(d1, tz="UTC"),
               "excluded": excluded}
+    if start is not None and int(size["n"].sum()) == 0:
+        warnings.warn(f"`start`={start!r} matched no event of the log (check the name): every cohort is empty.",
+                      FunnelkitWarning, stacklevel=2)
     table = _cohort_table(size, cells, trange, spec, labels, obs, common["alpha"], periods, grouped=attr_col is not None)
     curve = _curve(table, common["alpha"], grouped=attr_col is not None)
     comparison = None
@@ -827,6 +842,9 @@ def loyalty(
         t0, t1, t2, tn, grp = t0[keep], t1[keep], t2[keep], tn[keep], grp[keep]
     hz = int(horizon.value)
     buyer = (t1 != _NAT) & (t1 < obs)
+    if not buyer.any():
+        warnings.warn(f"`event`={event!r} matched no event of the log (check the name): there are no buyers.",
+                      FunnelkitWarning, stacklevel=2)
     eligible = buyer & (t1 + hz <= obs)
     rep = eligible & (t2 != _NAT) & (t2 - t1 <= hz)
     order_g = np.unique(grp[buyer]) if spec.group != "none" else np.array([0])
