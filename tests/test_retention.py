@@ -182,6 +182,14 @@ def test_unbounded_and_bracket_known_tables(daily) -> None:
     ]
 
 
+def test_unbounded_with_periods_counts_later_returns() -> None:
+    ev = _log([(1, "2024-01-01 10:00", "a"), (1, "2024-01-04 10:00", "a"), (2, "2024-01-01 11:00", "a")])
+    res = retention(ev, period="D", kind="unbounded", periods=1)
+    assert res.table[["period", "cohort_size", "retained"]].values.tolist() == [[0, 2, 1], [1, 2, 1]]
+    n = retention(ev, period="D", periods=1)
+    assert n.table["retained"].tolist() == [0, 0]
+
+
 def test_start_and_return_events_and_fixed_periods(daily) -> None:
     res = retention(daily, start="a", returning="b", period="1D")
     # user 1: a@01-01 10:00, b 23h later (offset 0); user 2: b 30 min later (0); user 3: b 2d15h59 (2)
@@ -317,13 +325,15 @@ def _logs(draw):
 @given(ev=_logs(), period=st.sampled_from(["D", "W", "1D", "2D", "12h"]),
        kind=st.sampled_from(["n_period", "unbounded", "bracket"]), cohort=st.sampled_from(["first", "recurring"]),
        tz=st.sampled_from([UTC, MAD]), se=st.sampled_from([(None, None), ("a", None), ("a", "b"), (None, "c")]),
-       by=st.sampled_from([None, "channel"]))
+       by=st.sampled_from([None, "channel"]), periods=st.sampled_from([None, 1]))
 @pytest.mark.filterwarnings("ignore::funnelkit.errors.DuplicateEventsWarning")
 @pytest.mark.filterwarnings("ignore:`start`=.*matched no event:funnelkit.errors.FunnelkitWarning")
-def test_against_reference(ev, period, kind, cohort, tz, se, by) -> None:
+def test_against_reference(ev, period, kind, cohort, tz, se, by, periods) -> None:
     br = [(0, 0), (1, 2), (4, 9)] if kind == "bracket" else None
     cp = None if period in ("D", "W") else "D"
-    kw = dict(start=se[0], returning=se[1], period=period, kind=kind, brackets=br, cohort=cohort, tz=tz, by=by)
+    periods = None if kind == "bracket" else periods
+    kw = dict(start=se[0], returning=se[1], period=period, kind=kind, brackets=br, cohort=cohort, tz=tz, by=by,
+              periods=periods)
     got = retention(ev, cohort_period=cp, **kw)
     _compare_ref(got, ref_retention(ev, cohort_period=cp, **kw), by=by)
     again = retention(ev.sample(frac=1, random_state=1).reset_index(drop=True), cohort_period=cp, **kw)

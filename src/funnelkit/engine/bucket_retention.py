@@ -258,7 +258,13 @@ def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
             off = rp[active] - a_rp[kk]
         else:
             off = (tr[active] - a_t[kk]) // spec.period_ns
-        within = np.ones(len(active), dtype=bool) if spec.max_offset is None else off <= spec.max_offset
+        if spec.max_offset is None:
+            within = np.ones(len(active), dtype=bool)
+        elif spec.kind == "unbounded":  # a later return still counts at every offset kept
+            off = np.minimum(off, spec.max_offset)
+            within = np.ones(len(active), dtype=bool)
+        else:
+            within = off <= spec.max_offset
         active, kk, off = active[within], kk[within], off[within]
         real = a_row[kk] != r_rows[active]
         got_k.append(kk[real])
