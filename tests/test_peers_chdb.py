@@ -10,10 +10,10 @@ one chdb query (one log per unit).
 
 ClickHouse breaks ties between simultaneous events of one step by input row order, so
 a few logs get a different ClickHouse answer when their rows come in another order.
-funnelkit breaks such ties by value. The logs are therefore given to chdb twice, in
-funnelkit's tie order and in the reverse tie order: where the two answers agree,
-funnelkit must equal them; where they differ (ClickHouse's answer depends on the row
-order), funnelkit must equal one of them, and such logs must stay rare.
+funnelkit breaks such ties by value. The logs are therefore given to chdb in
+funnelkit's tie order, where funnelkit must equal it on every log, and in the reverse
+tie order, to count the logs whose ClickHouse answer depends on the row order (116 of
+120,000, all with ``strict_once`` and ``strict_deduplication``): they must stay rare.
 
 chdb is in the test extra where it installs (Linux x86_64); elsewhere the tests skip.
 """
@@ -107,10 +107,9 @@ def test_every_windowfunnel_mode_equals_chdb(modes):
         fwd = chdb_levels(in_tie_order(logs, step_sets, False), step_sets, window, modes)
         rev = chdb_levels(in_tie_order(logs, step_sets, True), step_sets, window, modes)
         same = fwd == rev
-        bad = np.flatnonzero(same & (got != fwd))
+        bad = np.flatnonzero(got != fwd)  # in funnelkit's tie order ClickHouse agrees on every log
         assert bad.size == 0, (name, window, f"log {bad[0]}: funnelkit {got[bad[0]]}, chdb {fwd[bad[0]]}",
                                logs[logs["u"] == bad[0]].to_dict("records"))
-        assert ((got == fwd) | (got == rev)).all(), name  # order-dependent logs: one of ClickHouse's answers
         ambiguous += int((~same).sum())
         total += len(got)
     assert total == N_LOGS * len(STEP_SETS)
