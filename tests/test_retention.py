@@ -533,3 +533,19 @@ def test_names_matching_nothing_warn(daily) -> None:
     assert len(res.table) == 0 and len(res.curve) == 0
     with pytest.warns(fk.errors.FunnelkitWarning, match="no buyers"):
         loyalty(daily, event="nope")
+
+
+def test_max_groups_sums_the_rest_as_other() -> None:
+    rows = []
+    for u, ch in enumerate(["a"] * 3 + ["b"] * 2 + ["c"] * 2 + ["d"] + [None] * 4):
+        rows += [(u, "2024-01-01 10:00", "x", ch), (u, "2024-01-02 10:00", "x", ch)]
+    ev = _log(rows)
+    res = retention(ev, period="D", by="channel", max_groups=2)
+    t = res.table.query("period == 1")
+    # a (3) kept; b and c tie at 2: b wins by value; c and d summed as Other; missing last
+    assert t[["group", "cohort_size", "retained"]].values.tolist() == [
+        ["a", 3, 3], ["b", 2, 2], ["Other", 3, 3], ["(missing)", 4, 4]]
+    full = retention(ev, period="D", by="channel")
+    assert full.table["group"].nunique() == 5
+    with pytest.raises(ParameterError, match="max_groups"):
+        retention(ev, by="channel", max_groups=0)

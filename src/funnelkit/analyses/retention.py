@@ -372,6 +372,7 @@ def retention(
     tz: str = "UTC",
     periods: int | None = None,
     by: Any = None,
+    max_groups: int = 25,
     compare: Any = None,
     control: Any = None,
     correction: Correction = "holm",
@@ -418,6 +419,9 @@ def retention(
     by : column, optional
         Breakdown by the unit's value at its cohort start (the anchor event; ties at one
         time broken by value); units without one go to ``"(missing)"``.
+    max_groups : int, default 25
+        With ``by=``: the groups with the most anchors are kept (ties by value;
+        ``"(missing)"`` never displaces a real value), the rest summed as ``"Other"``.
     compare, control : column and value, optional
         Compare variants: each unit's variant is its value of ``compare`` (a unit seen
         with two values is left out and counted, as :func:`funnelkit.experiment`); every
@@ -481,6 +485,8 @@ def retention(
     cohort_period = check_choice(cohort_period, name="cohort_period", choices=_CAL)  # type: ignore[assignment]
     if periods is not None and (isinstance(periods, bool) or not isinstance(periods, (int, np.integer)) or periods < 0):
         raise ParameterError(f"`periods`={periods!r} must be a whole number >= 0 (the last offset kept), or None.")
+    if isinstance(max_groups, bool) or not isinstance(max_groups, (int, np.integer)) or max_groups < 1:
+        raise ParameterError(f"`max_groups`={max_groups!r} must be a whole number >= 1 (e.g. 25).")
     common = _check_common(unit, session_col, observed_until, memory_budget, alpha, by, compare)
     if compare is not None and cohort != "first":
         raise ParameterError(
@@ -507,9 +513,11 @@ def retention(
     d0, d1, obs = _observed(parts, common["observed_until"])
     labels, luts = _group_labels(parts, attr_col)
     size, cells, trange, excluded = _merge_retention(parts, luts)
+    if by is not None:
+        size, cells, labels = _top_groups(size, cells, labels, int(max_groups))
     params = {"start": start, "returning": returning, "period": period_text, "kind": kind,
               "brackets": list(br) if br else None, "cohort": cohort, "cohort_period": cohort_period, "tz": tz,
-              "periods": periods, "by": by, "compare": compare, "control": control, "correction": correction,
+              "periods": periods, "by": by, "max_groups": max_groups, "compare": compare, "control": control, "correction": correction,
               "unit": common["unit"], "alpha": common["alpha"], "observed_until": pd.Timestamp(obs, tz="UTC"),
               "data_start": pd.Timestamp(d0, tz="UTC"), "data_end": pd.Timestamp(d1, tz="UTC"),
               "excluded": excluded}
@@ -573,6 +581,25 @@ def _merge_retention(parts: list[Any], luts: list[np.ndarray]) -> tuple[pd.DataF
     cell = cat(cells, ["c", "g", "o", "n"]).groupby(["c", "g", "o"], as_index=False)["n"].sum()
     tr = cat(trs, ["c", "tmin", "tmax"]).groupby("c", as_index=False).agg(tmin=("tmin", "min"), tmax=("tmax", "max"))
     return size, cell, tr, excluded
+
+
+def _top_groups(size: pd.DataFrame, cells: pd.DataFrame, labels: list[str],
+                max_groups: int) -> tuple[pd.DataFrame, pd.DataFrame, list[str]]:
+    """Keep the ``max_groups`` largest groups (anchors; ties by value), the rest as "Other"."""
+    miss = len(labels) - 1  # the "(missing)" code
+    tot = size.groupby("g")["n"].sum()
+    real = tot[tot.index != miss]
+    if len(real) <= max_groups:
+        return size, cells, labels
+    order = sorted(real.index, key=lambda g: (-int(real[g]), int(g)))
+    kept = sorted(order[:max_groups])
+    new_labels = [labels[g] for g in kept] + ["Other"] + [labels[miss]]
+    lut = np.full(len(labels), len(kept), dtype=np.int64)  # everything else: "Other"
+    lut[np.asarray(kept, dtype=np.int64)] = np.arange(len(kept))
+    lut[miss] = len(kept) + 1
+    size = size.assign(g=lut[size["g"].to_numpy()]).groupby(["c", "g"], as_index=False)["n"].sum()
+    cells = cells.assign(g=lut[cells["g"].to_numpy()]).groupby(["c", "g", "o"], as_index=False)["n"].sum()
+    return size, cells, new_labels
 
 
 def _cohort_table(size: pd.DataFrame, cells: pd.DataFrame, tr: pd.DataFrame, spec: Any, labels: list[str],
