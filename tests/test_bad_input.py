@@ -344,11 +344,10 @@ CASES: list[Any] = [
      r"outside the range funnelkit supports"),
     ("funnel/duplicates-in-path", parquet(lambda: pd.concat([log(), log().iloc[[0]]], ignore_index=True)),
      lambda p: F(p, STEPS), Warns(DuplicateEventsWarning), r"1 rows of .* repeat an earlier row.*dedupe=True"),
-    pytest.param("funnel/step-named-level", lambda t: log(),
-                 lambda d: fk.time_between(F(d, J({"level": "view", "excluded": "cart"}))) is not None
-                 and list(F(d, J({"level": "view", "excluded": "cart"})).units.columns).count("level") == 1,
-                 True, r".", marks=xf("funnel.py", "step names 'level'/'excluded' collide with the units frame's columns"),
-                 id="funnel/step-named-level"),
+    ("funnel/step-named-level", lambda t: log(),
+     lambda d: fk.time_between(F(d, J({"level": "view", "excluded": "cart"}))) is not None
+     and list(F(d, J({"level": "view", "excluded": "cart"})).units.columns).count("level") == 1,
+     True, r"."),  # fixed in funnel.py (was a strict xfail)
     pytest.param("funnel/missing-label-collides", with_cols(channel=lambda d: ["(missing)", None] * (len(d) // 2)),
                  lambda d: F(d, STEPS, by="channel").table["channel"].nunique(), 2, r".",
                  marks=xf("funnel.py", "a literal '(missing)' by= value merges with nulls"),
