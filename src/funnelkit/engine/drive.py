@@ -249,7 +249,8 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
         raise ValueError("steps= needs a journey")  # pragma: no cover - internal misuse
     bits_dtype = rb.dtype if rb is not None else np.uint8
     local_dtype = np.uint16 if shift <= 16 else (np.uint32 if shift <= 32 else np.int64)
-    dtypes: list[Any] = [local_dtype, np.int64, bits_dtype]
+    with_bits = rb is not None  # no journey: no bits column to carry, spill and sort
+    dtypes: list[Any] = [local_dtype, np.int64] + ([bits_dtype] if with_bits else [])
     if with_pos:
         dtypes.append(np.int16)
     if req.events:
@@ -265,13 +266,13 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
         off = blk.unit - src.lo if src.lo else blk.unit
         present[off] = True  # every row marks its unit present, kept or not
         t = blk.t * blk.t_factor if blk.t_factor != 1 else blk.t
+        cols: list[np.ndarray] = [t]
+        bits = None
         if plan is not None:
             bits, pos = plan.evaluate(blk)
-        else:
-            bits = np.zeros(len(t), dtype=np.uint8)
-        cols: list[np.ndarray] = [t, bits]
-        if with_pos:
-            cols.append(pos)
+            cols.append(bits)
+            if with_pos:
+                cols.append(pos)
         if req.events:
             cols.append(names.lut(blk.cats)[blk.ev])
         if req.attr_col is not None:
@@ -281,7 +282,7 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
             with lock:
                 stats["t_min"] = min(stats["t_min"], int(t.min()))
                 stats["t_max"] = max(stats["t_max"], int(t.max()))
-        if req.keep == "matched":
+        if req.keep == "matched" and bits is not None:
             keep = np.flatnonzero(bits != 0)
             off = off[keep]
             cols = [c[keep] for c in cols]
@@ -319,8 +320,9 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
             cols = buckets.take(j)
             if z == a or cols is None:
                 return
-            off, t, bits = cols[:3]
-            rest = list(cols[3:])
+            off, t = cols[:2]
+            rest = list(cols[2:])
+            bits = rest.pop(0) if with_bits else None
             pos = rest.pop(0) if with_pos else None
             ev = rest.pop(0) if req.events else None
             at = rest.pop(0) if req.attr_col is not None else None
@@ -331,8 +333,10 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
                 ties = [bits] + [k for k in (ev, at) if k is not None]
                 perm = order(u, t, pos, ties, n_units=z - a, n_pos=len(req.steps or ()) + 1)
             else:
-                ties = [k for k in (ev, at) if k is not None] + [bits]
+                ties = [k for k in (ev, at, bits) if k is not None]
                 perm = order(u, t, np.zeros(len(u), dtype=np.int16), ties, n_units=z - a, n_pos=1)
+            if bits is None:
+                bits = np.zeros(len(u), dtype=np.uint8)
             if perm is not None:
                 u, t, bits = u[perm], t[perm], bits[perm]
                 pos = None if pos is None else pos[perm]
