@@ -109,9 +109,12 @@ def _column_keys(s: pd.Series) -> list[np.ndarray]:
         a[np.isnan(a)] = np.nan  # one NaN bit pattern
         return [a.view(np.int64)]
     arr = s.array
-    if hasattr(arr, "_data") and hasattr(arr, "_mask"):  # nullable Int64, Float64, boolean
-        mask = np.asarray(arr._mask)
-        inner = pd.Series(np.where(mask, 0, np.asarray(arr._data)), copy=False)
+    masked = (pd.arrays.IntegerArray, pd.arrays.FloatingArray, pd.arrays.BooleanArray)
+    if isinstance(arr, masked):  # nullable Int64, Float64, boolean (public API: no private attributes,
+        # whose mere lookup warns on Arrow-backed strings)
+        mask = np.asarray(arr.isna())
+        kind = "float64" if isinstance(arr, pd.arrays.FloatingArray) else "int64"
+        inner = pd.Series(arr.to_numpy(dtype=kind, na_value=0), copy=False)
         return [*_column_keys(inner), mask.astype(np.int64)]
     try:
         codes, _ = pd.factorize(s, use_na_sentinel=True)
