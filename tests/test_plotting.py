@@ -59,8 +59,10 @@ def _close_figures():
 
 def test_public_names():
     assert sorted(plotting.__all__) == sorted([
-        "JOURNEY_MAP_COLUMNS", "PALETTE", "breakdown", "conversion_trend", "funnel_bars", "journey_map",
-        "journey_map_table", "plot_result", "time_cumulative", "time_hist", "trend_table", "variant_conversion"])
+        "JOURNEY_MAP_COLUMNS", "PALETTE", "breakdown", "conversion_trend", "dropoff", "flow", "frictions_chart",
+        "funnel_bars", "journey_map", "journey_map_table", "plot_result", "retention_curve", "retention_triangle",
+        "step_heatmap", "time_cumulative", "time_hist", "time_to_convert_hist", "time_to_nth_curve",
+        "transition_heatmap", "trend_table", "variant_conversion"])
     for name in plotting.__all__:
         assert hasattr(plotting, name)
     assert plotting.trend_table is fk.trends.trend_table

@@ -20,6 +20,8 @@ def test_public_api():
         "DiffTest", "LiftTest", "SRMResult", "BayesTest", "SequentialTest",
         "mean_test", "sample_moments", "ratio_moments", "cuped", "mean_bayes_test",
         "MeanTest", "CupedResult", "MeanBayesTest",
+        "association_test", "odds_ratio", "fisher_pvalue", "chi2_pvalue", "AssociationTest",
+        "kaplan_meier", "logrank_test", "KaplanMeier", "LogRankTest",
     }  # fmt: skip
     for name in fs.__all__:
         assert getattr(fs, name).__doc__

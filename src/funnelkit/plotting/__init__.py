@@ -23,6 +23,15 @@ function                    takes              shows
 :func:`time_cumulative`     TimeBetweenResult  "converted within t": share of the previous step converted by t
 :func:`conversion_trend`    TrendResult        conversion by entry period; incomplete windows and shifts flagged
 :func:`journey_map`         JourneyMapResult   stages × touchpoints: reach, step conversion, frictions (DESIGN §7)
+:func:`time_to_convert_hist` TimeToConvertResult histogram of the time to convert between two steps
+:func:`flow`                PathsResult        flow (alluvial) diagram of the top paths
+:func:`dropoff`             DropoffPathsResult what drop-outs did next, beside converters
+:func:`transition_heatmap`  TransitionMatrix   next-token probabilities (or their difference between groups)
+:func:`step_heatmap`        StepMatrixResult   share of units with each token at each position
+:func:`frictions_chart`     FrictionsResult    strongest positive and negative associations with dropping out
+:func:`retention_triangle`  RetentionResult    cohort × period heatmap, censored cells hatched
+:func:`retention_curve`     RetentionResult    retention curve(s) with CI bands, by segment or variant
+:func:`time_to_nth_curve`   LoyaltyResult      Kaplan–Meier curve of the time to the n-th occurrence
 :func:`plot_result`         any of them        the dispatcher behind ``FunnelResult.plot`` & co.
 ==========================  =================  ===================================================================
 
@@ -39,7 +48,9 @@ from .dispatch import plot_result
 from .experiment import variant_conversion
 from .funnel import funnel_bars
 from .journey_map import journey_map
-from .timing import time_cumulative, time_hist
+from .paths import dropoff, flow, frictions_chart, step_heatmap, transition_heatmap
+from .retention import retention_curve, retention_triangle, time_to_nth_curve
+from .timing import time_cumulative, time_hist, time_to_convert_hist
 from .trend import conversion_trend
 
 __all__ = [
@@ -47,12 +58,21 @@ __all__ = [
     "PALETTE",
     "breakdown",
     "conversion_trend",
+    "dropoff",
+    "flow",
+    "frictions_chart",
     "funnel_bars",
     "journey_map",
     "journey_map_table",
     "plot_result",
+    "retention_curve",
+    "retention_triangle",
+    "step_heatmap",
     "time_cumulative",
     "time_hist",
+    "time_to_convert_hist",
+    "time_to_nth_curve",
+    "transition_heatmap",
     "trend_table",
     "variant_conversion",
 ]

@@ -20,6 +20,14 @@ MAKES: dict[str, str] = {
     "TimeBetweenResult": "fk.time_between(fk.funnel(events, journey))",
     "TrendResult": "fk.trends.trend(events, journey)",
     "JourneyMapResult": "journey_map(events, journey, touchpoint='channel')",
+    "TimeToConvertResult": "fk.time_to_convert(fk.funnel(events, journey), from_step=1)",
+    "PathsResult": "fk.paths(events, length=5)",
+    "DropoffPathsResult": "fk.dropoff_paths(events, fk.funnel(events, journey), step=2)",
+    "TransitionMatrixResult": "fk.transition_matrix(events)",
+    "StepMatrixResult": "fk.step_matrix(events)",
+    "FrictionsResult": "fk.frictions(events, fk.funnel(events, journey), step=2)",
+    "RetentionResult": "fk.retention(events, period='W')",
+    "LoyaltyResult": "fk.loyalty(events, event='purchase')",
 }
 
 _DATA_LIBRARIES = ("pandas", "polars", "pyarrow", "dask", "numpy", "modin")

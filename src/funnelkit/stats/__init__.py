@@ -40,10 +40,20 @@ sample_moments   Mean and variance from n, Σx, Σx².
 ratio_moments    A ratio of sums (revenue / orders) by the delta method.
 cuped            CUPED / regression adjustment with a pre-exposure covariate.
 mean_bayes_test  Chance to beat control and expected loss (normal approximation).
+
+Association (frictions) and survival (loyalty), from plain counts and durations:
+
+association_test Odds ratio with Woolf CI and Fisher's exact or Yates chi-square p-value,
+                 per 2x2 table (vectorized).
+odds_ratio, fisher_pvalue, chi2_pvalue
+                 Its parts.
+kaplan_meier     Kaplan–Meier curve with log-log confidence band and median, with censoring.
+logrank_test     Log-rank test of equal survival across groups.
 """
 
 from __future__ import annotations
 
+from .association import AssociationTest, association_test, chi2_pvalue, fisher_pvalue, odds_ratio
 from .bayes import BayesTest, bayes_test
 from .bayes_means import MeanBayesTest, mean_bayes_test
 from .means import MeanTest, mean_test
@@ -54,6 +64,7 @@ from .power_analysis import mde, power, sample_size
 from .proportions import proportion_ci
 from .sequential import SequentialTest, sequential_test
 from .srm import SRMResult, srm_test
+from .survival import KaplanMeier, LogRankTest, kaplan_meier, logrank_test
 
 __all__ = [
     "proportion_ci",
@@ -79,4 +90,13 @@ __all__ = [
     "SRMResult",
     "BayesTest",
     "SequentialTest",
+    "association_test",
+    "odds_ratio",
+    "fisher_pvalue",
+    "chi2_pvalue",
+    "AssociationTest",
+    "kaplan_meier",
+    "logrank_test",
+    "KaplanMeier",
+    "LogRankTest",
 ]
