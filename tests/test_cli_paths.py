@@ -1,4 +1,4 @@
-"""_cli_paths.py: `funnelkit paths` on a parser built here (the lead wires it into cli)."""
+"""cli/_paths.py: `funnelkit paths` (on a parser built here, and through funnelkit.cli.main)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ import argparse
 import pandas as pd
 import pytest
 
-from funnelkit import _cli_paths
+from funnelkit.cli import _paths as _cli_paths
 from funnelkit.errors import ParameterError
 
 pytestmark = pytest.mark.filterwarnings("ignore::funnelkit.errors.DuplicateEventsWarning")

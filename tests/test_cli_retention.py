@@ -1,8 +1,7 @@
-"""_cli_retention.py: `funnelkit retention ...` on a locally built parser."""
+"""cli/_retention.py: `funnelkit retention ...` through funnelkit.cli.main."""
 
 from __future__ import annotations
 
-import argparse
 import io
 import json
 
@@ -10,14 +9,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from funnelkit._cli_retention import register, run
+from funnelkit import cli
 from funnelkit.analyses.retention import loyalty, retention
-
-
-def _parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="funnelkit")
-    register(p.add_subparsers(dest="command"))
-    return p
 
 
 @pytest.fixture(scope="module")
@@ -35,8 +28,7 @@ def path(tmp_path_factory) -> str:
 
 
 def _run(argv, capsys):
-    args = _parser().parse_args(argv)
-    code = args.func(args)
+    code = cli.main(argv)
     out = capsys.readouterr()
     return code, out.out, out.err
 
@@ -63,9 +55,16 @@ def test_comparison_json_and_brackets(path, capsys) -> None:
     assert code == 0 and "1-7" in out
 
 
+def test_output_path_checked_before_the_log_is_read(path, tmp_path, capsys) -> None:
+    code, out, err = _run(["retention", path, "--out", str(tmp_path / "missing" / "t.csv")], capsys)
+    assert code == 2 and out == "" and "--out" in err and err.count("\n") == 1
+    code, _, err = _run(["retention", "--user-col", "uid"], capsys)  # reading flags need EVENTS
+    assert code == 2 and "--user-col" in err
+
+
 def test_loyalty_output(path, capsys, tmp_path) -> None:
     out_file = tmp_path / "rep.csv"
-    code, _, _ = _run(["retention", path, "--loyalty", "--within", "5D", "--format", "csv", "--out", str(out_file)],
+    code, _, _ = _run(["retention", path, "--loyalty", "--within", "5D", "--out", str(out_file)],
                       capsys)
     assert code == 0
     got = pd.read_csv(out_file)

@@ -31,6 +31,8 @@ examples:
   funnelkit report --out report.html            the A/B report of the bundled sample
   funnelkit journey init journey.toml           a commented journey file to edit
   funnelkit funnel events.parquet --journey journey.toml
+  funnelkit paths events.parquet --steps landing,product_view,purchase --dropoff 2
+  funnelkit retention events.parquet --period W
   funnelkit COMMAND --help                      options and examples of a command
 
 Bad arguments or data end with one line on stderr and exit status 2 (--debug: the traceback).
@@ -266,4 +268,9 @@ def build_parser() -> argparse.ArgumentParser:
     ini.add_argument("--force", action="store_true", help="replace FILE if it exists")
     ini.set_defaults(func=c.cmd_journey_init)
     jou.set_defaults(func=c.cmd_journey_help, journey_parser=jou)
+
+    from . import _paths, _retention
+
+    _paths.register(sub)
+    _retention.register(sub)
     return parser

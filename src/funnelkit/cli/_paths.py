@@ -16,7 +16,7 @@ import argparse
 import sys
 from typing import Any
 
-from .errors import ParameterError
+from ..errors import ParameterError
 
 __all__ = ["register", "run"]
 
@@ -31,7 +31,7 @@ EPILOG = """examples:
 
 def register(subparsers: Any) -> argparse.ArgumentParser:
     """Add ``paths`` to ``subparsers`` (from ``parser.add_subparsers()``); returns its parser."""
-    from .cli._parser import _FMT, _add_funnel_args, _add_input_args, _progress_arg
+    from ._parser import _FMT, _add_funnel_args, _add_input_args, _progress_arg
 
     p = subparsers.add_parser(
         "paths", help="top paths, or where a funnel step's drop-outs went and what goes with dropping out",
@@ -76,11 +76,11 @@ def run(args: argparse.Namespace) -> int:
     """Execute ``funnelkit paths`` (every option checked before the log is read)."""
     import funnelkit as fk
 
-    from .analyses.frictions import frictions
-    from .analyses.paths import dropoff_paths, paths
-    from .cli._checks import check_output, check_same_file
-    from .cli._commands import _check_reading, _check_window, _engine_kwargs, _load, _steps_of, _window
-    from .cli._output import OUTPUT_SUFFIXES, write_frame
+    from ..analyses.frictions import frictions
+    from ..analyses.paths import dropoff_paths, paths
+    from ._checks import check_output, check_same_file
+    from ._commands import _check_reading, _check_window, _engine_kwargs, _load, _steps_of, _window
+    from ._output import OUTPUT_SUFFIXES, write_frame
 
     sample = args.events is None
     _check_reading(args, args.events)
