@@ -712,12 +712,15 @@ def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:
     from .funnel import _step_table
 
     units = res.units.loc[keep]
-    st = np.stack([units[s].to_numpy(dtype="datetime64[ns]").view(np.int64) for s in res.steps], axis=1) if len(
+    times = res.step_times.loc[keep] if res.step_times is not None else units  # exact step names
+    st = np.stack([times[s].to_numpy(dtype="datetime64[ns]").view(np.int64) for s in res.steps], axis=1) if len(
         res.steps) else np.zeros((len(units), 0), np.int64)
-    table = _step_table(units["level"].to_numpy(), st, res.steps, res.labels)
+    table = _step_table(units["level"].to_numpy(), st, res.steps, res.labels,
+                        optional=bool(res.params.get("optional")))  # optional steps: units that passed them
     return FunnelResult(table=table, units=units, breakdown=None, censored=None,
                         diagnostics={"units": int(keep.sum())}, params=res.params, steps=res.steps,
-                        labels=res.labels, journey=res.journey)
+                        labels=res.labels, journey=res.journey,
+                        step_times=None if res.step_times is None else times)
 
 
 def _timing(funnels: dict[str, FunnelResult], variants: list[str], steps: Sequence[str], alpha: float) -> pd.DataFrame:

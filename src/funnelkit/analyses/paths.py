@@ -764,7 +764,11 @@ def _funnel_groups(result: Any, step: Any, what: str) -> tuple[int, str, pd.Data
         )
     if result.params.get("mode", "ordered") == "any_order":
         raise ParameterError("`result` is an any_order funnel: its steps have no order to drop out between.")
-    return k, steps[k], result.units
+    # step times under the exact step names (a step named like a units column, e.g. "level",
+    # has its column renamed in result.units)
+    st = getattr(result, "step_times", None)
+    units = result.units if st is None else st.assign(level=result.units["level"].to_numpy())
+    return k, steps[k], units
 
 
 def _ns(col: pd.Series) -> np.ndarray:

@@ -177,6 +177,7 @@ def time_between(
             raise ParameterError(f"quantiles must be in (0, 1); got {q!r}.")
         qs.append(float(q))
     units = res.units
+    times = res.step_times if res.step_times is not None else units  # exact step names, never a units column
     level = units["level"].to_numpy()
     names = list(res.steps)
     rows = []
@@ -184,8 +185,8 @@ def time_between(
     for k in range(1, len(names)):
         tr = f"{names[k - 1]} → {names[k]}"
         ok = level >= k + 1
-        a = units[names[k - 1]].to_numpy(dtype="datetime64[ns]")[ok]
-        b = units[names[k]].to_numpy(dtype="datetime64[ns]")[ok]
+        a = times[names[k - 1]].to_numpy(dtype="datetime64[ns]")[ok]
+        b = times[names[k]].to_numpy(dtype="datetime64[ns]")[ok]
         d = (b - a).astype("timedelta64[ns]")
         units_from = int((level >= k).sum())
         di = d.view(np.int64)
@@ -430,10 +431,11 @@ def time_to_convert(
     res = result_or_events if isinstance(result_or_events, FunnelResult) else funnel(
         result_or_events, journey_or_steps, **funnel_kwargs)
     units = res.units
+    times = res.step_times if res.step_times is not None else units  # exact step names, never a units column
     level = units["level"].to_numpy()
     conv = level >= i_to + 1
-    a = units[names[i_from]].to_numpy(dtype="datetime64[ns]")[conv].view(np.int64)
-    b = units[names[i_to]].to_numpy(dtype="datetime64[ns]")[conv].view(np.int64)
+    a = times[names[i_from]].to_numpy(dtype="datetime64[ns]")[conv].view(np.int64)
+    b = times[names[i_to]].to_numpy(dtype="datetime64[ns]")[conv].view(np.int64)
     d = np.sort(b - a)
     n_from = int((level >= i_from + 1).sum())
     n_conv = int(conv.sum())
