@@ -388,3 +388,13 @@ def test_every_argument_is_checked_at_the_boundary(kw, match):
     args = dict(variant_col="variant", control="A") | kw
     with pytest.raises(ParameterError, match=match):
         fk.experiment(ev, STEPS, **args)
+
+
+def test_tmp_dir_refused_before_any_work(tmp_path):
+    from funnelkit.errors import FunnelkitError, ParameterError
+
+    ev = fk.load_sample("shop")
+    with pytest.raises(FunnelkitError, match="does not exist"):
+        fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A", tmp_dir=tmp_path / "nope")
+    with pytest.raises(ParameterError, match="tmp_dir"):
+        fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A", tmp_dir=3)

@@ -627,3 +627,35 @@ def test_step_names_never_collide_with_the_units_frame_columns():
     assert res.units.loc[1, "step:channel"] == T0
     plain = fk.funnel(ev, ["level", "excluded"], window="1h")
     assert list(plain.units.columns) == ["level", "step:level", "step:excluded", "excluded"]
+
+
+def test_tmp_dir_checked_before_any_work_and_used_for_spills(tmp_path, monkeypatch):
+    """tmp_dir= (issue 15): a missing directory fails at the call, naming it; a given one
+    receives the spill directory, which is removed afterwards."""
+    funnel_mod = importlib.import_module("funnelkit.analyses.funnel")
+    import funnelkit.engine.buckets as buckets
+    from funnelkit.errors import FunnelkitError
+
+    ev = fk.load_sample("shop")
+    called = []
+    monkeypatch.setattr(funnel_mod, "compute", lambda *a, **k: called.append(1))
+    with pytest.raises(FunnelkitError, match="does not exist"):
+        fk.funnel(ev, fk.datasets.shop_journey(), tmp_dir=tmp_path / "missing")
+    assert not called  # refused before the engine ran
+    monkeypatch.undo()
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path)
+    seen = []
+    real = buckets.Buckets._write
+
+    def spy(self, *a, **k):
+        seen.append(self.tmp)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(buckets.Buckets, "_write", spy)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    res = fk.funnel(str(path), fk.datasets.shop_journey(), memory_budget=1, tmp_dir=spill)
+    assert seen and all(p.parent == spill for p in seen)
+    assert list(spill.iterdir()) == []
+    assert res.table["units"].tolist() == fk.funnel(ev, fk.datasets.shop_journey()).table["units"].tolist()

@@ -34,11 +34,12 @@ def _first_bucket(rows: Any) -> tuple[np.ndarray, np.ndarray]:
     return u + rows.unit0, rows.t[has][idx]
 
 
-def first_exposure_engine(events: Any, variant_col: str, *, memory_budget: Any = None) -> pd.Series:
+def first_exposure_engine(events: Any, variant_col: str, *, memory_budget: Any = None,
+                          tmp_dir: Any = None) -> pd.Series:
     """Time (int64 ns) of each user's first event with a ``variant_col`` value, by user id."""
     from ..engine.drive import DriveRequest, run_units
 
-    req = DriveRequest(attr_col=variant_col, memory_budget=memory_budget,
+    req = DriveRequest(attr_col=variant_col, memory_budget=memory_budget, tmp_dir=tmp_dir,
                        purpose="the experiment's first exposures (variant_col)")
     parts = []
     for d in run_units(events, req, _first_bucket):
@@ -104,11 +105,12 @@ def _aggregate(m: Metric, driven: list[tuple[Any, tuple[np.ndarray, ...]]], user
         return np.where(count > 0, total / np.where(count > 0, count, 1), np.nan)
 
 
-def _run(events: Any, m: Metric, first: pd.Series, end_ns: int | None, memory_budget: Any) -> list:
+def _run(events: Any, m: Metric, first: pd.Series, end_ns: int | None, memory_budget: Any,
+         tmp_dir: Any = None) -> list:
     from ..engine.drive import DriveRequest, run_units
 
     req = DriveRequest(events=True, attr_col=m.column, needed=() if m.column is None else (m.column,),
-                       memory_budget=memory_budget, purpose=f"the metric {m.name!r}")
+                       memory_budget=memory_budget, tmp_dir=tmp_dir, purpose=f"the metric {m.name!r}")
     fn = partial(_window_bucket, first=first, end_ns=end_ns,
                  window_ns=None if m.window is None else int(m.window.value),
                  pre_ns=int(m.pre_period.value) if m.cuped else None)
@@ -120,17 +122,17 @@ def _run(events: Any, m: Metric, first: pd.Series, end_ns: int | None, memory_bu
 
 
 def metric_values_engine(events: Any, m: Metric, users: pd.Index, first: pd.Series, end_ns: int | None, *,
-                         memory_budget: Any = None) -> UserValues:
+                         memory_budget: Any = None, tmp_dir: Any = None) -> UserValues:
     """Each user's value of ``m`` (users in ``users``; ``first``: first exposures by user id),
     as :func:`funnelkit.analyses._metric_values.metric_values` computes it from a frame."""
     first = first.reindex(users)
     if m.kind == "ratio":
         assert m.numerator is not None and m.denominator is not None
-        num = _aggregate(m.numerator, _run(events, m.numerator, first, end_ns, memory_budget), users, False)
-        den = _aggregate(m.denominator, _run(events, m.denominator, first, end_ns, memory_budget), users, False)
+        num = _aggregate(m.numerator, _run(events, m.numerator, first, end_ns, memory_budget, tmp_dir), users, False)
+        den = _aggregate(m.denominator, _run(events, m.denominator, first, end_ns, memory_budget, tmp_dir), users, False)
         cn, cd = _cap_value(m.numerator, num), _cap_value(m.denominator, den)
         return UserValues(post=_winsorize(num, cn), den=_winsorize(den, cd), pre=None, cap=cn, den_cap=cd)
-    driven = _run(events, m, first, end_ns, memory_budget)
+    driven = _run(events, m, first, end_ns, memory_budget, tmp_dir)
     post = _aggregate(m, driven, users, False)
     pre = _aggregate(m, driven, users, True) if m.cuped else None
     cap = _cap_value(m, post)

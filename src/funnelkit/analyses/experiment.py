@@ -251,6 +251,7 @@ def experiment(
     lang: Literal["en", "es"] | None = None,
     memory_budget: int | str | None = None,
     metrics: Sequence[Any] | None = None,
+    tmp_dir: Any = None,
 ) -> ExperimentResult:
     """Compare a funnel and per-user metrics across the variants of an A/B(/n) test.
 
@@ -264,7 +265,7 @@ def experiment(
         Column with the variant of the user (on at least one of their events).
     control : scalar
         The control variant's value; every other variant is compared with it.
-    window, mode, window_from, exclude, lang, memory_budget
+    window, mode, window_from, exclude, lang, memory_budget, tmp_dir
         As in :func:`funnelkit.funnel` (the unit is always the user).
     start, end : str or Timestamp, optional
         The analysed range ``[start, end)``: it bounds each user's *first exposure* (their
@@ -348,11 +349,12 @@ def experiment(
         window=window, mode=mode, window_from=window_from, unit="user", by=None, attribution="first_touch",
         max_groups=25, exclude=exclude, start=start, end=end, lang=lang)
     spec = resolve_steps(journey_or_steps, lang=lang)
+    tmp_dir = fm._tmp_dir(tmp_dir)
     # The funnel of all users, each user's variant read along (smallest and largest
     # variant value per user): one pass of the engine.
     req = fm._request(spec, params, s_ns, e_ns, session_col="session_id", attr_col=variant_col,
                       attr_mode="range", memory_budget=fm._memory_budget(events, memory_budget),
-                      attr_purpose="the experiment (variant_col)",
+                      attr_purpose="the experiment (variant_col)", tmp_dir=tmp_dir,
                       progress=memory_budget is not None)
     part = fm.compute(events, req)
     res_all = fm.result_from_partial(part, spec, params)
@@ -372,9 +374,9 @@ def experiment(
 
             check_metric_columns(events, metric_list)  # before any work
         mb = fm._memory_budget(events, memory_budget)
-        first = first_exposure_engine(events, variant_col, memory_budget=mb)
+        first = first_exposure_engine(events, variant_col, memory_budget=mb, tmp_dir=tmp_dir)
         if metric_list:
-            metric_data = (events, first, e_ns, metric_list, mb)
+            metric_data = (events, first, e_ns, metric_list, mb, tmp_dir)
         ok = in_range(first, res_all.units.index, s_ns, e_ns)
         out_mask = ~ok & user_var.notna().to_numpy()
         outside = int(out_mask.sum())
@@ -692,14 +694,14 @@ def _add_metric_rows(table: pd.DataFrame, metric_data: Any, units: pd.Index, use
     from ._metric_engine import metric_values_engine
     from ._metric_rows import metric_rows
 
-    events, first, end_ns, metric_list, mb = metric_data
+    events, first, end_ns, metric_list, mb, tmp_dir = metric_data
     exposed = user_var.notna().to_numpy()
     users = units[exposed]
     uv_arm = user_var[exposed]
     masks = [(uv_arm == v).to_numpy(dtype=bool) for v in variants]
     rows = []
     for m in metric_list:  # a loop over metrics (few), each one pass of the engine
-        uv = metric_values_engine(events, m, users, first, end_ns, memory_budget=mb)
+        uv = metric_values_engine(events, m, users, first, end_ns, memory_budget=mb, tmp_dir=tmp_dir)
         rows.extend(metric_rows(m, uv, masks, variants, **kw))
     extra = pd.DataFrame(rows)
     for c in EXPERIMENT_COLUMNS:

@@ -220,6 +220,7 @@ def funnel(
     increasing_times: bool = False,
     stop_at_repeat: bool = False,
     out_of_order: OutOfOrder = "stop",
+    tmp_dir: Any = None,
 ) -> FunnelResult:
     """Compute a conversion funnel: units reaching each step, drop-off and timings.
 
@@ -287,6 +288,11 @@ def funnel(
         buckets of units to a temporary directory beyond it (a progress bar shows on a
         terminal). By default a path spills beyond a quarter of the machine's memory.
         The result is identical either way.
+    tmp_dir : str or path, optional
+        Where buckets spill beyond ``memory_budget`` (default: the system temporary
+        directory, ``TMPDIR``). Checked before any work: it must exist and be writable.
+        Spill directories are named after the process, so a later run removes those
+        left behind by a killed one.
     on_unknown : {"warn", "raise"}, default "warn"
         A step (or excluded event) that no event of the log matches counts zero
         units, with a :class:`~funnelkit.errors.FunnelkitWarning` naming the closest
@@ -395,9 +401,10 @@ def funnel(
     _check_optional_steps(spec, params)
     params["optional"] = [spec.names[k] for k, o in enumerate(spec.optional) if o]
     budget = _memory_budget(events, memory_budget)
+    tmp_dir = _tmp_dir(tmp_dir)
     attr_mode, step_attr = _attribution(params["attribution"], len(spec.steps)) if by is not None else (None, None)
     req = _request(spec, params, s_ns, e_ns, session_col=session_col, attr_col=by, attr_mode=attr_mode,
-                   step_attr=step_attr, memory_budget=budget, progress=memory_budget is not None)
+                   step_attr=step_attr, memory_budget=budget, progress=memory_budget is not None, tmp_dir=tmp_dir)
     part = compute(events, req)
     return result_from_partial(part, spec, params)
 
@@ -425,6 +432,16 @@ def _check_optional_steps(spec: Any, params: dict[str, Any]) -> None:
                         f"exclude={tuple(item)!r}: {what} is the optional step {spec.names[_step_index(v, spec.names, what)]!r}; "
                         "exclusions run between required steps. Fix: name required steps."
                     )
+
+
+def _tmp_dir(tmp_dir: Any) -> Any:
+    """``tmp_dir=`` checked before any work (missing, not a directory, not writable)."""
+    if tmp_dir is None:
+        return None
+    from ..engine.buckets import temp_dir
+
+    temp_dir(tmp_dir)  # raises naming the directory and the fix; creates nothing
+    return tmp_dir
 
 
 def _memory_budget(events: Any, memory_budget: Any) -> int | None:
