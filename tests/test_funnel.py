@@ -659,3 +659,13 @@ def test_tmp_dir_checked_before_any_work_and_used_for_spills(tmp_path, monkeypat
     assert seen and all(p.parent == spill for p in seen)
     assert list(spill.iterdir()) == []
     assert res.table["units"].tolist() == fk.funnel(ev, fk.datasets.shop_journey()).table["units"].tolist()
+
+
+def test_result_methods_delegate_to_the_path_and_timing_analyses():
+    ev = fk.load_sample("shop")
+    ev = ev[ev["user_id"] < 1500]
+    res = fk.funnel(ev, ["landing", "product_view", "purchase"])
+    pd.testing.assert_frame_equal(res.dropoff_paths(ev, step=2).table, fk.dropoff_paths(ev, res, step=2).table)
+    pd.testing.assert_frame_equal(res.frictions(ev, step=2).table, fk.frictions(ev, res, step=2).table)
+    pd.testing.assert_frame_equal(res.time_to_convert(from_step=1).table,
+                                  fk.time_to_convert(res, from_step=1).table)

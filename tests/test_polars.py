@@ -62,3 +62,34 @@ def test_clear_errors(monkeypatch):
     with pytest.raises(MissingDependencyError, match="pip install polars") as e:
         to_polars(pd.DataFrame({"a": np.arange(3)}))
     assert isinstance(e.value, fk.errors.FunnelkitError) and isinstance(e.value, ImportError)
+
+
+@pytest.mark.parametrize("make", [
+    lambda ev: fk.funnel(ev, ["landing", "product_view", "purchase"]),
+    lambda ev: fk.time_between(fk.funnel(ev, ["landing", "product_view", "purchase"])),
+    lambda ev: fk.trend(ev, ["landing", "product_view", "purchase"]),
+    lambda ev: fk.paths(ev, length=3),
+    lambda ev: fk.retention(ev, period="W"),
+    lambda ev: fk.experiment(ev, ["landing", "purchase"], variant_col="variant", control="A"),
+], ids=["funnel", "time_between", "trend", "paths", "retention", "experiment"])
+def test_every_result_converts_to_polars(make):
+    pl = pytest.importorskip("polars")
+    ev = fk.load_sample("shop")
+    ev = ev[ev["user_id"] < 2000]
+    res = make(ev)
+    got = res.to_polars()
+    want = res.to_frame()
+    assert isinstance(got, pl.DataFrame)
+    assert got.columns == [str(c) for c in want.columns]
+    assert got.height == len(want)
+
+
+def test_to_polars_of_another_frame_and_bad_name():
+    pytest.importorskip("polars")
+    from funnelkit.errors import ParameterError
+
+    res = fk.funnel(fk.load_sample("shop"), ["landing", "purchase"])
+    units = res.to_polars("units")
+    assert units.columns[0] == "user_id" and units.height == len(res.units)
+    with pytest.raises(ParameterError, match="its tables: .*units"):
+        res.to_polars("nope")

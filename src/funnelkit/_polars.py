@@ -20,7 +20,7 @@ import pandas as pd
 
 from .errors import ColumnTypeError, FunnelkitError
 
-__all__ = ["MissingDependencyError", "to_polars"]
+__all__ = ["MissingDependencyError", "PolarsMixin", "to_polars"]
 
 
 class MissingDependencyError(FunnelkitError, ImportError):
@@ -123,3 +123,34 @@ def _fails(s: pd.Series) -> bool:
     except Exception:
         return True
     return False
+
+
+class PolarsMixin:
+    """``.to_polars()`` for result objects: their ``to_frame()`` (or another frame) in polars."""
+
+    def to_polars(self, frame: str | None = None, *, index: bool | None = None) -> Any:
+        """The result's tidy table as a polars DataFrame, without a copy where Arrow allows.
+
+        Parameters
+        ----------
+        frame : str, optional
+            The name of another frame of the result (``"units"``, ``"breakdown"``,
+            ``"curve"``...); default: the table ``to_frame()`` gives.
+        index : bool, optional
+            As for :func:`funnelkit._polars.to_polars` (default: keep a meaningful index,
+            such as the unit ids of ``units``).
+
+        Returns
+        -------
+        polars.DataFrame
+        """
+        if frame is None:
+            return to_polars(self, index=index)
+        got = getattr(self, frame, None)
+        if not isinstance(got, pd.DataFrame):
+            from .errors import ParameterError
+
+            names = sorted(k for k, v in vars(self).items() if isinstance(v, pd.DataFrame))
+            raise ParameterError(f"`frame`={frame!r} is not a table of this {type(self).__name__}; "
+                                 f"its tables: {', '.join(names)}.")
+        return to_polars(got, index=index)

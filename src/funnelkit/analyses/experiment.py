@@ -18,6 +18,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from .. import stats
 from .._params import check_choice
 from ..errors import ParameterError, StatisticsWarning
@@ -75,7 +77,7 @@ HEALTH_COLUMNS: tuple[str, ...] = ("severity", "check", "variant", "step", "valu
 
 
 @dataclass(frozen=True)
-class ExperimentResult:
+class ExperimentResult(PolarsMixin):
     """The result of :func:`experiment`.
 
     Attributes

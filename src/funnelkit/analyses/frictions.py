@@ -23,6 +23,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from ..errors import MissingColumnError, ParameterError
 
 __all__ = ["FRICTIONS_COLUMNS", "FrictionsResult", "frictions"]
@@ -37,7 +39,7 @@ FRICTIONS_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class FrictionsResult:
+class FrictionsResult(PolarsMixin):
     """The result of :func:`frictions`.
 
     Attributes

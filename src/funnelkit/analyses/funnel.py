@@ -16,6 +16,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from .._params import check_choice, parse_bytes, parse_duration, parse_timestamp, physical_memory
 from ..errors import ParameterError
 
@@ -50,7 +52,7 @@ ATTRIBUTIONS: tuple[str, ...] = ("first_touch", "last_touch", "all_events", "fir
 
 
 @dataclass(frozen=True)
-class FunnelResult:
+class FunnelResult(PolarsMixin):
     """The result of :func:`funnel`.
 
     Attributes
@@ -109,6 +111,27 @@ class FunnelResult:
         from .timing import time_between
 
         return time_between(self, **kwargs)
+
+    def time_to_convert(self, **kwargs: Any):
+        """Time to convert between two steps as a histogram; see :func:`funnelkit.time_to_convert`."""
+        from .timing import time_to_convert
+
+        return time_to_convert(self, **kwargs)
+
+    def dropoff_paths(self, events: Any, **kwargs: Any):
+        """Where the units that stopped at a step went next, beside converters; see
+        :func:`funnelkit.dropoff_paths` (the result keeps no event log: pass the one it
+        was computed on)."""
+        from .paths import dropoff_paths
+
+        return dropoff_paths(events, self, **kwargs)
+
+    def frictions(self, events: Any, **kwargs: Any):
+        """Events and property values associated with dropping out at a step; see
+        :func:`funnelkit.frictions` (pass the event log the result was computed on)."""
+        from .frictions import frictions
+
+        return frictions(events, self, **kwargs)
 
     def plot(self, kind: str = "bars", *, ax: Any = None, **kwargs: Any):
         """Plot the funnel; delegates to :mod:`funnelkit.plotting` (returns the Axes)."""

@@ -21,6 +21,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from ..errors import ParameterError
 
 __all__ = ["JOURNEY_MAP_COLUMNS", "JourneyMapResult", "journey_map", "journey_map_table"]
@@ -51,7 +53,7 @@ JOURNEY_MAP_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class JourneyMapResult:
+class JourneyMapResult(PolarsMixin):
     """The result of :func:`journey_map`: one row per (touchpoint value, stage).
 
     Attributes

@@ -19,6 +19,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from .._params import check_choice, parse_bytes, physical_memory
 from ..errors import JourneyError, MissingColumnError, ParameterError
 
@@ -64,7 +66,7 @@ def _html_table(caption: str, table: pd.DataFrame, notes: Sequence[str] = ()) ->
 
 
 @dataclass(frozen=True)
-class PathsResult:
+class PathsResult(PolarsMixin):
     """The result of :func:`paths`.
 
     Attributes
@@ -119,7 +121,7 @@ class PathsResult:
 
 
 @dataclass(frozen=True)
-class DropoffPathsResult:
+class DropoffPathsResult(PolarsMixin):
     """The result of :func:`dropoff_paths`: what the units that dropped out at a step did
     next (or before), beside what the units that converted did.
 
@@ -157,7 +159,7 @@ class DropoffPathsResult:
 
 
 @dataclass(frozen=True)
-class TransitionMatrixResult:
+class TransitionMatrixResult(PolarsMixin):
     """The result of :func:`transition_matrix`.
 
     Attributes
@@ -198,7 +200,7 @@ class TransitionMatrixResult:
 
 
 @dataclass(frozen=True)
-class StepMatrixResult:
+class StepMatrixResult(PolarsMixin):
     """The result of :func:`step_matrix`.
 
     Attributes

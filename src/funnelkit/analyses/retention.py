@@ -32,6 +32,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from .._params import check_choice, parse_bytes, parse_duration, parse_timestamp
 from ..errors import FunnelkitWarning, ParameterError
 from ..io import _names
@@ -60,7 +62,7 @@ Correction = Literal["holm", "bh", "none"]
 
 
 @dataclass(frozen=True)
-class RetentionResult:
+class RetentionResult(PolarsMixin):
     """The result of :func:`retention`.
 
     Attributes
@@ -92,12 +94,6 @@ class RetentionResult:
         """The cohort table (a copy)."""
         return self.table.copy()
 
-    def to_polars(self) -> Any:
-        """The cohort table as a polars DataFrame (needs polars)."""
-        import polars as pl
-
-        return pl.from_pandas(self.table)
-
     def plot(self, ax: Any = None, *, kind: Literal["triangle", "curve"] = "triangle", **kwargs: Any) -> Any:
         """Draw the retention triangle (default) or the curves; returns the Axes."""
         from ..plotting import retention as _plt
@@ -127,7 +123,7 @@ class RetentionResult:
 
 
 @dataclass(frozen=True)
-class LoyaltyResult:
+class LoyaltyResult(PolarsMixin):
     """The result of :func:`loyalty`.
 
     Attributes
@@ -166,12 +162,6 @@ class LoyaltyResult:
     def to_frame(self) -> pd.DataFrame:
         """The repeat-rate table (a copy)."""
         return self.repeat.copy()
-
-    def to_polars(self) -> Any:
-        """The repeat-rate table as a polars DataFrame (needs polars)."""
-        import polars as pl
-
-        return pl.from_pandas(self.repeat)
 
     def plot(self, ax: Any = None, **kwargs: Any) -> Any:
         """Draw the Kaplan–Meier curve(s) of the time to the n-th occurrence; returns the Axes."""

@@ -18,6 +18,8 @@ from typing import Any, Literal, Union
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from ..errors import ParameterError, UnknownStageError
 
 __all__ = ["TTC_COLUMNS", "TTC_SUMMARY_COLUMNS", "TimeBetweenResult", "TimeToConvertResult", "time_between",
@@ -27,7 +29,7 @@ _DEFAULT_Q = (0.25, 0.5, 0.75, 0.9)
 
 
 @dataclass(frozen=True)
-class TimeBetweenResult:
+class TimeBetweenResult(PolarsMixin):
     """Durations between consecutive funnel steps.
 
     Attributes
@@ -273,7 +275,7 @@ TTC_SUMMARY_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class TimeToConvertResult:
+class TimeToConvertResult(PolarsMixin):
     """Time to convert between two steps, as a histogram (see :func:`time_to_convert`).
 
     Attributes

@@ -26,6 +26,8 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from .._polars import PolarsMixin
+
 from ..io import _names
 from ..io import normalize as _schema
 from ..errors import ParameterError
@@ -55,7 +57,7 @@ TREND_COLUMNS: tuple[str, ...] = (
 
 
 @dataclass(frozen=True)
-class TrendResult:
+class TrendResult(PolarsMixin):
     """The result of :func:`trend`: conversion of each step by entry period.
 
     Attributes
