@@ -640,3 +640,28 @@ def test_metric_needs_variant_col_on_own_log(own_parquet, tmp_path, capsys):
                    "--journey", str(journey), "--metric", "orders=count:purchase", "--out", str(tmp_path / "f.html")])
     assert rc == 2
     assert "--metric needs --variant-col" in capsys.readouterr().err
+
+
+def test_funnel_mode_attribution_and_unknown_flags_reach_fk_funnel(monkeypatch, capsys):
+    seen = {}
+    real = fk.funnel
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fk, "funnel", spy)
+    rc = cli.main(["funnel", "--steps", "landing,product_view,purchase", "--mode", "uninterrupted",
+                   "--out-of-order", "ignore", "--reuse-events", "--by", "channel", "--attribution", "last_touch",
+                   "--on-unknown", "warn"])
+    assert rc == 0
+    assert seen["mode"] == "uninterrupted" and seen["out_of_order"] == "ignore" and seen["reuse_events"] is True
+    assert seen["attribution"] == "last_touch" and seen["on_unknown"] == "warn"
+    capsys.readouterr()
+    # --steps makes an unknown step an error by default; --attribution needs --by
+    assert cli.main(["funnel", "--steps", "landing,purchse"]) == 2
+    assert "purchse" in capsys.readouterr().err
+    assert cli.main(["funnel", "--steps", "landing,purchase", "--attribution", "step:2"]) == 2
+    assert "--attribution needs --by" in capsys.readouterr().err
+    assert cli.main(["report", "--reuse-events", "--out", "x.html"]) == 2  # the sample's experiment report
+    assert "--reuse-events" in capsys.readouterr().err

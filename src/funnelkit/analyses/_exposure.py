@@ -11,7 +11,6 @@ Computed on the normalized event log with one vectorized group-by (no loop over 
 
 from __future__ import annotations
 
-from typing import Any
 
 import numpy as np
 import pandas as pd

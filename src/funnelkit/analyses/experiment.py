@@ -524,7 +524,6 @@ def _experiment_from_funnel(
             table.loc[idx, "chance_to_beat_control"] = np.asarray(ctb, float)
             table.loc[idx, "expected_loss"] = np.asarray(loss, float)
             comp_idx.extend(idx)
-    n_step_tests = int(np.isfinite(table.loc[comp_idx, "p_value"].to_numpy(float)).sum()) if comp_idx else 0
     if metric_data is not None:
         table = _add_metric_rows(table, metric_data, res_all.units.index, user_var, variants, alpha=alpha_f,
                                  alternative=alternative, sequential=sequential, n_star=n_star, bayes=bayes,

@@ -8,7 +8,6 @@ commands only translate flags to keywords and results to files.
 from __future__ import annotations
 
 import argparse
-import inspect
 import sys
 from pathlib import Path
 from typing import Any
@@ -104,12 +103,32 @@ def _engine_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 def _unknown_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     """``--steps`` names events: one missing from the log is a typo, an error on the command line
-    (``on_unknown="raise"``, when the library has it); a journey file's unknown names stay a warning."""
-    import funnelkit as fk
-
-    if args.steps is not None and "on_unknown" in inspect.signature(fk.funnel).parameters:
+    (``on_unknown="raise"``); a journey file's unknown names stay a warning. ``--on-unknown``
+    chooses either way."""
+    if getattr(args, "on_unknown", None) is not None:
+        return {"on_unknown": args.on_unknown}
+    if args.steps is not None:
         return {"on_unknown": "raise"}
     return {}
+
+
+_CLICKHOUSE_FLAGS = ("--reuse-events", "--increasing-times", "--stop-at-repeat", "--out-of-order")
+
+
+def _funnel_options(args: argparse.Namespace) -> dict[str, Any]:
+    """``--attribution`` and the ClickHouse windowFunnel options, as fk.funnel keywords."""
+    kw: dict[str, Any] = {}
+    if getattr(args, "attribution", None) is not None:
+        if args.by is None:
+            raise ParameterError("--attribution needs --by COLUMN: it says which value of COLUMN a unit is "
+                                 "counted under.")
+        kw["attribution"] = args.attribution
+    for flag in _CLICKHOUSE_FLAGS:
+        dest = flag[2:].replace("-", "_")
+        v = getattr(args, dest, None)
+        if v not in (None, False):
+            kw[dest] = v
+    return kw
 
 
 def _steps_enabled(args: argparse.Namespace) -> bool:
@@ -144,13 +163,16 @@ def cmd_report(args: argparse.Namespace) -> int:
         refuse_without(args, "--variant-col", "--control", "--alpha", "--correction", "--sequential", "--metric",
                        why="they are options of the experiment report; without --variant-col the command "
                            "writes the funnel report")
+    options = _funnel_options(args)
     if variant_col is not None:
         given = [f for f, v in (("--by", args.by), ("--unit", args.unit)) if v is not None]
+        given += [f for f in _CLICKHOUSE_FLAGS + ("--on-unknown",) if getattr(args, f[2:].replace("-", "_"), None)
+                  not in (None, False)]
         if given:
             raise ParameterError(
                 f"{' and '.join(given)} cannot be combined with the experiment report (--variant-col"
                 f"{'' if args.variant_col else ', implied for the sample'}): it compares the variants' users "
-                "over the whole funnel; --by and --unit apply to the funnel report.")
+                "over the whole funnel; these options apply to the funnel report.")
     control = args.control if args.control is not None else ("A" if sample else None)
     if variant_col is not None and control is None:
         raise ParameterError("--variant-col needs --control (the control variant's value, e.g. --control A)")
@@ -182,7 +204,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     else:
         unit = args.unit or "user"
         steps("computing the funnel")
-        res = fk.funnel(events, journey, unit=unit, by=args.by, **common, **engine, **_unknown_kwargs(args))
+        res = fk.funnel(events, journey, unit=unit, by=args.by, **common, **engine, **_unknown_kwargs(args),
+                        **options)
         steps("computing the conversion trend and the journey map")
         analyses = _analyses(events, journey, touchpoint or args.by, dict(common, unit=unit))
         steps("writing the report")
@@ -237,7 +260,8 @@ def cmd_funnel(args: argparse.Namespace) -> int:
     engine = _engine_kwargs(args)
     events = _load(args, args.events)
     res = fk.funnel(events, steps, window=_window(args.window), mode=args.mode, window_from=args.window_from,
-                    unit=args.unit or "user", by=args.by, lang=args.lang, **engine, **_unknown_kwargs(args))
+                    unit=args.unit or "user", by=args.by, lang=args.lang, **engine, **_unknown_kwargs(args),
+                    **_funnel_options(args))
     table = res.breakdown if res.breakdown is not None else res.table
     if dest is not None:
         write_frame(table, dest)

@@ -38,7 +38,7 @@ examples:
 Bad arguments or data end with one line on stderr and exit status 2 (--debug: the traceback).
 """
 
-EPILOG_REPORT = f"""\
+EPILOG_REPORT = """\
 examples:
   funnelkit report --out report.html
       the A/B report of the bundled 'shop' sample (variant column 'variant', control 'A')
@@ -130,6 +130,15 @@ def _add_input_args(p: argparse.ArgumentParser, *, events_optional: bool = True)
                        help="text encoding of a CSV file, e.g. latin-1 (default: utf-8)")
 
 
+_ATTRIBUTIONS = ("first_touch", "last_touch", "all_events", "first_touch_unit", "last_touch_unit")
+
+
+def _attribution(value: str) -> str:
+    if value in _ATTRIBUTIONS or (value.startswith("step:") and value[5:].isdigit()):
+        return value
+    raise argparse.ArgumentTypeError(f"{value!r}: use one of {', '.join(_ATTRIBUTIONS)} or step:N (e.g. step:2)")
+
+
 def _add_funnel_args(p: argparse.ArgumentParser) -> None:
     g = p.add_argument_group("the funnel")
     ex = g.add_mutually_exclusive_group()
@@ -140,9 +149,11 @@ def _add_funnel_args(p: argparse.ArgumentParser) -> None:
                     help="comma-separated event names, e.g. landing,product_view,purchase")
     g.add_argument("--window", default="7D", metavar="DURATION",
                    help="conversion window: 30min, 12h, 1D, 7D... or 'none' for no limit (default: 7D)")
-    g.add_argument("--mode", default="ordered", choices=["ordered", "strict", "any_order"],
+    g.add_argument("--mode", default="ordered", choices=["ordered", "strict", "uninterrupted", "any_order"],
                    help="ordered: steps in order, other events allowed between them (default); strict: "
-                        "consecutive steps, no other event between; any_order: every step within the window")
+                        "PostHog's strict funnel, only repeats of the step reached may come between steps; "
+                        "uninterrupted: ClickHouse windowFunnel's strict_order; any_order: every step "
+                        "within the window")
     g.add_argument("--window-from", default="entry", choices=["entry", "previous"],
                    help="measure the window from the first step (entry, default) or from the previous step")
     g.add_argument("--unit", default=None, choices=["user", "session"],
@@ -150,6 +161,25 @@ def _add_funnel_args(p: argparse.ArgumentParser) -> None:
                         "funnelkit sessionize)")
     g.add_argument("--by", default=None, metavar="COL",
                    help="break the funnel down by this property column (first touch)")
+    g.add_argument("--attribution", default=None, type=_attribution, metavar="HOW",
+                   help="with --by: the value on the reported attempt's first step event (first_touch, "
+                        "default) or last one up to the deepest step (last_touch), every value on a step "
+                        "event (all_events: groups need not sum to the total), or the unit's first/last "
+                        "value on any event (first_touch_unit, last_touch_unit: the channel that brought "
+                        "the user); step:N reads step N's event")
+    g.add_argument("--on-unknown", default=None, choices=["warn", "raise"],
+                   help="a step no event matches: count zero with a warning (warn; the default for "
+                        "--journey) or fail (raise; the default for --steps, where it is likely a typo)")
+    c = p.add_argument_group("ClickHouse windowFunnel options (ordered or uninterrupted mode)")
+    c.add_argument("--reuse-events", action="store_true",
+                   help="one event may fill several steps (windowFunnel's default; funnelkit's is strict_once)")
+    c.add_argument("--increasing-times", action="store_true",
+                   help="each step strictly later than the previous one (strict_increase)")
+    c.add_argument("--stop-at-repeat", action="store_true",
+                   help="stop when an event of the step just reached repeats (strict_deduplication)")
+    c.add_argument("--out-of-order", default=None, choices=["stop", "ignore"],
+                   help="with --mode uninterrupted: an earlier step's event after progress stops the chain "
+                        "(stop, strict_order) or is ignored (ignore, allow_reentry)")
     g.add_argument("--lang", default=None, choices=["en", "es"],
                    help="language of labels and of the report (default: the journey's)")
     g.add_argument("--memory-budget", default=None, metavar="SIZE",

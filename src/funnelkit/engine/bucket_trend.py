@@ -170,9 +170,9 @@ def run_trend_bucket(tk: TrendKernel, u: np.ndarray, t: np.ndarray, bits: np.nda
     first = np.flatnonzero(new)
     last = np.r_[first[1:], len(si)] - 1
     e_u, e_p = us[first], p[first]
-    f_t, l_t = ts[first], ts[last]
-    # rows of each entry: the unit's rows with f_t <= t <= l_t + horizon
-    # rows of each entry: the unit's rows with f_t <= t <= l_t + horizon
+    l_t = ts[last]
+    # rows of each entry: the unit's rows from its first start (ties at that time included)
+    # to its last start + horizon
     ustart = np.searchsorted(u, np.arange(n_units + 1, dtype=np.int64), side="left")
     uend = ustart[e_u + 1]
     a = _run_first(u, t)[si[first]]  # ties at f_t sorted before the first start come too

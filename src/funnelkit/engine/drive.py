@@ -312,7 +312,6 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
         width = 1 << shift
         edges = np.minimum(np.arange(n_buckets + 1, dtype=np.int64) * width, n_ids)
         code0 = np.concatenate(([0], cum))[edges]
-        n_units = int(cum[-1]) if len(cum) else 0
         urank = cum - 1
 
         def work(j: int) -> None:

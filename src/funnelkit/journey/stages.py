@@ -33,7 +33,7 @@ import numpy as np
 import pandas as pd
 
 from ..errors import JourneyError, ParameterError, UnknownEventError, UnknownStageError
-from .rules import AfterRule, AnyRule, OptionalStep, RepeatRule, Rule, after, optional, repeat
+from .rules import AfterRule, AnyRule, OptionalStep, RepeatRule, Rule, after, repeat
 
 __all__ = ["Journey", "Stage", "Rule", "repeat", "after", "PRESETS"]
 

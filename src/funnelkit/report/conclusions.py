@@ -7,7 +7,7 @@ from typing import TYPE_CHECKING, Literal
 import pandas as pd
 
 from ..plotting._inputs import require
-from ._i18n import TEXT, chance, check_lang, p_eq, pct, pts, step_labels
+from ._i18n import chance, check_lang, p_eq, pct, pts, step_labels
 
 if TYPE_CHECKING:  # pragma: no cover
     from ..analyses.experiment import ExperimentResult

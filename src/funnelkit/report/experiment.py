@@ -20,7 +20,7 @@ from ..plotting._inputs import require
 from ._analyses import analyses_sections, check_analyses, data_range, time_between_of
 from ._health import health_messages
 from ._html import banner, cards, close, dl, esc, fig_html, html_table, new_fig, page, version
-from ._i18n import TEXT, chance, check_lang, date, dec, dur, num, pct, pts, pval, step_labels, window_text
+from ._i18n import chance, check_lang, date, dec, dur, num, pct, pts, pval, step_labels, window_text
 from ._stages import stages_table
 from ._i18n_experiment import control_phrase, exp_text, plural
 from ._metrics_section import metrics_section
