@@ -53,8 +53,9 @@ def test_report_on_the_bundled_sample(tmp_path, capsys):
     html = out.read_text(encoding="utf-8")
     heads = re.findall(r"<h2[^>]*>(.*?)</h2>", html)
     assert heads == ["Summary", "Health checks", "Design", "Results by step", "Conclusions", "Conversion by variant",
-                     "Time to convert", "Conversion trend", "Journey map", "Power and sample size"]
-    assert html.count("data:image/png;base64,") == 4
+                     "Time to convert", "Conversion trend", "Journey map", "Where the drop-outs went",
+                     "What goes with dropping out", "Retention: who comes back", "Power and sample size"]
+    assert html.count("data:image/png;base64,") == 8  # 4 + drop-off shares, frictions, retention curve and KM
     # the date range under the title comes from the trend the command computed
     assert "Data: Mar 1, 2026" in html
     assert f"wrote {out}" in capsys.readouterr().err

@@ -233,3 +233,23 @@ def test_i18n_examples_run():
     for m in (_i18n, _html):
         res = doctest.testmod(m)
         assert res.attempted and not res.failed
+
+
+def test_funnel_report_takes_dropoff_frictions_and_retention_results(tmp_path):
+    import funnelkit as fk
+    from funnelkit.errors import ParameterError
+
+    ev = fk.load_sample("shop")
+    ev = ev[ev["user_id"] < 3000]
+    res = fk.funnel(ev, ["landing", "product_view", "purchase"])
+    dp, fr = fk.dropoff_paths(ev, res, step=2), fk.frictions(ev, res, step=2, properties=["channel"])
+    ret, loy = fk.retention(ev, period="W"), fk.loyalty(ev, event="purchase")
+    out = res.report(tmp_path / "f.html", lang="es", dropoff=dp, frictions=fr, retention=ret, loyalty=loy)
+    html = out.read_text(encoding="utf-8")
+    assert "¿Adónde fueron" in html and "asociación, no causa" in html
+    assert "Retención" in html
+    with pytest.raises(ParameterError, match="`dropoff=` takes a DropoffPathsResult, not an event log"):
+        res.report(tmp_path / "g.html", dropoff=ev)
+    with pytest.raises(ParameterError, match="pass both"):
+        res.report(tmp_path / "g.html", frictions=fr)
+    assert not (tmp_path / "g.html").exists()

@@ -44,7 +44,7 @@ from .analyses import (
 )
 from .datasets import load_sample
 from .io import read_events
-from .journey import Journey, Rule, Stage, after, repeat
+from .journey import Journey, OptionalStep, Rule, Stage, after, optional, repeat
 
 __version__ = "0.1.0.dev0"
 
@@ -57,6 +57,7 @@ __all__ = [
     "JourneyMapResult",
     "LoyaltyResult",
     "Metric",
+    "OptionalStep",
     "PathsResult",
     "RetentionResult",
     "Rule",
@@ -76,6 +77,7 @@ __all__ = [
     "journey_map",
     "load_sample",
     "loyalty",
+    "optional",
     "paths",
     "plotting",
     "read_events",

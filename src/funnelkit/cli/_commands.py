@@ -197,8 +197,10 @@ def cmd_report(args: argparse.Namespace) -> int:
                             alpha=0.05 if args.alpha is None else args.alpha,
                             correction=args.correction or "holm", sequential=args.sequential,
                             **({"metrics": metrics} if metrics else {}), **common, **engine)
-        steps("computing the conversion trend and the journey map")
+        steps("computing the conversion trend, the journey map, drop-off paths and retention")
         analyses = _analyses(events, journey, touchpoint or "channel", common)
+        analyses.update(_journey_analyses(events, None, journey, common, touchpoint or "channel",
+                                          variant_col=variant_col, control=control, engine=engine))
         steps("writing the report")
         written = exp.report(out, lang=args.lang or "en", **analyses)
     else:
@@ -206,8 +208,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         steps("computing the funnel")
         res = fk.funnel(events, journey, unit=unit, by=args.by, **common, **engine, **_unknown_kwargs(args),
                         **options)
-        steps("computing the conversion trend and the journey map")
+        steps("computing the conversion trend, the journey map, drop-off paths and retention")
         analyses = _analyses(events, journey, touchpoint or args.by, dict(common, unit=unit))
+        analyses.update(_journey_analyses(events, res, journey, common, touchpoint or args.by, engine=engine))
         steps("writing the report")
         written = res.report(out, lang=args.lang, **analyses)
     steps.done()
@@ -235,6 +238,37 @@ def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: 
     if touchpoint is not None and "journey_map" not in out:
         print(f"funnelkit: the event log has no column {touchpoint!r}: the journey map is left out "
               "(choose its rows with --touchpoint COLUMN).", file=sys.stderr)
+    return out
+
+
+def _journey_analyses(events: Any, res: Any, journey: Any, funnel_kwargs: dict[str, Any], touchpoint: str | None,
+                      *, variant_col: str | None = None, control: Any = None,
+                      engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report's drop-off paths and frictions (for the step with the largest drop-off) and
+    retention and repeat purchase (compared across variants in an experiment); sections
+    the log cannot give (one step, no purchase event) are left out."""
+    import warnings
+
+    import funnelkit as fk
+
+    from ..report._paths import largest_dropoff_step
+
+    # the path, friction and retention analyses take memory_budget (tmp_dir: the funnel's only)
+    engine = {k: v for k, v in (engine or {}).items() if k == "memory_budget"}
+    out: dict[str, Any] = {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        if res is None:
+            res = fk.funnel(events, journey, **funnel_kwargs, **engine)  # the experiment's funnel of all users
+        if len(res.steps) >= 2 and int(res.table["units"].iloc[0]):
+            k = largest_dropoff_step(res)
+            out["dropoff"] = fk.dropoff_paths(events, res, step=k, **engine)
+            props = [touchpoint] if touchpoint is not None and touchpoint in events.columns else []
+            out["frictions"] = fk.frictions(events, res, step=k, properties=props, **engine)
+        cmp = {"compare": variant_col, "control": control} if variant_col is not None else {}
+        out["retention"] = fk.retention(events, period="W", **cmp, **engine)
+        if "purchase" in set(events["event"].astype(str).unique()):
+            out["loyalty"] = fk.loyalty(events, event="purchase", **cmp, **engine)
     return out
 
 

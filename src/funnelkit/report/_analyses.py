@@ -1,9 +1,14 @@
-"""The optional sections drawn from analyses passed to a report: the conversion trend and the journey map.
+"""The optional sections drawn from analyses passed to a report: the conversion trend, the
+journey map, where the drop-outs went and what goes with dropping out, and retention.
 
 A report never computes them: the caller passes ``trend=`` (a
 :class:`~funnelkit.TrendResult`) and ``journey_map=`` (a
-:class:`~funnelkit.JourneyMapResult`), computed on the same steps as
-the funnel or experiment of the page. Without them the page says how to add them.
+:class:`~funnelkit.JourneyMapResult`), computed on the same steps as the funnel or
+experiment of the page; ``dropoff=`` / ``frictions=`` (a
+:class:`~funnelkit.DropoffPathsResult` / :class:`~funnelkit.FrictionsResult` of one step
+of the same funnel, usually the one with the largest drop-off); and ``retention=`` /
+``loyalty=`` (a :class:`~funnelkit.RetentionResult` / :class:`~funnelkit.LoyaltyResult`
+of the same log). Without them the page says how to add the trend and the map.
 """
 
 from __future__ import annotations
@@ -27,8 +32,19 @@ if TYPE_CHECKING:  # pragma: no cover
 __all__ = ["analyses_sections", "check_analyses", "data_range", "time_between_of"]
 
 
-def check_analyses(result: Any, trend: Any, journey_map: Any) -> None:
-    """Refuse a ``trend=`` / ``journey_map=`` that is not the right result, or not on the page's steps."""
+def check_analyses(result: Any, trend: Any, journey_map: Any, *, dropoff: Any = None, frictions: Any = None,
+                   retention: Any = None, loyalty: Any = None) -> None:
+    """Refuse an analysis that is not the right result, or (trend, map) not on the page's steps."""
+    for name, obj, kind in (("dropoff", dropoff, "DropoffPathsResult"), ("frictions", frictions, "FrictionsResult"),
+                            ("retention", retention, "RetentionResult"), ("loyalty", loyalty, "LoyaltyResult")):
+        if obj is not None and kind_of(obj) != kind:
+            got = type(obj).__name__
+            what = "an event log" if is_data(obj) else f"{'an' if got[:1] in 'AEIOU' else 'a'} {got}"
+            raise ParameterError(f"`{name}=` takes a {kind}, not {what}: pass {name}={MAKES[kind]} — reports "
+                                 "take results, not event logs.")
+    if frictions is not None and dropoff is None:
+        raise ParameterError("`frictions=` is shown beside `dropoff=` (where the drop-outs of that step went): "
+                             "pass both, computed for the same step.")
     for name, obj, kind in (("trend", trend, "TrendResult"), ("journey_map", journey_map, "JourneyMapResult")):
         if obj is None:
             continue
@@ -62,7 +78,8 @@ def data_range(trend: TrendResult | None) -> tuple[pd.Timestamp, pd.Timestamp] |
 
 
 def analyses_sections(result: Any, *, trend: TrendResult | None, journey_map: JourneyMapResult | None,
-                      lang: str, tx: dict[str, str], column_labels: Any = None) -> list[str]:
+                      lang: str, tx: dict[str, str], column_labels: Any = None, dropoff: Any = None,
+                      frictions: Any = None, retention: Any = None, loyalty: Any = None) -> list[str]:
     """The trend and journey-map sections (HTML), or a note saying how to add them.
 
     ``column_labels`` (``{"channel": "canal"}`` or ``{"channel": {"en": ..., "es": ...}}``)
@@ -70,15 +87,27 @@ def analyses_sections(result: Any, *, trend: TrendResult | None, journey_map: Jo
     (:func:`~funnelkit.report._i18n.column_label`: common columns have built-in words).
     Long labels and values are cut with an ellipsis in figures and these tables.
     """
-    if trend is None and journey_map is None:
-        return [f"<p class='note'>{esc(tx['no_analyses'])}</p>"]
     out: list[str] = []
+    if trend is None and journey_map is None:
+        out.append(f"<p class='note'>{esc(tx['no_analyses'])}</p>")
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         if trend is not None:
             out.append(_trend_section(trend, lang=lang, tx=tx))
         if journey_map is not None:
             out.append(_map_section(journey_map, lang=lang, tx=tx, column_labels=column_labels))
+        if dropoff is not None:
+            from ._paths import dropoff_section
+
+            out.append(dropoff_section(dropoff, frictions, lang=lang))
+        if retention is not None:
+            from ._retention import retention_section
+
+            out.append(retention_section(retention, loyalty, lang=lang))
+        elif loyalty is not None:
+            from ._retention import loyalty_section
+
+            out.append(loyalty_section(loyalty, lang=lang))
     return out
 
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import warnings
 from pathlib import Path
-from typing import TYPE_CHECKING, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 import numpy as np
 import pandas as pd
@@ -48,6 +48,10 @@ def experiment_report(
     trend: TrendResult | None = None,
     journey_map: JourneyMapResult | None = None,
     title: str | None = None,
+    dropoff: Any = None,
+    frictions: Any = None,
+    retention: Any = None,
+    loyalty: Any = None,
 ) -> Path:
     """Write the self-contained "test and optimize" HTML page of an A/B(/n) experiment.
 
@@ -83,6 +87,14 @@ def experiment_report(
         its top frictions.
     title : str, optional
         The page title (default: "A/B test report" / "Informe del test A/B").
+    dropoff, frictions : DropoffPathsResult, FrictionsResult, optional
+        Where the users that stopped at a step went next, beside converters, and what
+        goes with dropping out there (association, not cause): adds that section.
+    retention, loyalty : RetentionResult, LoyaltyResult, optional
+        Retention and repeat purchase, ideally compared across the variants
+        (``fk.retention(events, period="W", compare=variant_col, control=...)``,
+        ``fk.loyalty(events, event="purchase", compare=variant_col, control=...)``):
+        adds the retention section.
 
     Returns
     -------
@@ -102,7 +114,8 @@ def experiment_report(
     (True, True)
     """
     require(result, "ExperimentResult", func="experiment_report", who="reports")
-    check_analyses(result, trend, journey_map)
+    check_analyses(result, trend, journey_map, dropoff=dropoff, frictions=frictions, retention=retention,
+                   loyalty=loyalty)
     lang = check_lang(lang)
     tx = exp_text(lang, result.control)
     p = result.params
@@ -289,7 +302,8 @@ def experiment_report(
                                          tx["col_median_v"], tx["col_n_c"], tx["col_n_v"], tx["col_mw"]], trows,
                                         left=2))
 
-    parts.extend(analyses_sections(result, trend=trend, journey_map=journey_map, lang=lang, tx=tx))
+    parts.extend(analyses_sections(result, trend=trend, journey_map=journey_map, lang=lang, tx=tx,
+                                   dropoff=dropoff, frictions=frictions, retention=retention, loyalty=loyalty))
 
     # power ------------------------------------------------------------------------------------------------
     pw = result.power

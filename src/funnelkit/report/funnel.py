@@ -37,6 +37,10 @@ def funnel_report(
     journey_map: JourneyMapResult | None = None,
     title: str | None = None,
     column_labels: dict[str, Any] | None = None,
+    dropoff: Any = None,
+    frictions: Any = None,
+    retention: Any = None,
+    loyalty: Any = None,
 ) -> Path:
     """Write a self-contained HTML page of a funnel.
 
@@ -58,6 +62,15 @@ def funnel_report(
         its top frictions.
     title : str, optional
         The page title (default: "Funnel report" / "Informe del embudo").
+    dropoff, frictions : DropoffPathsResult, FrictionsResult, optional
+        Where the units that stopped at a step went next, beside converters
+        (``fk.dropoff_paths(events, result, step=k)``), and what goes with dropping out
+        there (``fk.frictions(events, result, step=k)``; association, not cause): adds
+        that section (usually for the step with the largest drop-off,
+        ``funnelkit.report._paths.largest_dropoff_step(result)``).
+    retention, loyalty : RetentionResult, LoyaltyResult, optional
+        Who comes back (``fk.retention(events, period="W")``) and repeat purchase
+        (``fk.loyalty(events, event="purchase")``): adds the retention section.
     column_labels : dict, optional
         How headings and figures name property columns (``by=``, the journey map's
         touchpoint): ``{"channel": "canal"}``, or ``{"channel": {"en": "channel", "es":
@@ -94,7 +107,8 @@ def funnel_report(
     """
     require(result, "FunnelResult", func="funnel_report", who="reports")
     out = check_out_path(path, func="funnel_report")  # before any work
-    check_analyses(result, trend, journey_map)
+    check_analyses(result, trend, journey_map, dropoff=dropoff, frictions=frictions, retention=retention,
+                   loyalty=loyalty)
     lang = check_lang(lang or getattr(result.journey, "lang", None) or "en")
     tx = TEXT[lang]
     p = result.params
@@ -200,7 +214,8 @@ def funnel_report(
             parts.append(html_table([tx["col_transition"], tx["col_from"], tx["col_units"], tx["col_conv"],
                                      tx["col_p25"], tx["col_median"], tx["col_p75"], tx["col_p90"]], trows))
     parts.extend(analyses_sections(result, trend=trend, journey_map=journey_map, lang=lang, tx=tx,
-                                   column_labels=column_labels))
+                                   column_labels=column_labels, dropoff=dropoff, frictions=frictions,
+                                   retention=retention, loyalty=loyalty))
     parts.append(f"<footer>{esc(tx['footer'].format(version=version()))}</footer>")
     out.write_text(page(head_title, "".join(parts), lang=lang), encoding="utf-8")
     return out
