@@ -19,9 +19,8 @@ from typing import Any, Literal
 import numpy as np
 import pandas as pd
 
+from .._params import check_choice
 from .._polars import PolarsMixin
-
-from .._params import check_choice, parse_bytes, physical_memory
 from ..errors import JourneyError, MissingColumnError, ParameterError
 
 __all__ = [
@@ -259,15 +258,10 @@ def _check_int(value: Any, name: str, lo: int, hi: int | None = None) -> int:
 
 
 def _memory_budget(events: Any, memory_budget: Any) -> int | None:
-    is_path = isinstance(events, (str, os.PathLike))
-    if memory_budget is not None:
-        if not is_path:
-            raise ParameterError(
-                f"`memory_budget`={memory_budget!r} applies to a Parquet path (read out of core); "
-                f"the events given are a {type(events).__name__}, already in memory. Drop the argument."
-            )
-        return parse_bytes(memory_budget, name="memory_budget")
-    return physical_memory() // 4 if is_path else None
+    """As for a funnel (:func:`funnelkit.analyses.funnel._memory_budget`)."""
+    from .funnel import _memory_budget as funnel_budget
+
+    return funnel_budget(events, memory_budget)
 
 
 def _columns_of(events: Any) -> list[str] | None:

@@ -221,19 +221,9 @@ def _run_first(u: np.ndarray, t: np.ndarray) -> np.ndarray:
 def _last_within(t: np.ndarray, lo: np.ndarray, end: np.ndarray, limit: np.ndarray) -> np.ndarray:
     """Per query, the last row in ``[lo, end)`` with ``t <= limit`` (``t[lo] <= limit``; the
     rows of a unit are sorted by time): a vectorized binary search, O(log unit size) rounds."""
-    lo = lo.astype(np.int64, copy=True)
-    hi = end.astype(np.int64) - 1
-    act = np.flatnonzero(lo < hi)
-    while act.size:
-        lo_a, hi_a = lo[act], hi[act]
-        mid = (lo_a + hi_a + 1) >> 1
-        fits = t[mid] <= limit[act]
-        lo_a = np.where(fits, mid, lo_a)
-        hi_a = np.where(fits, hi_a, mid - 1)
-        lo[act] = lo_a
-        hi[act] = hi_a
-        act = act[lo_a < hi_a]
-    return lo
+    from .kernels._common import last_leq
+
+    return last_leq(t, lo.astype(np.int64, copy=True), end.astype(np.int64) - 1, limit)
 
 
 def _chunks(idx: np.ndarray, cnt: np.ndarray) -> list[np.ndarray]:

@@ -313,8 +313,13 @@ def _window_end(
     if window is None:
         return last
     lo = np.arange(t.size, dtype=np.int64) if query is None else query.astype(np.int64)
-    hi = last
-    limit = _sat_add(t[lo], window)
+    return last_leq(t, lo, last, _sat_add(t[lo], window))
+
+
+def last_leq(t: np.ndarray, lo: np.ndarray, hi: np.ndarray, limit: np.ndarray) -> np.ndarray:
+    """Per query, the last row in ``[lo, hi]`` with ``t <= limit`` (``t[lo] <= limit``; ``t``
+    sorted within each range): a vectorized binary search, O(log range) rounds. ``lo`` is
+    overwritten (pass a copy)."""
     act = np.flatnonzero(lo < hi)
     while act.size:
         lo_a, hi_a = lo[act], hi[act]
