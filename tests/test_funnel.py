@@ -669,3 +669,21 @@ def test_result_methods_delegate_to_the_path_and_timing_analyses():
     pd.testing.assert_frame_equal(res.frictions(ev, step=2).table, fk.frictions(ev, res, step=2).table)
     pd.testing.assert_frame_equal(res.time_to_convert(from_step=1).table,
                                   fk.time_to_convert(res, from_step=1).table)
+
+
+def test_funnels_ask_for_progress_on_every_call(monkeypatch):
+    """Bars show on any long call in a terminal or notebook, not only when spilling (issue 16);
+    _progress decides whether the session is interactive."""
+    import importlib
+
+    run = importlib.import_module("funnelkit.engine")
+    seen = []
+    real = run.run_funnel
+
+    def spy(events, req):
+        seen.append(req.progress)
+        return real(events, req)
+
+    monkeypatch.setattr(run, "run_funnel", spy)
+    fk.funnel(fk.load_sample("shop"), ["landing", "purchase"])
+    assert seen == [True]

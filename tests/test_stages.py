@@ -195,3 +195,11 @@ def test_from_steps_and_repr():
     assert "3 stages" in repr(j)
     with pytest.raises(JourneyError, match="twice"):
         fk.Journey.from_steps(["a", "a"])
+
+
+def test_spanish_label_falls_back_to_the_english_one_then_the_name():
+    j = fk.Journey([fk.Stage("browse", (fk.Rule("view"),), label_en="Browsing"),
+                    fk.Stage("buy", (fk.Rule("purchase"),), label_es="Compra")])
+    assert j.labels("es") == ("Browsing", "Compra")
+    assert j.labels("en") == ("Browsing", "buy")
+

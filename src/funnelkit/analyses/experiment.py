@@ -357,7 +357,7 @@ def experiment(
     req = fm._request(spec, params, s_ns, e_ns, session_col="session_id", attr_col=variant_col,
                       attr_mode="range", memory_budget=fm._memory_budget(events, memory_budget),
                       attr_purpose="the experiment (variant_col)", tmp_dir=tmp_dir,
-                      progress=memory_budget is not None)
+                      progress=True)
     part = fm.compute(events, req)
     res_all = fm.result_from_partial(part, spec, params)
     user_var, multi, n_without = _variants_from_codes(part.attr, part.attr_max,

@@ -201,7 +201,7 @@ def frictions(
     for i, prop in enumerate(props or [None]):
         needed = tuple(c for c in (unit_col if unit_col != "user_id" else None, prop) if c is not None)
         req = DriveRequest(unit_col=unit_col, events=True, attr_col=prop, needed=needed, memory_budget=budget,
-                           progress=memory_budget is not None, purpose="frictions")
+                           progress=True, purpose="frictions")
         tables, ev_names, at_values, _ = _drive(events, req, spec)
         fk_, fv = tables.get("frictions", (np.zeros((0, 3), np.int64), np.zeros((0, 2), np.int64)))
         for kind in (0, 1):

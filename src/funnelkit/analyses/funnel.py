@@ -427,7 +427,7 @@ def funnel(
     tmp_dir = _tmp_dir(tmp_dir)
     attr_mode, step_attr = _attribution(params["attribution"], len(spec.steps)) if by is not None else (None, None)
     req = _request(spec, params, s_ns, e_ns, session_col=session_col, attr_col=by, attr_mode=attr_mode,
-                   step_attr=step_attr, memory_budget=budget, progress=memory_budget is not None, tmp_dir=tmp_dir)
+                   step_attr=step_attr, memory_budget=budget, progress=True, tmp_dir=tmp_dir)
     part = compute(events, req)
     return result_from_partial(part, spec, params)
 

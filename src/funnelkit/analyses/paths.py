@@ -543,7 +543,7 @@ def _request_and_spec(events: Any, *, length: int, start: Any, end: Any, journey
     req = DriveRequest(journey=req_journey, unit_col=unit_col, events=tokens == "event" or req_journey is not None and tokens != "stage",
                        attr_col=attr_col if attr_col is not None else group_col,
                        keep="matched" if tokens == "stage" else "all", needed=tuple(needed),
-                       memory_budget=budget, progress=memory_budget is not None, purpose="paths")
+                       memory_budget=budget, progress=True, purpose="paths")
     return req, spec, tokens
 
 
@@ -857,7 +857,7 @@ def dropoff_paths(
                     ranged=True, lo=pd.Series(lo, index=idx), hi=pd.Series(hi, index=idx),
                     lo_incl=lo_incl, hi_incl=hi_incl, group=grp, want=("paths", "hist"))
     req = DriveRequest(unit_col=unit_col, events=True, needed=(unit_col,) if unit_col != "user_id" else (),
-                       memory_budget=budget, progress=memory_budget is not None, purpose="dropoff_paths")
+                       memory_budget=budget, progress=True, purpose="dropoff_paths")
     tables, ev_names, _, _ = _drive(events, req, spec)
     labels = _labeler("event", ev_names, [], None, None)
     L = length

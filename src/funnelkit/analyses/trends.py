@@ -294,7 +294,7 @@ def trend(
     spec = resolve_steps(journey_or_steps, lang=lang)
     budget = _memory_budget(events, memory_budget)
     req = _request(spec, params, s_ns, e_ns, session_col=session_col, memory_budget=budget,
-                   progress=memory_budget is not None, attr_purpose="this trend")
+                   progress=True, attr_purpose="this trend")
     steps, labels = list(spec.names), list(spec.labels)
     K = len(steps)
     journey = spec.journey

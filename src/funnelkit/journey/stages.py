@@ -131,8 +131,9 @@ class Stage:
     optional: bool = False  # as a funnel step: may be skipped (see funnelkit.optional)
 
     def label(self, lang: Lang = "en") -> str:
-        """The stage's label in ``lang`` (falls back to the name)."""
-        lab = self.label_es if lang == "es" else self.label_en
+        """The stage's label in ``lang``: a Spanish page falls back to the English label, then to
+        the name (a journey with only ``label_en`` never shows stage ids)."""
+        lab = (self.label_es or self.label_en) if lang == "es" else self.label_en
         return lab or self.name
 
     def _to_dict(self) -> dict[str, Any]:
