@@ -334,10 +334,8 @@ CASES: list[Any] = [
      r"`memory_budget`='lots'"),
     ("funnel/start-not-a-date", lambda t: log(), lambda d: F(d, STEPS, start="someday"), ParameterError,
      r"`start`='someday' is not a date"),
-    pytest.param("funnel/huge-step-typo", lambda t: log(), lambda d: F(d, ["view", HUGE], on_unknown="raise"),
-                 UnknownEventError, r"no event matching",
-                 marks=xf("journey (steps.py/stages.py)", "a 1 MB step name gives a 2 MB message; cut it with "
-                          "funnelkit._params.cut_value"), id="funnel/huge-step-typo"),
+    ("funnel/huge-step-typo", lambda t: log(), lambda d: F(d, ["view", HUGE], on_unknown="raise"),
+     UnknownEventError, r"no event matching"),  # fixed in journey/stages.py (was a strict xfail)
     ("funnel/session-without-sessions", lambda t: log(), lambda d: F(d, STEPS, unit="session"), MissingColumnError,
      r"sessionize"),
     ("funnel/path-beyond-2262", parquet(far_arrow), lambda p: F(p, ["view", "buy"]), TimestampError,
@@ -348,10 +346,8 @@ CASES: list[Any] = [
      lambda d: fk.time_between(F(d, J({"level": "view", "excluded": "cart"}))) is not None
      and list(F(d, J({"level": "view", "excluded": "cart"})).units.columns).count("level") == 1,
      True, r"."),  # fixed in funnel.py (was a strict xfail)
-    pytest.param("funnel/missing-label-collides", with_cols(channel=lambda d: ["(missing)", None] * (len(d) // 2)),
-                 lambda d: F(d, STEPS, by="channel").table["channel"].nunique(), 2, r".",
-                 marks=xf("funnel.py", "a literal '(missing)' by= value merges with nulls"),
-                 id="funnel/missing-label-collides"),
+    ("funnel/missing-label-collides", with_cols(channel=lambda d: ["(missing)", None] * (len(d) // 2)),
+     lambda d: F(d, STEPS, by="channel", attribution="step:1").breakdown["channel"].nunique(), 2, r"."),  # fixed in funnel.py
     # ------------------------------------------------------------------ experiment
     ("experiment/variant-missing", lambda t: log(), lambda d: E(d, STEPS, variant_col="varaint", control="A"),
      MissingColumnError, r"'varaint'.*closest match: 'variant'"),

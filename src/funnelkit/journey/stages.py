@@ -528,6 +528,7 @@ class Journey:
         """
         import warnings
 
+        from .._params import cut_value
         from ..io.normalize import _stacklevel
         from ..errors import FunnelkitWarning
 
@@ -538,7 +539,7 @@ class Journey:
             for r in s.rules:
                 base = r.rule if isinstance(r, (RepeatRule, AfterRule)) else r
                 for m in base._unmatched(cats):
-                    missing.append(f"{m!r} (stage {s.name!r}; {_closest(m, cats)})")
+                    missing.append(f"{cut_value(m)} (stage {cut_value(s.name)}; {_closest(m, cats)})")
         if not missing:
             return
         if on_unknown == "raise":
