@@ -203,3 +203,14 @@ def test_spanish_label_falls_back_to_the_english_one_then_the_name():
     assert j.labels("es") == ("Browsing", "Compra")
     assert j.labels("en") == ("Browsing", "buy")
 
+
+
+def test_from_dict_refuses_a_bare_label_and_names_the_keys():
+    from funnelkit.errors import JourneyError
+
+    with pytest.raises(JourneyError, match="no bare `label` key; give `label_en` and/or `label_es`"):
+        fk.Journey.from_dict({"stages": [{"name": "browse", "events": ["view"], "label": "Browsing"}]})
+    with pytest.raises(JourneyError, match="`label_es` must be text"):
+        fk.Journey.from_dict({"stages": [{"name": "browse", "events": ["view"], "label_es": 3}]})
+    j = fk.Journey.from_dict({"stages": [{"name": "browse", "events": ["view"], "label_en": "Browsing"}]})
+    assert j.labels("es") == ("Browsing",)

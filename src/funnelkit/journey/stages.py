@@ -329,7 +329,15 @@ class Journey:
             sname = sd.pop("name", None)
             if not isinstance(sname, str):
                 raise JourneyError(f"Stage #{i + 1} of the journey definition has no `name`.")
+            if "label" in sd:
+                raise JourneyError(
+                    f"Stage {sname!r}: there is no bare `label` key; give `label_en` and/or `label_es` "
+                    "(the English and Spanish labels; a Spanish page falls back to label_en)."
+                )
             en, es = sd.pop("label_en", ""), sd.pop("label_es", "")
+            for key, val in (("label_en", en), ("label_es", es)):
+                if not isinstance(val, str):
+                    raise JourneyError(f"Stage {sname!r}: `{key}` must be text, got {val!r}.")
             opt = sd.pop("optional", False)
             if not isinstance(opt, bool):
                 raise JourneyError(f"Stage {sname!r}: `optional` must be true or false, got {opt!r}.")
@@ -371,7 +379,10 @@ class Journey:
             repeat = { events = ["purchase"], nth = 2 }
 
         A stage may also hold several rules as ``rules = [{...}, {...}]`` and a
-        ``where = {channel = "store"}`` condition.
+        ``where = {channel = "store"}`` condition. Labels are ``label_en = "Discovery"`` and
+        ``label_es = "Descubrimiento"`` (a Spanish page falls back to ``label_en``, then to
+        the name; there is no bare ``label``); ``optional = true`` marks a step that may be
+        skipped. ``funnelkit journey init journey.toml`` writes a commented template.
         """
         try:
             import tomllib  # type: ignore[import-not-found]
