@@ -900,3 +900,11 @@ def test_tsv_default_and_sep_refused_for_parquet(tmp_path):
     read_events(p).to_parquet(src)
     with pytest.raises(ParameterError, match="applies to CSV/TSV files only"):
         read_events(src, sep=";")
+
+
+def test_read_events_records_the_input_column_names():
+    raw = pd.DataFrame({"uid": [2, 1], "name": ["view", "buy"], "ts": ["2024-03-01 10:00", "2024-03-01 10:05"]})
+    ev = read_events(raw, user_col="uid", time_col="ts", event_col="name", tz="UTC")
+    assert ev.attrs["funnelkit_columns"] == {"user_id": "uid", "timestamp": "ts", "event": "name"}
+    assert list(ev.rename(columns=ev.attrs["funnelkit_columns"]).columns) == ["uid", "ts", "name"]
+    assert "funnelkit_columns" not in raw.attrs

@@ -113,7 +113,12 @@ def read_events(
         ``user_id`` (``int64`` for integer ids, else ``category`` of sorted
         strings), ``timestamp`` (``datetime64[ns, UTC]``), ``event`` (``category``
         of sorted strings), then the property columns as given; input row order,
-        fresh ``RangeIndex``. The input object is never modified.
+        fresh ``RangeIndex``. The input object is never modified. The columns are
+        renamed to those three canonical names; the input's own names are kept in
+        ``df.attrs["funnelkit_columns"]`` (``{"user_id": user_col, "timestamp":
+        time_col, "event": event_col}``), so ``df.rename(columns=
+        df.attrs["funnelkit_columns"])`` gives them back (``funnelkit sessionize``
+        writes its output under them).
 
     Raises
     ------
@@ -168,7 +173,9 @@ def read_events(
     csv = _check_csv_options(source, sep=sep, encoding=encoding)
     sel = dict(user_col=user_col, time_col=time_col, event_col=event_col, columns=columns)
     frame = _load(source, csv=csv, **sel)
-    return normalize(frame, tz=tz, time_unit=time_unit, dropna=dropna, dedupe=dedupe, **sel)
+    out = normalize(frame, tz=tz, time_unit=time_unit, dropna=dropna, dedupe=dedupe, **sel)
+    out.attrs["funnelkit_columns"] = {"user_id": user_col, "timestamp": time_col, "event": event_col}
+    return out
 
 
 # --------------------------------------------------------------------------------------
