@@ -50,7 +50,7 @@ WHERE_VALUE = "paid_ads"
 #: (d) the breakdown column, attributed first touch: each unit gets the first non-null
 #: value of the column over all of its events, by time.
 BY_COL = "channel"
-ATTRIBUTION = "first_touch"
+ATTRIBUTION = "first_touch_unit"  # funnelkit's unit-wide reading; "first_touch" reads the reported attempt
 
 #: (f) the experiment: make_shop's variant column ("A" or "B", one per user).
 VARIANT_COL = "variant"

@@ -666,3 +666,24 @@ def test_funnel_mode_attribution_and_unknown_flags_reach_fk_funnel(monkeypatch, 
     assert "--attribution needs --by" in capsys.readouterr().err
     assert cli.main(["report", "--reuse-events", "--out", "x.html"]) == 2  # the sample's experiment report
     assert "--reuse-events" in capsys.readouterr().err
+
+
+def test_memory_budget_reads_a_parquet_file_out_of_core(tmp_path, capsys):
+    """--memory-budget hands the Parquet path to the engine (it was refused by the library when
+    the CLI passed a frame); what the engine cannot read that way is refused before any work."""
+    ev = fk.load_sample("shop")
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path)
+    out = tmp_path / "f.csv"
+    assert cli.main(["funnel", str(path), "--steps", "landing,purchase", "--memory-budget", "1MB",
+                     "--tmp-dir", str(tmp_path), "--out", str(out)]) == 0
+    got = pd.read_csv(out)
+    assert got["units"].tolist() == fk.funnel(ev, ["landing", "purchase"]).table["units"].tolist()
+    capsys.readouterr()
+    for argv, msg in [(["funnel", "--steps", "landing,purchase", "--memory-budget", "1MB"], "bundled sample"),
+                      (["funnel", str(path), "--user-col", "user_id", "--steps", "landing,purchase",
+                        "--memory-budget", "1MB"], "--user-col cannot apply"),
+                      (["report", str(path), "--steps", "landing,purchase", "--memory-budget", "1MB",
+                        "--out", str(tmp_path / "r.html")], "applies to funnel, paths and retention")]:
+        assert cli.main(argv) == 2
+        assert msg in capsys.readouterr().err

@@ -81,3 +81,23 @@ def test_mutually_exclusive_and_sample_default(capsys):
         parse(["--dropoff", "1", "--frictions", "1"])
     assert run(["--length", "2", "--top", "3"]) == 0  # the bundled sample
     assert "→" in capsys.readouterr().out
+
+
+def test_funnel_flags_and_tmp_dir_reach_the_analyses(log, monkeypatch, tmp_path, capsys):
+    """paths' funnel honours the funnel's mode flags, and --tmp-dir reaches every analysis."""
+    import funnelkit as fk
+
+    ev, path = log
+    seen = {}
+    real = fk.funnel
+
+    def spy(*args, **kwargs):
+        seen.update(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fk, "funnel", spy)
+    assert run([path, "--steps", "landing,product_view,purchase", "--dropoff", "2", "--reuse-events",
+                "--tmp-dir", str(tmp_path), "--memory-budget", "1MB"]) == 0
+    assert seen["reuse_events"] is True and seen["on_unknown"] == "raise"
+    assert "dropped_share" in capsys.readouterr().out
+    assert run([path, "--length", "3", "--tmp-dir", str(tmp_path), "--memory-budget", "1MB"]) == 0

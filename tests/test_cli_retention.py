@@ -82,3 +82,10 @@ def test_errors_exit_2_with_one_line(path, capsys, argv, msg) -> None:
     code, out, err = _run(["retention", path, *argv], capsys)
     assert code == 2 and out == ""
     assert msg in err and err.count("\n") == 1
+
+
+def test_tmp_dir_checked_before_the_log_is_read(path, tmp_path, capsys) -> None:
+    code, out, err = _run(["retention", path, "--memory-budget", "1MB", "--tmp-dir", str(tmp_path / "nope")], capsys)
+    assert code == 2 and out == "" and "does not exist" in err
+    code, out, _ = _run(["retention", path, "--memory-budget", "1MB", "--tmp-dir", str(tmp_path)], capsys)
+    assert code == 0 and "cohort" in out

@@ -335,3 +335,37 @@ def test_stage_tokens_settle_repeat_rules():
     j = fk.Journey({"browse": "view", "buy": "buy", "rebuy": fk.repeat("buy", nth=2)})
     t = paths(ev, journey=j, length=3).table
     assert dict(zip(t["path"], t["units"])) == {"buy → browse → rebuy": 1, "buy": 1}
+
+
+def test_tmp_dir_is_checked_before_any_work_and_receives_the_spills(tmp_path, monkeypatch):
+    """paths, dropoff_paths, the matrices and frictions take tmp_dir= as a funnel does."""
+    import funnelkit.engine.buckets as buckets
+    from funnelkit.errors import FunnelkitError
+
+    ev = fk.load_sample("shop")
+    ev = ev[ev["user_id"] < 2000].reset_index(drop=True)
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path)
+    res = fk.funnel(ev, ["landing", "product_view", "purchase"])
+    missing = tmp_path / "missing"
+    calls = [lambda **kw: paths(str(path), length=3, **kw),
+             lambda **kw: dropoff_paths(str(path), res, step=2, **kw),
+             lambda **kw: transition_matrix(str(path), **kw),
+             lambda **kw: step_matrix(str(path), max_steps=3, **kw),
+             lambda **kw: fk.frictions(str(path), res, step=2, **kw)]
+    for call in calls:
+        with pytest.raises(FunnelkitError, match="does not exist"):
+            call(memory_budget=1, tmp_dir=missing)
+    seen = []
+    real = buckets.Buckets._write
+
+    def spy(self, *a, **k):
+        seen.append(self.tmp.parent)
+        return real(self, *a, **k)
+
+    monkeypatch.setattr(buckets.Buckets, "_write", spy)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    got = paths(str(path), length=3, memory_budget=1, tmp_dir=spill).table
+    assert seen and set(seen) == {spill} and list(spill.iterdir()) == []
+    pd.testing.assert_frame_equal(got, paths(ev, length=3).table)

@@ -100,6 +100,7 @@ def frictions(
     until: Literal["conversion", "deadline"] = "conversion",
     session_col: str = "session_id",
     memory_budget: int | str | None = None,
+    tmp_dir: Any = None,
 ) -> FrictionsResult:
     """Events and property values associated with converting from ``step`` to the next one.
 
@@ -125,6 +126,11 @@ def frictions(
         ``"conversion"`` dropped units are observed longer, so an event that tends to
         happen late (after the time converters convert) leans negative; with
         ``"deadline"``, events caused by converting lean positive. See ``docs/paths.md``.
+    session_col : str, default "session_id"
+        The session column, for a funnel with ``unit="session"``.
+    memory_budget, tmp_dir : optional
+        As for :func:`funnelkit.paths`: spill beyond this many bytes for a Parquet path, and
+        where (checked before any work).
 
     Returns
     -------
@@ -153,7 +159,7 @@ def frictions(
     from ..stats._core import check_alpha
     from ..stats.association import association_test
     from ..stats.multiple_testing import adjust_pvalues
-    from .paths import _check_int, _columns_of, _drive, _funnel_groups, _memory_budget, _ns, _unit_col
+    from .paths import _check_int, _columns_of, _drive, _funnel_groups, _memory_budget, _ns, _tmp_dir, _unit_col
 
     k, step_name, units = _funnel_groups(result, step, "frictions")
     if isinstance(properties, str):
@@ -178,6 +184,7 @@ def frictions(
     unit = result.params.get("unit", "user")
     unit_col = _unit_col(events, unit, session_col)
     budget = _memory_budget(events, memory_budget)
+    tmp_dir = _tmp_dir(tmp_dir)
     level = units["level"].to_numpy()
     reached = level >= k + 1
     idx = units.index[reached]
@@ -201,7 +208,7 @@ def frictions(
     for i, prop in enumerate(props or [None]):
         needed = tuple(c for c in (unit_col if unit_col != "user_id" else None, prop) if c is not None)
         req = DriveRequest(unit_col=unit_col, events=True, attr_col=prop, needed=needed, memory_budget=budget,
-                           progress=True, purpose="frictions")
+                           tmp_dir=tmp_dir, progress=True, purpose="frictions")
         tables, ev_names, at_values, _ = _drive(events, req, spec)
         fk_, fv = tables.get("frictions", (np.zeros((0, 3), np.int64), np.zeros((0, 2), np.int64)))
         for kind in (0, 1):

@@ -264,6 +264,13 @@ def _memory_budget(events: Any, memory_budget: Any) -> int | None:
     return funnel_budget(events, memory_budget)
 
 
+def _tmp_dir(tmp_dir: Any) -> Any:
+    """As for a funnel (:func:`funnelkit.analyses.funnel._tmp_dir`): checked before any work."""
+    from .funnel import _tmp_dir as funnel_tmp_dir
+
+    return funnel_tmp_dir(tmp_dir)
+
+
 def _columns_of(events: Any) -> list[str] | None:
     if isinstance(events, pd.DataFrame):
         return [str(c) for c in events.columns]
@@ -487,7 +494,7 @@ def _path_strings(M: np.ndarray, elided: np.ndarray, labels: np.ndarray, empty: 
 def _request_and_spec(events: Any, *, length: int, start: Any, end: Any, journey: Any, attr_col: Any,
                       unit: str, session_col: str, collapse: bool, occurrences: str,
                       memory_budget: Any, want: tuple[str, ...], extra_needed: Sequence[Any] = (),
-                      group_col: Any = None, group: Any = None):
+                      group_col: Any = None, group: Any = None, tmp_dir: Any = None):
     from ..engine.bucket_paths import PathSpec
     from ..engine.drive import DriveRequest
     from ..journey.stages import Journey
@@ -508,6 +515,7 @@ def _request_and_spec(events: Any, *, length: int, start: Any, end: Any, journey
     if tokens == "attr" and attr_col in (unit_col, "user_id", "timestamp"):
         raise ParameterError(f"`attr_col`={attr_col!r} is a key column; name a property column (e.g. 'page').")
     budget = _memory_budget(events, memory_budget)
+    tmp_dir = _tmp_dir(tmp_dir)
     needed: list[Any] = [unit_col] if unit_col != "user_id" else []
     for c in (attr_col, group_col, *extra_needed):
         if c is not None and c not in needed:
@@ -543,7 +551,7 @@ def _request_and_spec(events: Any, *, length: int, start: Any, end: Any, journey
     req = DriveRequest(journey=req_journey, unit_col=unit_col, events=tokens == "event" or req_journey is not None and tokens != "stage",
                        attr_col=attr_col if attr_col is not None else group_col,
                        keep="matched" if tokens == "stage" else "all", needed=tuple(needed),
-                       memory_budget=budget, progress=True, purpose="paths")
+                       memory_budget=budget, tmp_dir=tmp_dir, progress=True, purpose="paths")
     return req, spec, tokens
 
 
@@ -576,6 +584,7 @@ def paths(
     min_share: float | None = None,
     lang: Literal["en", "es"] | None = None,
     memory_budget: int | str | None = None,
+    tmp_dir: Any = None,
 ) -> PathsResult:
     """The most frequent paths of units (PostHog Paths, Amplitude Pathfinder).
 
@@ -617,6 +626,9 @@ def paths(
         Stage labels' language (``journey=``); default: stage names.
     memory_budget : int or str, optional
         For a Parquet path: spill buckets beyond this many bytes (``"256MB"``).
+    tmp_dir : str or path, optional
+        Where buckets spill beyond ``memory_budget`` (default: the system temporary
+        directory); checked before any work, as for :func:`funnelkit.funnel`.
 
     Returns
     -------
@@ -641,7 +653,7 @@ def paths(
     req, spec, tokens = _request_and_spec(
         events, length=length, start=start, end=end, journey=journey, attr_col=attr_col, unit=unit,
         session_col=session_col, collapse=collapse, occurrences=occurrences, memory_budget=memory_budget,
-        want=("paths", "hist"))
+        want=("paths", "hist"), tmp_dir=tmp_dir)
     tables, ev_names, at_values, diag = _drive(events, req, spec)
     if req.journey is not None and tokens != "stage":
         req.journey.check_events(ev_names)  # an anchor no event matches: a warning naming the closest
@@ -782,6 +794,7 @@ def dropoff_paths(
     top: int | None = 10,
     session_col: str = "session_id",
     memory_budget: int | str | None = None,
+    tmp_dir: Any = None,
 ) -> DropoffPathsResult:
     """Where the units that dropped out at a funnel step went instead, beside the converters.
 
@@ -808,7 +821,8 @@ def dropoff_paths(
         ``"other"``.
     session_col : str, default "session_id"
         The session column, for a funnel with ``unit="session"``.
-    memory_budget : int or str, optional
+    memory_budget, tmp_dir : optional
+        As for :func:`paths`: spill beyond this many bytes for a Parquet path, and where.
 
     Examples
     --------
@@ -833,6 +847,7 @@ def dropoff_paths(
     unit = result.params.get("unit", "user")
     unit_col = _unit_col(events, unit, session_col)
     budget = _memory_budget(events, memory_budget)
+    tmp_dir = _tmp_dir(tmp_dir)
     level = units["level"].to_numpy()
     reached = level >= k + 1
     idx = units.index[reached]
@@ -857,7 +872,7 @@ def dropoff_paths(
                     ranged=True, lo=pd.Series(lo, index=idx), hi=pd.Series(hi, index=idx),
                     lo_incl=lo_incl, hi_incl=hi_incl, group=grp, want=("paths", "hist"))
     req = DriveRequest(unit_col=unit_col, events=True, needed=(unit_col,) if unit_col != "user_id" else (),
-                       memory_budget=budget, progress=True, purpose="dropoff_paths")
+                       memory_budget=budget, tmp_dir=tmp_dir, progress=True, purpose="dropoff_paths")
     tables, ev_names, _, _ = _drive(events, req, spec)
     labels = _labeler("event", ev_names, [], None, None)
     L = length
@@ -956,6 +971,7 @@ def transition_matrix(
     groups: tuple[Any, Any] | None = None,
     lang: Literal["en", "es"] | None = None,
     memory_budget: int | str | None = None,
+    tmp_dir: Any = None,
 ) -> TransitionMatrixResult:
     """Next-token probabilities with counts and median times (retentioneering's transition graph).
 
@@ -965,7 +981,7 @@ def transition_matrix(
 
     Parameters
     ----------
-    events, journey, attr_col, unit, session_col, collapse, lang, memory_budget
+    events, journey, attr_col, unit, session_col, collapse, lang, memory_budget, tmp_dir
         As for :func:`paths`.
     by : str or Series, optional
         Groups: a column (a unit's group is its first non-null value, ties by value) or
@@ -991,7 +1007,7 @@ def transition_matrix(
     req, spec, tokens = _request_and_spec(
         events, length=1, start=None, end=None, journey=journey, attr_col=attr_col, unit=unit,
         session_col=session_col, collapse=collapse, occurrences="first", memory_budget=memory_budget,
-        want=("trans",), group_col=group_col, group=group)
+        want=("trans",), group_col=group_col, group=group, tmp_dir=tmp_dir)
     tables, ev_names, at_values, diag = _drive(events, req, spec)
     labels = _labeler(tokens, ev_names, at_values, journey, lang)
     gl = _group_labels(glabels, group_col, at_values)
@@ -1053,6 +1069,7 @@ def step_matrix(
     groups: tuple[Any, Any] | None = None,
     lang: Literal["en", "es"] | None = None,
     memory_budget: int | str | None = None,
+    tmp_dir: Any = None,
 ) -> StepMatrixResult:
     """The share of units with token e at position j of their path (retentioneering's step matrix).
 
@@ -1078,7 +1095,7 @@ def step_matrix(
     req, spec, tokens = _request_and_spec(
         events, length=max_steps, start=start, end=None, journey=journey, attr_col=attr_col, unit=unit,
         session_col=session_col, collapse=collapse, occurrences="first", memory_budget=memory_budget,
-        want=("paths",), group_col=group_col, group=group)
+        want=("paths",), group_col=group_col, group=group, tmp_dir=tmp_dir)
     tables, ev_names, at_values, diag = _drive(events, req, spec)
     labels = _labeler(tokens, ev_names, at_values, journey, lang)
     gl = _group_labels(glabels, group_col, at_values)

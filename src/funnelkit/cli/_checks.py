@@ -14,7 +14,7 @@ from typing import Any
 
 from ..errors import JourneyError, ParameterError
 
-__all__ = ["check_journey_file", "check_output", "check_same_file", "refuse_without"]
+__all__ = ["check_journey_file", "check_output", "check_same_file", "output_file", "refuse_without"]
 
 
 def check_output(path: str | os.PathLike[str], *, flag: str, suffixes: tuple[str, ...] | None = None,
@@ -113,6 +113,21 @@ def check_journey_file(path: str | os.PathLike[str]) -> Any:
         return Journey.from_toml(p)
     except JourneyError as exc:
         raise JourneyError(f"--journey {str(path)!r}: {exc}") from None
+
+
+def output_file(args: argparse.Namespace, source: str | None, suffixes: tuple[str, ...]) -> Path | None:
+    """``--out FILE`` of a table command, checked before any work (``None``: print on stdout):
+    a writable file with one of ``suffixes``, not the input ``source``, and not given with
+    ``--format`` (which chooses what is printed on stdout)."""
+    if args.out is None:
+        return None
+    dest = check_output(args.out, flag="--out", suffixes=suffixes)
+    if source is not None:
+        check_same_file(source, dest, flag="--out")
+    if args.format != "text":
+        raise ParameterError("--format and --out cannot be combined: --out writes the file its name says "
+                             "(.csv or .parquet); --format chooses what is printed on stdout.")
+    return dest
 
 
 def refuse_without(args: argparse.Namespace, needs: str, *flags: str, why: str) -> None:

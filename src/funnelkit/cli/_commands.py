@@ -14,7 +14,7 @@ from typing import Any
 
 from .._progress import Steps, interactive
 from ..errors import JourneyError, ParameterError
-from ._checks import check_journey_file, check_output, check_same_file, refuse_without
+from ._checks import check_journey_file, check_output, check_same_file, output_file, refuse_without
 from ._output import OUTPUT_SUFFIXES, input_names, original_names, write_frame
 from ._parser import keyword_exists
 
@@ -50,11 +50,33 @@ def _read_kwargs(args: argparse.Namespace) -> dict[str, Any]:
 
 
 def _load(args: argparse.Namespace, source: str | None) -> Any:
+    """The event log: the bundled sample, a frame read by ``read_events``, or, with
+    ``--memory-budget``, the Parquet path itself (the engine reads it out of core)."""
     import funnelkit as fk
 
+    if getattr(args, "memory_budget", None) is not None:
+        return _out_of_core_path(args, source)
     if source is None:
         return fk.load_sample("shop")
     return fk.read_events(Path(source), **_read_kwargs(args))
+
+
+def _out_of_core_path(args: argparse.Namespace, source: str | None) -> str:
+    """``--memory-budget``: the engine reads a Parquet file or directory block by block, with
+    the canonical columns (user_id, timestamp, event); refuse what it cannot read that way."""
+    if source is None:
+        raise ParameterError("--memory-budget applies to your own Parquet file (EVENTS); the bundled sample "
+                             "is already in memory: leave it out.")
+    p = Path(source)
+    if not (p.is_dir() or p.suffix.lower() in (".parquet", ".pq")):
+        raise ParameterError(f"--memory-budget reads a Parquet file or directory out of core, not {source!r}: "
+                             "convert the file to Parquet, or leave --memory-budget out.")
+    given = [f for f in _READ_FLAGS if getattr(args, f[2:].replace("-", "_"), None) not in (None, False)]
+    if given:
+        raise ParameterError(f"--memory-budget reads the Parquet file as it is, so {', '.join(given)} cannot "
+                             "apply: write the file with the columns user_id, timestamp (with a time zone) "
+                             "and event, or leave --memory-budget out.")
+    return str(p)
 
 
 def _steps_of(args: argparse.Namespace, sample: bool) -> Any:
@@ -178,6 +200,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ParameterError("--variant-col needs --control (the control variant's value, e.g. --control A)")
     if args.alpha is not None and not 0 < args.alpha < 1:
         raise ParameterError(f"--alpha {args.alpha}: use a significance level between 0 and 1, e.g. 0.05.")
+    if args.memory_budget is not None:
+        raise ParameterError("--memory-budget applies to funnel, paths and retention: the report computes "
+                             "several analyses on the log in memory; leave it out.")
     out = check_output(args.out, flag="--out", suffixes=(".html", ".htm"))
     if args.events is not None:
         check_same_file(args.events, out, flag="--out")
@@ -253,8 +278,7 @@ def _journey_analyses(events: Any, res: Any, journey: Any, funnel_kwargs: dict[s
 
     from ..report._paths import largest_dropoff_step
 
-    # the path, friction and retention analyses take memory_budget (tmp_dir: the funnel's only)
-    engine = {k: v for k, v in (engine or {}).items() if k == "memory_budget"}
+    engine = dict(engine or {})
     out: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
@@ -281,14 +305,7 @@ def cmd_funnel(args: argparse.Namespace) -> int:
 
     sample = args.events is None
     _check_reading(args, args.events)
-    dest = None
-    if args.out is not None:
-        dest = check_output(args.out, flag="--out", suffixes=OUTPUT_SUFFIXES)
-        if args.events is not None:
-            check_same_file(args.events, dest, flag="--out")
-        if args.format != "text":
-            raise ParameterError("--format and --out cannot be combined: --out writes the file its name says "
-                                 "(.csv or .parquet); --format chooses what is printed on stdout.")
+    dest = output_file(args, args.events, OUTPUT_SUFFIXES)
     _check_window(args.window)
     steps = _steps_of(args, sample=sample)
     engine = _engine_kwargs(args)

@@ -183,7 +183,8 @@ def _add_funnel_args(p: argparse.ArgumentParser) -> None:
     g.add_argument("--lang", default=None, choices=["en", "es"],
                    help="language of labels and of the report (default: the journey's)")
     g.add_argument("--memory-budget", default=None, metavar="SIZE",
-                   help="hold at most about this much of the funnel's rows in memory (e.g. 256MB), "
+                   help="read a Parquet EVENTS file (columns user_id, timestamp, event) out of core, "
+                        "holding at most about this much of its rows in memory (e.g. 256MB) and "
                         "spilling to a temporary directory beyond it")
     if keyword_exists("--tmp-dir"):
         g.add_argument("--tmp-dir", default=None, metavar="DIR",

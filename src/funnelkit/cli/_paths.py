@@ -78,8 +78,9 @@ def run(args: argparse.Namespace) -> int:
 
     from ..analyses.frictions import frictions
     from ..analyses.paths import dropoff_paths, paths
-    from ._checks import check_output, check_same_file
-    from ._commands import _check_reading, _check_window, _engine_kwargs, _load, _steps_of, _window
+    from ._checks import output_file
+    from ._commands import (_check_reading, _check_window, _engine_kwargs, _funnel_options, _load, _steps_of,
+                            _unknown_kwargs, _window)
     from ._output import OUTPUT_SUFFIXES, write_frame
 
     sample = args.events is None
@@ -94,23 +95,19 @@ def run(args: argparse.Namespace) -> int:
                              "funnel's step is the anchor: leave them out.")
     if args.length < 1 or args.top < 1:
         raise ParameterError("--length and --top must be at least 1.")
-    dest = None
-    if args.out is not None:
-        dest = check_output(args.out, flag="--out", suffixes=OUTPUT_SUFFIXES)
-        if args.events is not None:
-            check_same_file(args.events, dest, flag="--out")
-        if args.format != "text":
-            raise ParameterError("--format and --out cannot be combined: --out writes the file its name says.")
+    dest = output_file(args, args.events, OUTPUT_SUFFIXES)
     engine = _engine_kwargs(args)
     steps = None
+    options: dict[str, Any] = {}
     if funnel_mode:
         _check_window(args.window)
         steps = _steps_of(args, sample=sample)
+        options = {**_unknown_kwargs(args), **_funnel_options(args)}  # the funnel's mode flags
     events = _load(args, args.events)
     unit = args.unit or "user"
     if funnel_mode:
         res = fk.funnel(events, steps, window=_window(args.window), mode=args.mode, window_from=args.window_from,
-                        unit=unit, lang=args.lang, **engine)
+                        unit=unit, lang=args.lang, **engine, **options)
         if args.dropoff is not None:
             length = args.length if args.length != 5 else 3
             out = dropoff_paths(events, res, step=_step(args.dropoff), length=length, direction=args.direction,

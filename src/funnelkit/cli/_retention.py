@@ -65,6 +65,8 @@ def register(subparsers: Any) -> argparse.ArgumentParser:
     g.add_argument("--unit", default="user", choices=("user", "session"),
                    help="what returns: a user (default) or a session (needs a session_id column)")
     g.add_argument("--memory-budget", metavar="SIZE", help="spill beyond this size, e.g. 256MB")
+    g.add_argument("--tmp-dir", metavar="DIR",
+                   help="directory for the spilled buckets (default: the system's temporary directory)")
     y = p.add_argument_group("loyalty")
     y.add_argument("--loyalty", action="store_true", help="repeat rate and time to the n-th --event instead")
     y.add_argument("--event", default="purchase", help="with --loyalty: the event counted (default purchase)")
@@ -101,7 +103,7 @@ def _brackets(text: str | None) -> Any:
 def run(args: argparse.Namespace) -> int:
     """Run ``funnelkit retention`` with parsed ``args``; the exit status."""
     from ..analyses.retention import loyalty, retention
-    from ._checks import check_output, check_same_file
+    from ._checks import output_file
     from ._commands import _check_reading, _load
     from ._output import OUTPUT_SUFFIXES, seconds_columns, write_frame
 
@@ -114,17 +116,10 @@ def run(args: argparse.Namespace) -> int:
     if args.show == "comparison" and not args.compare:
         raise ParameterError("--show comparison needs --compare COLUMN.")
     brackets = _brackets(args.brackets)
-    dest = None
-    if args.out is not None:
-        dest = check_output(args.out, flag="--out", suffixes=OUTPUT_SUFFIXES)
-        if args.events is not None:
-            check_same_file(args.events, dest, flag="--out")
-        if args.format != "text":
-            raise ParameterError("--format and --out cannot be combined: --out writes the file its name says "
-                                 "(.csv or .parquet); --format chooses what is printed on stdout.")
+    dest = output_file(args, args.events, OUTPUT_SUFFIXES)
     events = _load(args, args.events)
     common = dict(by=args.by, compare=args.compare, control=args.control, correction=args.correction,
-                  unit=args.unit, memory_budget=args.memory_budget)
+                  unit=args.unit, memory_budget=args.memory_budget, tmp_dir=args.tmp_dir)
     if args.loyalty:
         res = loyalty(events, event=args.event, nth=args.nth, within=args.within, **common)
         frame = {"table": res.repeat, "repeat": res.repeat, "medians": res.medians,

@@ -229,6 +229,8 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
     from .run import where_columns
 
     journey = req.journey
+    # an explicit tmp_dir is checked before any work (the source may read the file already)
+    tmp = temp_dir(req.tmp_dir) if req.memory_budget is not None else None
     props = where_columns(journey, req.exclude_rules) if journey is not None else []
     needed = list(req.needed) + [c for c in props if c not in req.needed]
     src: Source = open_source(events, unit_col=req.unit_col, attr_col=req.attr_col, props=props,
@@ -292,7 +294,6 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
 
     progress = _progress_enabled(req.progress)
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    tmp = temp_dir(req.tmp_dir) if req.memory_budget is not None else None
     buckets = Buckets(n_buckets, dtypes, budget=req.memory_budget, tmp=tmp)
     results: list[Any] = [None] * n_buckets
     try:

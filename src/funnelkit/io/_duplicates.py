@@ -217,9 +217,27 @@ def count_block_duplicates(u: np.ndarray, t: np.ndarray, ev: np.ndarray, extra: 
     cand = candidate_rows(u, t)
     if cand is None:
         return 0
-    keys = [u[cand], t[cand], ev[cand], *(a[cand] for a in extra)]
+    # One 64-bit hash per candidate, sorted: rows whose hash repeats are the only possible
+    # copies. Only those are compared key by key, so a row group with many rows at one
+    # time (most candidates, few copies) costs two 8-byte arrays, not a sort of every key.
+    cols = (u, t, ev, *extra)
+    h = np.zeros(len(cand), dtype=np.uint64)
+    for i, c in enumerate(cols):
+        x = c[cand].astype(np.int64, copy=False).view(np.uint64) + np.uint64((i + 1) * 0x632BE59BD9B4E019 % 2**64)
+        x ^= x >> np.uint64(31)
+        x *= _C1
+        h ^= x
+        h *= _C3
+    hs = np.sort(h)
+    rep = hs[1:][hs[1:] == hs[:-1]]
+    del hs
+    if not rep.size:
+        return 0
+    sub = cand[np.isin(h, rep)]
+    del h
+    keys = [c[sub] for c in cols]
     order = np.lexsort(keys[::-1])
-    same = np.ones(len(cand) - 1, dtype=bool)
+    same = np.ones(len(sub) - 1, dtype=bool)
     for k in keys:
         ks = k[order]
         same &= ks[1:] == ks[:-1]
