@@ -712,10 +712,13 @@ def _add_metric_rows(table: pd.DataFrame, metric_data: Any, units: pd.Index, use
 
 
 def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:
-    from .funnel import _step_table
+    from .funnel import _step_table, step_columns
 
     units = res.units.loc[keep]
-    times = res.step_times.loc[keep] if res.step_times is not None else units  # exact step names
+    # step times under the exact step names: the units' own columns unless a step name
+    # collides with one of them (then res.step_times; copied only in that case)
+    renamed = res.step_times is not None and step_columns(res.steps, res.params.get("by")) != list(res.steps)
+    times = res.step_times.loc[keep] if renamed else units
     st = np.stack([times[s].to_numpy(dtype="datetime64[ns]").view(np.int64) for s in res.steps], axis=1) if len(
         res.steps) else np.zeros((len(units), 0), np.int64)
     table = _step_table(units["level"].to_numpy(), st, res.steps, res.labels,
@@ -723,7 +726,7 @@ def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:
     return FunnelResult(table=table, units=units, breakdown=None, censored=None,
                         diagnostics={"units": int(keep.sum())}, params=res.params, steps=res.steps,
                         labels=res.labels, journey=res.journey,
-                        step_times=None if res.step_times is None else times)
+                        step_times=times if renamed else None)
 
 
 def _timing(funnels: dict[str, FunnelResult], variants: list[str], steps: Sequence[str], alpha: float) -> pd.DataFrame:
