@@ -115,7 +115,8 @@ def worker(job: dict) -> None:
     if job["engine"] == "funnelkit":
         import funnelkit.analyses.retention  # noqa: F401
         import pyarrow.parquet  # noqa: F401  (imported on first use by funnelkit: an import, not the task)
-        import scipy.stats  # noqa: F401
+        # (scipy.stats is not imported: the retention task does not load it; with compare=
+        # it would, for the Welch tests)
     elif job["engine"] == "duckdb":
         import duckdb  # noqa: F401
     else:

@@ -164,3 +164,57 @@ def test_funnel_steps_order_rows_as_the_funnel_kernel_needs() -> None:
         got[a:a + len(lv)] = lv
     want = fk.funnel(ev, steps, window="10min").units["level"]
     assert got.tolist() == want.reindex(d.unit_ids).tolist()
+
+
+# -------------------------------------------------------------------------------------
+# thinning (DriveRequest.thin): per (unit, window, carried values), the extreme rows
+# -------------------------------------------------------------------------------------
+
+from hypothesis import given, settings  # noqa: E402
+from hypothesis import strategies as st  # noqa: E402
+
+from funnelkit.engine.drive import _thin  # noqa: E402
+
+
+def _window5(t: np.ndarray) -> np.ndarray:
+    return t // 5
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(-20, 40), st.integers(0, 3)), min_size=0, max_size=60))
+def test_thin_keeps_exactly_the_extreme_rows_of_each_group(rows) -> None:
+    off = np.array([r[0] for r in rows], dtype=np.int64)
+    t = np.array([r[1] for r in rows], dtype=np.int64)
+    bits = np.array([r[2] for r in rows], dtype=np.uint8)
+    got = _thin(off, t, [bits], _window5)
+    kept = np.arange(len(rows)) if got is None else got
+    # the obvious reference: a row stays when it is at its group's earliest or latest time
+    df = pd.DataFrame({"off": off, "w": t // 5, "b": bits, "t": t})
+    g = df.groupby(["off", "w", "b"])["t"]
+    want = np.flatnonzero((df["t"] == g.transform("min")) | (df["t"] == g.transform("max")))
+    if got is None:  # nothing to drop: every row is an extreme of its group
+        assert len(want) == len(rows)
+    else:
+        np.testing.assert_array_equal(np.sort(kept), want)
+    # a group of two rows or more keeps two rows or more
+    sizes = df.groupby(["off", "w", "b"]).size()
+    kept_sizes = df.iloc[kept].groupby(["off", "w", "b"]).size().reindex(sizes.index, fill_value=0)
+    assert ((kept_sizes >= 2) | (sizes < 2)).all()
+
+
+def test_thin_is_off_with_repeat_rules_and_on_without() -> None:
+    ev = _log(n_users=20, n=2000)
+
+    def count(rows: BucketRows) -> int:
+        return len(rows.u)
+
+    all_rows = sum(drive(ev, DriveRequest(), count).results)
+    assert all_rows == len(ev)
+    thinned = sum(drive(ev, DriveRequest(thin=_hour), count).results)
+    assert thinned < len(ev) / 5  # 20 users x 4 events x a few extreme rows
+    with_repeat = sum(drive(ev, DriveRequest(journey=_journey(), thin=_hour), count).results)
+    assert with_repeat == len(ev)  # repeat("buy", nth=2) counts every buy: no thinning
+
+
+def _hour(t: np.ndarray) -> np.ndarray:
+    return t // 3_600_000_000_000

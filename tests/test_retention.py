@@ -211,6 +211,20 @@ def test_recurring_cohorts(daily) -> None:
     _compare_ref(res, ref_retention(daily, period="D", cohort="recurring"))
 
 
+def test_recurring_monthly_cohorts_of_weekly_periods_across_a_month_start() -> None:
+    # the week of 2024-01-29 (Mon) holds January's last and February's first starts: the
+    # February anchor is 02-01, so 02-02 is a return in the anchor's own week (offset 0)
+    ev = _log([(1, "2024-01-30 10:00", "a"), (1, "2024-02-01 10:00", "a"), (1, "2024-02-02 10:00", "a"),
+               (1, "2024-02-06 10:00", "a"), (2, "2024-02-01 09:00", "a")])
+    res = retention(ev, period="W", cohort_period="M", cohort="recurring")
+    cells = {(c, p): (n, r) for c, p, n, r, _ in _cells(res)}
+    assert cells[("01-01", 0)] == (1, 1)  # 01-30, then 02-01 and 02-02 in its week
+    assert cells[("01-01", 1)] == (1, 1)  # 02-06
+    assert cells[("02-01", 0)] == (2, 1)  # user 1: 02-02 after its 02-01 anchor; user 2: nothing
+    assert cells[("02-01", 1)] == (2, 1)
+    _compare_ref(res, ref_retention(ev, period="W", cohort_period="M", cohort="recurring"))
+
+
 def test_dst_and_time_zone_edges() -> None:
     # Madrid springs forward on 2024-03-31 (02:00 -> 03:00): that local day has 23 hours
     ev = _log([
@@ -321,16 +335,20 @@ def _logs(draw):
                          "event": evs, "channel": ch})
 
 
-@settings(max_examples=25, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
-@given(ev=_logs(), period=st.sampled_from(["D", "W", "1D", "2D", "12h"]),
+@settings(max_examples=40, deadline=None, phases=[Phase.explicit, Phase.reuse, Phase.generate])
+@given(ev=_logs(), period=st.sampled_from(["D", "W", "1D", "2D", "12h", "36h"]),
        kind=st.sampled_from(["n_period", "unbounded", "bracket"]), cohort=st.sampled_from(["first", "recurring"]),
        tz=st.sampled_from([UTC, MAD]), se=st.sampled_from([(None, None), ("a", None), ("a", "b"), (None, "c")]),
-       by=st.sampled_from([None, "channel"]), periods=st.sampled_from([None, 1]))
+       by=st.sampled_from([None, "channel"]), periods=st.sampled_from([None, 1]),
+       cp=st.sampled_from([None, "D", "W", "M"]))
 @pytest.mark.filterwarnings("ignore::funnelkit.errors.DuplicateEventsWarning")
 @pytest.mark.filterwarnings("ignore:`start`=.*matched no event:funnelkit.errors.FunnelkitWarning")
-def test_against_reference(ev, period, kind, cohort, tz, se, by, periods) -> None:
+def test_against_reference(ev, period, kind, cohort, tz, se, by, periods, cp) -> None:
+    # cohort periods that do not nest in the return periods (weeks across a month's
+    # start, 2-day or 36-hour slices across days) check the engine's thinning too
     br = [(0, 0), (1, 2), (4, 9)] if kind == "bracket" else None
-    cp = None if period in ("D", "W") else "D"
+    if cp is None:
+        cp = None if period in ("D", "W") else "D"
     periods = None if kind == "bracket" else periods
     kw = dict(start=se[0], returning=se[1], period=period, kind=kind, brackets=br, cohort=cohort, tz=tz, by=by,
               periods=periods)

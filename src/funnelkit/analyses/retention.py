@@ -296,11 +296,11 @@ def _check_control(events: Any, compare: Any, control: Any) -> None:
 
 
 def _drive(events: Any, journey: Any, attr_col: Any, unit_col: str, needed: list[Any], mb: int | None,
-           tmp_dir: Any, progress: bool, fn: Any, purpose: str) -> list[Any]:
+           tmp_dir: Any, progress: bool, fn: Any, purpose: str, thin: Any = None) -> list[Any]:
     from ..engine.drive import DriveRequest, run_units
 
     req = DriveRequest(journey=journey, unit_col=unit_col, attr_col=attr_col, keep="all", needed=tuple(needed),
-                       memory_budget=mb, tmp_dir=tmp_dir, progress=progress, purpose=purpose)
+                       memory_budget=mb, tmp_dir=tmp_dir, progress=progress, purpose=purpose, thin=thin)
     return run_units(events, req, fn)
 
 
@@ -485,7 +485,7 @@ def retention(
         )
     _check_control(events, compare, control)
     sm = _small_journey(start_r, ret_r, journey)
-    from ..engine.bucket_retention import RetentionSpec, run_retention
+    from ..engine.bucket_retention import RetentionSpec, run_retention, thin_window
 
     max_off = periods
     if kind == "bracket":
@@ -499,7 +499,8 @@ def retention(
     needed = [c for c in (attr_col, unit_col if common["unit"] == "session" else None) if c is not None]
     parts = _drive(events, sm, attr_col, unit_col, needed, common["memory_budget"], tmp_dir, progress,
                    functools.partial(run_retention, spec=spec),
-                   f"by={by!r}" if by is not None else f"compare={compare!r}")
+                   f"by={by!r}" if by is not None else f"compare={compare!r}",
+                   thin=functools.partial(thin_window, spec=spec))
     d0, d1, obs = _observed(parts, common["observed_until"])
     labels, luts = _group_labels(parts, attr_col)
     size, cells, trange, excluded = _merge_retention(parts, luts)

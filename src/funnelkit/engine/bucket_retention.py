@@ -31,7 +31,8 @@ import pandas as pd
 
 from .drive import BucketRows
 
-__all__ = ["LoyaltySpec", "RetentionSpec", "calendar_index", "period_start_ns", "run_loyalty", "run_retention"]
+__all__ = ["LoyaltySpec", "RetentionSpec", "calendar_index", "period_start_ns", "run_loyalty", "run_retention",
+           "thin_window"]
 
 _DAY = 86_400_000_000_000
 _HOUR = 3_600_000_000_000
@@ -78,8 +79,8 @@ def calendar_index(t: np.ndarray, cal: str, tz: str) -> np.ndarray:
         return loc // _HOUR
     if cal == "D":
         return loc // _DAY
-    if cal == "W":
-        return (loc // _DAY + 3) // 7  # 1970-01-01 was a Thursday: weeks start on Monday
+    if cal == "W":  # 1970-01-01 was a Thursday: weeks start on Monday
+        return (loc + 3 * _DAY) // (7 * _DAY)  # = (loc // day + 3) // 7, one division
     if cal == "M":
         return loc.view("datetime64[ns]").astype("datetime64[M]").astype(np.int64)
     raise ValueError(cal)  # pragma: no cover - checked by the analysis
@@ -104,6 +105,28 @@ def period_start_ns(idx: np.ndarray, cal: str, tz: str) -> np.ndarray:
     return di.asi8
 
 
+def thin_window(t: np.ndarray, spec: RetentionSpec) -> np.ndarray:
+    """The windows by which the driver may thin a block for :func:`run_retention`
+    (``DriveRequest.thin``): the return periods (calendar periods in the time zone, or
+    epoch-aligned slices of the fixed period's length), cut also at cohort periods with
+    ``cohort="recurring"``.
+
+    :func:`run_retention` reads a unit's rows only through its anchors (the earliest
+    start row, of the unit or of each cohort period), whether a return row other than
+    the anchor falls in each offset's time range, and the latest return: a window is
+    never longer than the period, so an offset's range meets a window at one end or
+    contains it, and the window's earliest or latest row is in that range whenever any
+    of its rows is. The sum of two non-decreasing indices changes exactly when one of
+    them does, so it numbers the cut windows."""
+    if spec.period_ns is None:
+        w = calendar_index(t, spec.period_cal or "D", spec.tz)
+    else:
+        w = t // spec.period_ns
+    if spec.cohort == "recurring":
+        w = w + calendar_index(t, spec.cohort_cal, spec.tz)
+    return w
+
+
 def _unit_variant(rows: BucketRows) -> np.ndarray:
     """Per unit: its attribute code when all its non-null values agree, -1 when it has
     none (not exposed), -2 when it has several (mixed: left out)."""
@@ -125,8 +148,19 @@ def _counts(keys: list[np.ndarray], weights: np.ndarray | None = None) -> tuple[
     code = np.zeros(len(keys[0]), dtype=np.int64)
     for k, m, s in zip(keys, lo, span):
         code = code * s + (k - m)
-    uniq, inv = np.unique(code, return_inverse=True)
-    cnt = np.bincount(inv, weights=weights, minlength=len(uniq))
+    width = int(np.prod(np.asarray(span, dtype=np.float64)))
+    if weights is None and len(code) > 1 and bool((code[1:] >= code[:-1]).all()):  # sorted already: runs
+        brk = np.flatnonzero(code[1:] != code[:-1]) + 1
+        first = np.concatenate(([0], brk))
+        uniq = code[first]
+        cnt = np.diff(np.append(first, len(code)))
+    elif weights is None and width <= max(4 * len(code), 1 << 16):  # few codes: count densely, no sort
+        full = np.bincount(code, weights=weights, minlength=width)
+        uniq = np.flatnonzero(full)
+        cnt = full[uniq]
+    else:
+        uniq, inv = np.unique(code, return_inverse=True)
+        cnt = np.bincount(inv, weights=weights, minlength=len(uniq))
     out = []
     rest = uniq
     for m, s in reversed(list(zip(lo, span))):
@@ -198,10 +232,13 @@ def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
     (tc,), _ = _counts([a_coh])
     if len(a_row):
         ci = np.searchsorted(tc, a_coh)
-        tmin = np.full(len(tc), np.iinfo(np.int64).max, dtype=np.int64)
-        tmax = np.full(len(tc), _NAT, dtype=np.int64)
-        np.minimum.at(tmin, ci, a_t)
-        np.maximum.at(tmax, ci, a_t)
+        # few cohorts: ufunc.at would update the same cells one after another; sort the
+        # anchors by cohort instead (a radix sort of small codes) and reduce each run
+        srt = np.argsort(ci.astype(np.uint16) if len(tc) <= 1 << 16 else ci, kind="stable")
+        bounds = np.searchsorted(ci[srt], np.arange(len(tc)))
+        ts = a_t[srt]
+        tmin = np.minimum.reduceat(ts, bounds)
+        tmax = np.maximum.reduceat(ts, bounds)
     else:
         tmin = tmax = np.zeros(0, dtype=np.int64)
     # return rows and their period index (calendar) -------------------------------------
@@ -238,8 +275,14 @@ def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
         brk_all[-1] = True
         brk_all[:-1] = (u[1:] != u[:-1]) | (t[1:] != t[:-1])
     ends = np.flatnonzero(brk_all)
-    tie_last = ends[np.searchsorted(ends, r_rows)] if len(r_rows) else r_rows
-    cnt = np.searchsorted(a_row, tie_last, side="right")
+    # each row's run of equal (unit, time) is numbered by the run ends before it
+    run_of = np.cumsum(brk_all) - brk_all
+    tie_last = ends[run_of[r_rows]] if len(r_rows) else r_rows
+    # anchors at or before each row: a running count over the rows
+    n_anchor = np.zeros(n + 1, dtype=np.int64)
+    n_anchor[a_row + 1] = 1
+    np.cumsum(n_anchor, out=n_anchor)
+    cnt = n_anchor[tie_last + 1]
     ur = u[r_rows]
     tr = t[r_rows]
     got_k: list[np.ndarray] = []

@@ -83,6 +83,16 @@ class DriveRequest:
         A funnel's exclusions: ``(symbol, from, to)`` per exclusion and its rule (as
         :func:`funnelkit.journey.steps.symbol_table` gives them); each rule gets a bit
         after the stages'.
+    thin : callable, optional
+        A block combiner for bucket functions that only ask *whether* and *when first and
+        last* a unit did something in a window of time (retention). ``thin(t)`` maps the
+        rows' int64 UTC nanoseconds to an int64 *window* index, non-decreasing in time.
+        Each block is then cut, before it is bucketed, to the earliest and the latest
+        rows (every row at those two instants) of each group of rows equal in (unit,
+        window, bits, position, event, attribute): two rows or more of a group stay two
+        rows or more. The bucket function must give the same result on every subset of
+        a unit's rows that keeps them (see :func:`_thin`). Ignored when the journey has
+        ``repeat()``/``after()`` rules, which count or order every row.
     """
 
     journey: Any = None
@@ -98,6 +108,7 @@ class DriveRequest:
     steps: tuple[int, ...] | None = None
     exclude: tuple[tuple[int, int, int], ...] = ()
     exclude_rules: tuple[Any, ...] = ()
+    thin: Callable[[np.ndarray], np.ndarray] | None = None
 
 
 @dataclass(frozen=True)
@@ -198,6 +209,48 @@ class _Names:
         return [self.names[i] for i in srt], rank
 
 
+def _thin(off: np.ndarray, t: np.ndarray, rest: list[np.ndarray],
+          window: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """Rows of a block to keep: per group of rows equal in (unit ``off``, ``window(t)``,
+    every column of ``rest``), those at the group's earliest and latest time; None keeps
+    every row (fewer than two rows, or keys too wide to combine into 62 bits).
+
+    A bucket function may take thinned rows when its answer depends on a group only
+    through whether it has rows, its earliest and latest row, and whether it has more
+    than one row: all three survive (a group of two rows or more keeps two rows or
+    more, the rows at the two extreme instants). Windows must be intervals of time, so
+    that a time range meeting a window meets it at one end or contains it. No row
+    order matters: the extremes are minima and maxima of the times, not first
+    positions. Hash-grouped (no sort); a dense table of the codes when they are few.
+    """
+    n = len(t)
+    if n < 2:
+        return None
+    keys = [off, np.asarray(window(t), dtype=np.int64)] + rest
+    code = np.zeros(n, dtype=np.int64)
+    width = 1
+    for k in keys:
+        lo, hi = int(k.min()), int(k.max())
+        span = hi - lo + 1
+        if width * span >= 1 << 62:
+            return None
+        code *= span
+        code += k.astype(np.int64, copy=False) - lo if lo else k
+        width *= span
+    if width <= 2 * n:
+        g, n_groups = code, width
+    else:
+        g, uniq = pd.factorize(code, sort=False)
+        n_groups = len(uniq)
+    if n_groups == n:
+        return None  # every row its own group: nothing to drop
+    mn = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    mx = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(mn, g, t)
+    np.maximum.at(mx, g, t)
+    return np.flatnonzero((t == mn[g]) | (t == mx[g]))
+
+
 def _split(off: np.ndarray, cols: list[np.ndarray], shift: int, n_buckets: int,
            local_dtype: Any) -> list[Any]:
     """Rows (unit offsets and columns) cut by unit range into bucket parts, input order kept."""
@@ -249,6 +302,8 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
                     present=np.zeros(0, dtype=bool), k_steps=len(steps))
     elif with_pos:
         raise ValueError("steps= needs a journey")  # pragma: no cover - internal misuse
+    # thinning drops rows that repeat()/after() rules count or order: not with them
+    thin = req.thin if (rb is None or not rb.special) else None
     bits_dtype = rb.dtype if rb is not None else np.uint8
     local_dtype = np.uint16 if shift <= 16 else (np.uint32 if shift <= 32 else np.int64)
     with_bits = rb is not None  # no journey: no bits column to carry, spill and sort
@@ -290,6 +345,11 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
             cols = [c[keep] for c in cols]
         with lock:
             stats["kept"] += len(off)
+        if thin is not None:
+            keep = _thin(off, cols[0], cols[1:], thin)
+            if keep is not None:
+                off = off[keep]
+                cols = [c[keep] for c in cols]
         return _split(off, cols, shift, n_buckets, local_dtype)
 
     progress = _progress_enabled(req.progress)

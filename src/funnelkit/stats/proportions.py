@@ -3,6 +3,7 @@ Clopper–Pearson and Jeffreys."""
 
 from __future__ import annotations
 
+from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
@@ -84,7 +85,9 @@ def proportion_ci(
     ns = np.where(empty, 1.0, n)  # safe denominators; empty entries are reset to NaN below
     q = x / ns
     a2 = alpha / 2.0
-    z = stats.norm.isf(a2)
+    # the normal quantile from the standard library (Wichura's AS 241, within 1e-15 of
+    # scipy.stats.norm.isf): a Wilson interval does not need scipy.stats (~60 MB) loaded
+    z = -NormalDist().inv_cdf(a2)
     with np.errstate(invalid="ignore", divide="ignore"):
         if method == "wald":
             half = z * np.sqrt(q * (1.0 - q) / ns)
