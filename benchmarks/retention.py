@@ -122,9 +122,13 @@ def worker(job: dict) -> None:
     else:
         import chdb  # noqa: F401
     imp = time.perf_counter() - t0
+    import resource
+
+    base_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024  # peak so far: the imports'
     w0, c0 = time.perf_counter(), time.process_time()
     res = ENGINES[job["engine"]](job["path"], job.get("budget"))
-    out = {"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0, "import_s": imp, "result": res}
+    out = {"wall_s": time.perf_counter() - w0, "cpu_s": time.process_time() - c0, "import_s": imp,
+           "import_rss_mb": base_mb, "result": res}
     sys.stdout.write(MARK + json.dumps(out) + "\n")
 
 
@@ -212,23 +216,31 @@ def write(rows: list, out: str) -> None:
              "fresh interpreter; wall seconds of the task alone (imports excluded), peak RSS of the whole process. "
              "Ratios are funnelkit / the engine (above 1.0: funnelkit slower or bigger). `check`: cohort sizes and "
              "retained users at offsets 1..8 equal funnelkit's. Task: weekly N-period retention (UTC weeks from "
-             "Monday, cohort = week of the first event, any event returns), offsets 0..8.", ""]
+             "Monday, cohort = week of the first event, any event returns), offsets 0..8. `RSS after imports`: the "
+             "process's peak before the task starts (its libraries loaded: pandas and pyarrow for funnelkit); the last "
+             "column compares what the task itself adds on top of it.", ""]
     for size in dict.fromkeys(r["size"] for r in rows):
         grp = [r for r in rows if r["size"] == size]
         ref = next((r for r in grp if r["engine"] == "funnelkit" and r["ok"]), None)
         lines += [f"## {size} events", "",
-                  "| engine | check | wall s | CPU s | peak RSS MB | load | funnelkit time ratio | funnelkit RSS ratio |",
-                  "|---|---|---|---|---|---|---|---|"]
+                  "| engine | check | wall s | CPU s | peak RSS MB | RSS after imports MB | load | funnelkit time ratio "
+                  "| funnelkit RSS ratio | funnelkit ratio of RSS above imports |",
+                  "|---|---|---|---|---|---|---|---|---|---|"]
         for r in grp:
             if not r["ok"]:
-                lines.append(f"| {r['engine']} | failed: {r['error']} | | | {r['peak_rss_mb']:.0f} | {r['load']:.1f} | | |")
+                lines.append(f"| {r['engine']} | failed: {r['error']} | | | {r['peak_rss_mb']:.0f} | | {r['load']:.1f} "
+                             "| | | |")
                 continue
             chk = "reference" if r is ref else ("same" if ref and same(ref["result"], r["result"]) else "DIFFERS")
             peer = ref is not None and r is not ref and not r["engine"].startswith("funnelkit")
             tr = f"{ref['wall_s'] / r['wall_s']:.2f}" if peer else ""
             mr = f"{ref['peak_rss_mb'] / r['peak_rss_mb']:.2f}" if peer else ""
+            base = r.get("import_rss_mb")
+            ar = ""
+            if peer and base is not None and ref.get("import_rss_mb") is not None:
+                ar = f"{(ref['peak_rss_mb'] - ref['import_rss_mb']) / max(r['peak_rss_mb'] - base, 1e-9):.2f}"
             lines.append(f"| {r['engine']} | {chk} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | "
-                         f"{r['load']:.1f} | {tr} | {mr} |")
+                         f"{'' if base is None else f'{base:.0f}'} | {r['load']:.1f} | {tr} | {mr} | {ar} |")
         lines.append("")
     with open(out, "w") as fh:
         fh.write("\n".join(lines) + "\n")

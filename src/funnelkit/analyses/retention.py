@@ -552,25 +552,30 @@ def _check_brackets(brackets: Any) -> tuple[tuple[int, int], ...]:
 
 
 def _merge_retention(parts: list[Any], luts: list[np.ndarray]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame, dict[str, int]]:
-    sizes, cells, trs = [], [], []
+    """Sum the buckets' (and partitions') counts; times by min/max. Arrays are gathered
+    first and framed once (one small frame per bucket cost more than the sums)."""
+    cols: dict[str, list[np.ndarray]] = {k: [] for k in ("sc", "sg", "sn", "cc", "cg", "co", "cn", "tc", "t0", "t1")}
     excluded = {"mixed": 0, "unexposed": 0}
     for p, lut in zip(parts, luts):
         for r in p.results:
-            sc, sg, sz = r["size"]
-            sizes.append(pd.DataFrame({"c": sc, "g": lut[sg], "n": sz}))
-            cc, cg, co, ret = r["cells"]
-            cells.append(pd.DataFrame({"c": cc, "g": lut[cg], "o": co, "n": ret}))
-            tc, tmin, tmax = r["trange"]
-            trs.append(pd.DataFrame({"c": tc, "tmin": tmin, "tmax": tmax}))
+            for k, a in zip(("sc", "sg", "sn"), r["size"]):
+                cols[k].append(lut[a] if k == "sg" else a)
+            for k, a in zip(("cc", "cg", "co", "cn"), r["cells"]):
+                cols[k].append(lut[a] if k == "cg" else a)
+            for k, a in zip(("tc", "t0", "t1"), r["trange"]):
+                cols[k].append(a)
             for k in excluded:
                 excluded[k] += r["excluded"][k]
 
-    def cat(fr: list[pd.DataFrame], cols: list[str]) -> pd.DataFrame:
-        return pd.concat(fr, ignore_index=True) if fr else pd.DataFrame({c: np.zeros(0, np.int64) for c in cols})
+    def cat(k: str) -> np.ndarray:
+        return np.concatenate(cols[k]).astype(np.int64, copy=False) if cols[k] else np.zeros(0, np.int64)
 
-    size = cat(sizes, ["c", "g", "n"]).groupby(["c", "g"], as_index=False)["n"].sum()
-    cell = cat(cells, ["c", "g", "o", "n"]).groupby(["c", "g", "o"], as_index=False)["n"].sum()
-    tr = cat(trs, ["c", "tmin", "tmax"]).groupby("c", as_index=False).agg(tmin=("tmin", "min"), tmax=("tmax", "max"))
+    size = pd.DataFrame({"c": cat("sc"), "g": cat("sg"), "n": cat("sn")}).groupby(
+        ["c", "g"], as_index=False)["n"].sum()
+    cell = pd.DataFrame({"c": cat("cc"), "g": cat("cg"), "o": cat("co"), "n": cat("cn")}).groupby(
+        ["c", "g", "o"], as_index=False)["n"].sum()
+    tr = pd.DataFrame({"c": cat("tc"), "tmin": cat("t0"), "tmax": cat("t1")}).groupby(
+        "c", as_index=False).agg(tmin=("tmin", "min"), tmax=("tmax", "max"))
     return size, cell, tr, excluded
 
 
