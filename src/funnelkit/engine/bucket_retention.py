@@ -250,7 +250,10 @@ def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
         newu[0] = True
         newu[1:] = a_u[1:] != a_u[:-1]
         first_a[a_u[newu]] = a_row[newu]  # anchors are sorted: each unit's first one
-    if len(r_rows):
+    # without a start rule every unit's first anchor is at its first row's time (unless
+    # the unit was left out by its variant): then every row passes and the filter is skipped
+    every_row_anchored = is_start is None and spec.group != "unit"
+    if len(r_rows) and not every_row_anchored:
         fa = first_a[u[r_rows]]
         has_a = fa < n
         r_rows = r_rows[has_a]
