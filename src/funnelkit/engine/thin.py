@@ -1,0 +1,131 @@
+"""Thinning: keep, per group of rows equal in everything a bucket function reads but the
+time, only the rows at the group's earliest and latest time (private).
+
+A request's ``thin`` (:class:`.drive.DriveRequest`) maps the rows' int64 UTC
+nanoseconds to a *window* index, non-decreasing in time. A group is the rows of one
+unit in one window that carry the same values (rule bits, funnel position, event code,
+attribute code). Of a group, every row at its earliest and at its latest time stays, so
+a group of two rows or more keeps two rows or more. The extremes are minima and maxima
+of the times, never first or last positions, so the rows kept do not depend on the row
+order. A bucket function may take thinned rows when its answer depends on a group only
+through whether it has rows, its earliest and latest row, and whether it has more than
+one (retention: :func:`.bucket_retention.thin_window` gives the argument).
+
+Two ways, the same rows:
+
+* :func:`thin_parts` works on a block already cut into bucket parts: a row's unit is a
+  small offset within its bucket, so the groups of a part are numbered densely in a
+  small table that stays in the core's cache, reused from part to part (its cells are
+  reset after each part). The driver takes it when the table is small enough
+  (:func:`parts_width`).
+* :func:`thin_block` groups a whole block by hashing (``pandas.factorize``) when the
+  codes are many (long time ranges in one block, many attribute values), or by a dense
+  table when they are few.
+"""
+
+from __future__ import annotations
+
+import threading
+from collections.abc import Callable, Sequence
+from typing import Any
+
+import numpy as np
+import pandas as pd
+
+__all__ = ["SCRATCH_CELLS", "parts_width", "thin_block", "thin_parts"]
+
+#: Cells of the per-thread table :func:`thin_parts` numbers a part's groups in (two
+#: int64 arrays: 4 MB per thread).
+SCRATCH_CELLS = 1 << 18
+
+_MAX = np.iinfo(np.int64).max
+_MIN = np.iinfo(np.int64).min
+_local = threading.local()
+
+
+def _spans(cols: Sequence[np.ndarray]) -> tuple[list[int], list[int]]:
+    lo = [int(c.min()) for c in cols]
+    return lo, [int(c.max()) - m + 1 for c, m in zip(cols, lo)]
+
+
+def thin_block(off: np.ndarray, t: np.ndarray, rest: Sequence[np.ndarray],
+               window: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """Rows of a block to keep (positions, in order), grouping by (``off``, ``window(t)``,
+    every column of ``rest``); None keeps every row (fewer than two rows, every row its
+    own group, or keys too wide to combine into 62 bits)."""
+    n = len(t)
+    if n < 2:
+        return None
+    keys = [off, np.asarray(window(t), dtype=np.int64), *rest]
+    lo, span = _spans(keys)
+    code = np.zeros(n, dtype=np.int64)
+    width = 1
+    for k, m, s in zip(keys, lo, span):
+        if width * s >= 1 << 62:
+            return None
+        code *= s
+        code += k.astype(np.int64, copy=False) - m if m else k
+        width *= s
+    if width <= 2 * n:
+        g, n_groups = code, width
+    else:
+        g, uniq = pd.factorize(code, sort=False)
+        n_groups = len(uniq)
+        if n_groups == n:
+            return None  # every row its own group: nothing to drop
+    mn = np.full(n_groups, _MAX, dtype=np.int64)
+    mx = np.full(n_groups, _MIN, dtype=np.int64)
+    np.minimum.at(mn, g, t)
+    np.maximum.at(mx, g, t)
+    return np.flatnonzero((t == mn[g]) | (t == mx[g]))
+
+
+def parts_width(unit_width: int, window: np.ndarray, carried: Sequence[np.ndarray]) -> tuple[int, list[int], list[int]]:
+    """Cells a part's table needs for ``unit_width`` bucket-local unit offsets, the block's
+    windows and carried columns: ``(cells, lows, spans)`` of ``[window, *carried]``."""
+    keys = [window, *carried]
+    lo, span = _spans(keys) if len(window) else ([0] * len(keys), [1] * len(keys))
+    cells = unit_width
+    for s in span:
+        cells *= s
+    return cells, lo, span
+
+
+def _scratch() -> tuple[np.ndarray, np.ndarray]:
+    got = getattr(_local, "tables", None)
+    if got is None:
+        got = _local.tables = (np.full(SCRATCH_CELLS, _MAX, dtype=np.int64),
+                               np.full(SCRATCH_CELLS, _MIN, dtype=np.int64))
+    return got
+
+
+def thin_parts(parts: list[Any], lo: Sequence[int], span: Sequence[int]) -> list[Any]:
+    """Thin every bucket part of one block (see the module docstring).
+
+    A part is ``(local unit offset, time, *carried, window)``; its groups are (unit,
+    window, *carried), numbered with the block's ``lo``/``span`` of ``[window,
+    *carried]`` (:func:`parts_width`, which must give at most :data:`SCRATCH_CELLS`
+    cells). Returns the parts thinned, without the window column, rows in input order.
+    """
+    mn, mx = _scratch()
+    out: list[Any] = []
+    for part in parts:
+        if part is None:
+            out.append(None)
+            continue
+        body = part[:-1]
+        loc, t = part[0], part[1]
+        if len(t) < 2:
+            out.append(tuple(body))
+            continue
+        g = loc.astype(np.int64)
+        for k, m, s in zip((part[-1], *part[2:-1]), lo, span):
+            g *= s
+            g += k.astype(np.int64, copy=False) - m if m else k
+        np.minimum.at(mn, g, t)
+        np.maximum.at(mx, g, t)
+        keep = np.flatnonzero((t == mn[g]) | (t == mx[g]))
+        mn[g] = _MAX  # reset the cells this part used, for the next part
+        mx[g] = _MIN
+        out.append(tuple(body) if len(keep) == len(t) else tuple(c[keep] for c in body))
+    return out

@@ -1,0 +1,85 @@
+"""engine/thin.py: per (unit, window, carried values), exactly the rows at the extreme times."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from funnelkit.engine.drive import _split
+from funnelkit.engine.thin import SCRATCH_CELLS, parts_width, thin_block, thin_parts
+
+
+def _window5(t: np.ndarray) -> np.ndarray:
+    return t // 5
+
+
+def _reference(off: np.ndarray, t: np.ndarray, bits: np.ndarray) -> np.ndarray:
+    """The obvious rule: a row stays when it is at its group's earliest or latest time."""
+    df = pd.DataFrame({"off": off, "w": t // 5, "b": bits, "t": t})
+    g = df.groupby(["off", "w", "b"])["t"]
+    return np.flatnonzero((df["t"] == g.transform("min")) | (df["t"] == g.transform("max")))
+
+
+_rows = st.lists(st.tuples(st.integers(0, 40), st.integers(-20, 60), st.integers(0, 3)), min_size=0, max_size=80)
+
+
+def _arrays(rows):
+    off = np.array([r[0] for r in rows], dtype=np.int64)
+    t = np.array([r[1] for r in rows], dtype=np.int64)
+    bits = np.array([r[2] for r in rows], dtype=np.uint8)
+    return off, t, bits
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_rows)
+def test_thin_block_keeps_exactly_the_extreme_rows_of_each_group(rows) -> None:
+    off, t, bits = _arrays(rows)
+    got = thin_block(off, t, [bits], _window5)
+    want = _reference(off, t, bits)
+    if got is None:  # nothing to drop: every row is an extreme of its group
+        assert len(want) == len(rows)
+    else:
+        np.testing.assert_array_equal(got, want)
+    kept = np.arange(len(rows)) if got is None else got
+    # a group of two rows or more keeps two rows or more
+    df = pd.DataFrame({"off": off, "w": t // 5, "b": bits})
+    sizes = df.groupby(["off", "w", "b"]).size()
+    kept_sizes = df.iloc[kept].groupby(["off", "w", "b"]).size().reindex(sizes.index, fill_value=0)
+    assert ((kept_sizes >= 2) | (sizes < 2)).all()
+
+
+@settings(max_examples=60, deadline=None)
+@given(rows=_rows, shift=st.integers(0, 4))
+def test_thin_parts_equals_thinning_the_block_then_splitting(rows, shift) -> None:
+    off, t, bits = _arrays(rows)
+    n_buckets = max(1, -(-41 // (1 << shift)))
+    w = _window5(t)
+    parts = _split(off, [t, bits, w], shift, n_buckets, np.uint16)
+    cells, lo, span = parts_width(1 << shift, w, [bits])
+    assert cells <= SCRATCH_CELLS
+    got = thin_parts(parts, lo, span)
+    keep = _reference(off, t, bits)
+    want = _split(off[keep], [t[keep], bits[keep]], shift, n_buckets, np.uint16)
+    for g, e in zip(got, want):
+        if e is None:
+            assert g is None
+            continue
+        assert len(g) == 3  # the window column is dropped
+        for a, b in zip(g, e):
+            np.testing.assert_array_equal(a, b)
+    # the table is left clean for the next block (cells reset)
+    again = thin_parts(parts, lo, span)
+    for g, e in zip(again, got):
+        if e is not None:
+            np.testing.assert_array_equal(g[1], e[1])
+
+
+def test_known_block() -> None:
+    # unit 0: window 0 holds t = 0, 1, 2, 4 (keep 0 and 4), window 1 holds t = 5 only;
+    # unit 1: two rows at one instant (both kept), and a row with other bits (its own group)
+    off = np.array([0, 0, 0, 0, 0, 1, 1, 1], dtype=np.int64)
+    t = np.array([2, 0, 4, 1, 5, 3, 3, 3], dtype=np.int64)
+    bits = np.array([0, 0, 0, 0, 0, 0, 0, 1], dtype=np.uint8)
+    np.testing.assert_array_equal(thin_block(off, t, [bits], _window5), [1, 2, 4, 5, 6, 7])
