@@ -36,7 +36,7 @@ def _arrays(rows):
 @given(rows=_rows)
 def test_thin_block_keeps_exactly_the_extreme_rows_of_each_group(rows) -> None:
     off, t, bits = _arrays(rows)
-    got = thin_block(off, t, [bits], _window5)
+    got = thin_block(off, t, [bits], _window5(t))
     want = _reference(off, t, bits)
     if got is None:  # nothing to drop: every row is an extreme of its group
         assert len(want) == len(rows)
@@ -69,6 +69,14 @@ def test_thin_parts_equals_thinning_the_block_then_splitting(rows, shift) -> Non
         assert len(g) == 3  # the window column is dropped
         for a, b in zip(g, e):
             np.testing.assert_array_equal(a, b)
+    # a column that rides along (input positions) is not a key
+    rows_col = np.arange(len(t), dtype=np.int64)
+    parts2 = _split(off, [t, bits, rows_col, w], shift, n_buckets, np.uint16)
+    got2 = thin_parts(parts2, lo, span)
+    for g, e in zip(got2, got):
+        if e is not None:
+            np.testing.assert_array_equal(g[1], e[1])
+            np.testing.assert_array_equal(t[g[3]], g[1])  # each row's position travels with it
     # the table is left clean for the next block (cells reset)
     again = thin_parts(parts, lo, span)
     for g, e in zip(again, got):
@@ -82,4 +90,4 @@ def test_known_block() -> None:
     off = np.array([0, 0, 0, 0, 0, 1, 1, 1], dtype=np.int64)
     t = np.array([2, 0, 4, 1, 5, 3, 3, 3], dtype=np.int64)
     bits = np.array([0, 0, 0, 0, 0, 0, 0, 1], dtype=np.uint8)
-    np.testing.assert_array_equal(thin_block(off, t, [bits], _window5), [1, 2, 4, 5, 6, 7])
+    np.testing.assert_array_equal(thin_block(off, t, [bits], t // 5), [1, 2, 4, 5, 6, 7])

@@ -26,7 +26,7 @@ Two ways, the same rows:
 from __future__ import annotations
 
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 import numpy as np
@@ -49,14 +49,14 @@ def _spans(cols: Sequence[np.ndarray]) -> tuple[list[int], list[int]]:
 
 
 def thin_block(off: np.ndarray, t: np.ndarray, rest: Sequence[np.ndarray],
-               window: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-    """Rows of a block to keep (positions, in order), grouping by (``off``, ``window(t)``,
+               window: np.ndarray) -> np.ndarray | None:
+    """Rows of a block to keep (positions, in order), grouping by (``off``, ``window``,
     every column of ``rest``); None keeps every row (fewer than two rows, every row its
     own group, or keys too wide to combine into 62 bits)."""
     n = len(t)
     if n < 2:
         return None
-    keys = [off, np.asarray(window(t), dtype=np.int64), *rest]
+    keys = [off, window, *rest]
     lo, span = _spans(keys)
     code = np.zeros(n, dtype=np.int64)
     width = 1
@@ -103,9 +103,10 @@ def thin_parts(parts: list[Any], lo: Sequence[int], span: Sequence[int]) -> list
     """Thin every bucket part of one block (see the module docstring).
 
     A part is ``(local unit offset, time, *carried, window)``; its groups are (unit,
-    window, *carried), numbered with the block's ``lo``/``span`` of ``[window,
-    *carried]`` (:func:`parts_width`, which must give at most :data:`SCRATCH_CELLS`
-    cells). Returns the parts thinned, without the window column, rows in input order.
+    window, and the first ``len(span) - 1`` carried columns: the others, such as input
+    positions, ride along), numbered with the block's ``lo``/``span`` of ``[window,
+    *keys]`` (:func:`parts_width`, which must give at most :data:`SCRATCH_CELLS` cells).
+    Returns the parts thinned, without the window column, rows in input order.
     """
     mn, mx = _scratch()
     out: list[Any] = []
@@ -119,7 +120,7 @@ def thin_parts(parts: list[Any], lo: Sequence[int], span: Sequence[int]) -> list
             out.append(tuple(body))
             continue
         g = loc.astype(np.int64)
-        for k, m, s in zip((part[-1], *part[2:-1]), lo, span):
+        for k, m, s in zip((part[-1], *part[2:1 + len(span)]), lo, span):
             g *= s
             g += k.astype(np.int64, copy=False) - m if m else k
         np.minimum.at(mn, g, t)
