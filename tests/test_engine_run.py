@@ -507,3 +507,117 @@ def test_merge_of_disjoint_partials_equals_one_run():
     assert merged.n_rows == whole.n_rows and merged.rows_in_funnel == whole.rows_in_funnel
     assert merged.data_end == whole.data_end
     assert_same(fm.result_from_partial(merged, steps, params), fm.result_from_partial(whole, steps, params))
+
+
+# --------------------------------------------------------------------------- run_funnel on the driver
+
+def _partial_request(steps: Any, **kw: Any) -> Any:
+    """The engine request fk.funnel builds (window 10 min, ordered unless ``mode``)."""
+    import importlib
+
+    fm = importlib.import_module("funnelkit.analyses.funnel")
+    from funnelkit.journey.steps import resolve_steps
+
+    spec = resolve_steps(steps)
+    by = kw.pop("by", None)
+    attribution = kw.pop("attribution", "first_touch")
+    params, s, e = fm._checked_params(window=kw.pop("window", "10min"), mode=kw.pop("mode", "ordered"),
+                                      window_from="entry", unit="user", by=by, attribution=attribution,
+                                      max_groups=25, exclude=kw.pop("exclude", None), start=None, end=None,
+                                      lang=None, on_unknown=kw.pop("on_unknown", "warn"))
+    mode, step_attr = fm._attribution(params["attribution"], len(spec.steps)) if by is not None else (None, None)
+    return fm._request(spec, params, s, e, session_col="session_id", attr_col=by,
+                       attr_mode=kw.pop("attr_mode", mode), step_attr=step_attr, **kw)
+
+
+def _partial_on(path: str, ev: pd.DataFrame, req: Any, tmp_path: Any) -> Any:
+    """run_funnel on ``ev`` given as ``path`` says (see PATHS; spilled: a 1-byte budget)."""
+    import dataclasses
+
+    src: Any = ev
+    if path not in ("frame", "tiny"):
+        src = os.path.join(str(tmp_path), "ev.parquet")
+        if not os.path.exists(src):
+            ev.to_parquet(src, row_group_size=3)
+    if "spilled" in path:
+        req = dataclasses.replace(req, memory_budget=1, tmp_dir=str(tmp_path))
+    with tiny_buckets() if path.startswith("tiny") else contextlib.nullcontext():
+        return quiet(_run.run_funnel, src, req)
+
+
+def _hand_log() -> pd.DataFrame:
+    # user 10: a b c (within 10 min); 20: a, then n only; 30: n only (present, never in the
+    # funnel: no rows kept in ordered mode); 40: b a (b before a: level 1). Variants: 10 and 40
+    # in one arm each, 20 in both, 30 none.
+    rows = [(10, 0, "a", "A"), (10, 1, "b", "A"), (10, 2, "c", None), (20, 0, "a", "A"), (20, 3, "n", "B"),
+            (30, 1, "n", None), (30, 2, "n", None), (40, 5, "b", "B"), (40, 6, "a", "B"), (40, 9, "x", None)]
+    return pd.DataFrame({"user_id": [r[0] for r in rows], "timestamp": T0 + pd.to_timedelta([r[1] for r in rows], unit="min"),
+                         "event": [r[2] for r in rows], "variant": [r[3] for r in rows]})
+
+
+@pytest.mark.parametrize("path", ["frame", "parquet", "tiny_spilled"])
+@pytest.mark.parametrize("mode", ["ordered", "strict"])
+def test_funnel_partial_pinned(path, mode, tmp_path):
+    ev = _hand_log()
+    req = _partial_request(["a", "b", "c"], mode=mode, by="variant", attr_mode="range")
+    p = _partial_on(path, ev, req, tmp_path)
+    assert p.unit_ids.tolist() == [10, 20, 30, 40]
+    assert p.level.tolist() == [3, 1, 0, 1]
+    nat = int(_run.NAT)
+    t = [int((T0 + pd.Timedelta(minutes=m)).value) for m in range(10)]
+    assert p.step_time.tolist() == [[t[0], t[1], t[2]], [t[0], nat, nat], [nat] * 3, [t[6], nat, nat]]
+    assert p.excluded.tolist() == [False] * 4
+    # the variant folded over every row, kept or not: 20 saw A and B, 30 none
+    assert p.attr_values == ["A", "B"]
+    assert p.attr.tolist() == [0, 0, -1, 1] and p.attr_max.tolist() == [0, 1, -1, 1]
+    # rows matching a step (a strict funnel keeps every row but counts these alike)
+    assert p.rows_in_funnel == 6 and p.n_rows == 10
+    assert p.used == {"a", "b", "c", "n", "x"}
+    assert p.data_end == t[9]
+    assert p.spilled == (path == "tiny_spilled")
+
+
+@pytest.mark.parametrize("attribution,want", [("step:2", [0, -1, -1, -1]),
+                                              ("first_touch_unit", [0, 0, -1, 1]),
+                                              ("last_touch_unit", [0, 1, -1, 1])])
+def test_funnel_partial_attribute_per_row_or_unit(attribution, want, tmp_path):
+    ev = _hand_log()
+    req = _partial_request(["a", "b", "c"], by="variant", attribution=attribution)
+    for path in ("frame", "tiny", "tiny_spilled"):
+        p = _partial_on(path, ev, req, tmp_path)
+        assert p.attr.tolist() == want and p.attr_max is None
+    steps = run_on("parquet", _run.run_funnel, ev, _partial_request(["a", "b", "c"], by="variant",
+                                                                     attribution="all_events"), tmp=str(tmp_path))
+    # all_events: the variant on every step event of the reported attempt
+    assert steps.attr.tolist() == [[0, 0, -1], [0, -1, -1], [-1, -1, -1], [1, -1, -1]]
+
+
+def test_parquet_names_checked_after_the_read_before_any_bucket(tmp_path):
+    """A Parquet file read directly has its event names only once read: the unknown-step check
+    runs then, before the funnel runs on any bucket (as the frame's, before any work)."""
+    from funnelkit.engine import drive as _drive
+    from funnelkit.errors import UnknownEventError
+
+    ev = _hand_log()
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path, row_group_size=3)
+    seen: list[str] = []
+    real_fill = _drive.fill
+
+    def fill(*a: Any, **k: Any) -> Any:
+        seen.append("read")
+        return real_fill(*a, **k)
+
+    def bucket(*a: Any, **k: Any) -> Any:
+        seen.append("bucket")
+        raise AssertionError("no bucket runs")
+
+    req = _partial_request(["a", "zz", "c"], on_unknown="raise")
+    with mock.patch.object(_drive, "fill", fill), mock.patch.object(_run, "run_sorted", bucket):
+        with pytest.raises(UnknownEventError, match="'zz'"):
+            _run.run_funnel(str(path), req)
+        assert seen == ["read"]
+        seen.clear()
+        with pytest.raises(UnknownEventError, match="'zz'"):  # a frame: before any work
+            _run.run_funnel(ev, req)
+        assert seen == []

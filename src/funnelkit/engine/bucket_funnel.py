@@ -1,7 +1,8 @@
 """The funnel bucket function: one sorted bucket of whole units -> per-unit funnel results (private).
 
 Input: a bucket's rows (bucket-local unit codes, ns times, rule bits, positions and,
-for ``attribution="step:N"``, attribute codes), in input order. Steps:
+for ``attribution="step:N"``, attribute codes), in input order (:func:`run_bucket`) or
+sorted by the driver (:func:`run_sorted`). Steps:
 
 1. sort by (unit, time, position, rule bits, attribute) -- value keys break the last
    ties, so no result depends on the input's row order (:func:`.buckets.order`);
@@ -39,7 +40,7 @@ from . import kernels
 from .buckets import order
 from .plan import RuleBits
 
-__all__ = ["FunnelKernel", "code_lut", "stage_bits", "run_bucket"]
+__all__ = ["FunnelKernel", "code_lut", "stage_bits", "run_bucket", "run_sorted"]
 
 
 @dataclass(frozen=True)
@@ -245,6 +246,13 @@ def run_bucket(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray,
         u, t, bits = u[perm], t[perm], bits[perm]
         if attr is not None:
             attr = attr[perm]
+    return run_sorted(fk, u, t, bits, attr, n_units)
+
+
+def run_sorted(fk: FunnelKernel, u: np.ndarray, t: np.ndarray, bits: np.ndarray, attr: np.ndarray | None,
+               n_units: int) -> tuple[Any, np.ndarray | None]:
+    """:func:`run_bucket` on rows already sorted by (unit, time, position, rule bits, attribute),
+    as the driver hands them to a bucket function (:class:`.drive.BucketRows` with ``steps=``)."""
     cur, _ = stage_bits(bits, u, fk.bits, fk.after_order, fk.stage_of)
     if any(fk.optional):
         res = _with_optional(fk, u, t, cur, bits, n_units)

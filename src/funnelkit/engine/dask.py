@@ -4,8 +4,9 @@ A ``dask.dataframe.DataFrame`` is not a second implementation. Its columns are c
 and its event names collected (one reduction, so typos fail before any shuffle); the
 data is shuffled on the unit column so that every unit's rows sit in one partition;
 each partition is then normalized by the io layer and run through
-:func:`funnelkit.engine.run.run_funnel` on its worker (the same sources, plan,
-buckets and bucket function as in memory), and the per-unit partials are merged.
+:func:`funnelkit.engine.run.run_funnel` on its worker (the engine's one driver,
+:func:`funnelkit.engine.drive.drive`, with the same sources, plan, buckets and bucket
+function as in memory), and the per-unit partials are merged.
 Results do not depend on the input's row order (ties are broken by value), so they
 equal the in-memory ones whatever order the shuffle leaves.
 """

@@ -1,20 +1,25 @@
-"""The engine's generic driver: source -> plan -> buckets -> any bucket function (private).
+"""The engine's driver: source -> plan -> buckets -> any bucket function (private).
 
-Every analysis that needs each unit's sorted history (paths, retention, ...) runs
-through :func:`drive`, the same way :func:`funnelkit.engine.run.run_funnel` runs the
-funnel:
+Every analysis that needs each unit's sorted history runs through :func:`drive`, the
+funnel (:func:`funnelkit.engine.run.run_funnel`) as well as paths, retention, trends by
+period and experiment metrics:
 
 1. the source (:func:`.sources.open_source`) yields blocks of the needed columns of a
    frame, a Parquet file read row group by row group, or anything the io layer reads;
-2. the plan evaluates the journey's rules per block into rule bits (bit ``i`` is the
-   plain rules of stage ``i``; ``repeat()``/``after()`` rules get their own bits and are
-   settled in the bucket by :meth:`BucketRows.stage_bits`), and the rows are split by
-   unit range into bucket parts carrying ``(unit, time, bits[, event][, attribute])``;
-3. buckets of whole units are spilled to a temporary directory beyond
+2. the plan cuts every block in one pass (:meth:`.plan.Plan.cut`): the journey's rules
+   become rule bits (bit ``i`` is the plain rules of stage ``i``; ``repeat()``/``after()``
+   rules get their own bits and are settled in the bucket by
+   :meth:`BucketRows.stage_bits`), per-unit attributes are folded over every row, and
+   the rows that matter are split by unit range into bucket parts carrying
+   ``(unit, time[, bits][, position][, event][, attribute][, row])``;
+3. once every block is read, ``ready`` (if given) sees the run's counters, the unit
+   count and the event names used (checks that need them, per-unit output arrays);
+4. buckets of whole units are spilled to a temporary directory beyond
    ``memory_budget`` and, one at a time per core, sorted by value keys
-   ``(unit, time, event name, attribute value, bits)`` -- never by input position, so
+   ``(unit, time, event name, attribute value, bits)`` or, with funnel steps,
+   ``(unit, time, position, bits, event, attribute)`` -- never by input position, so
    no result depends on the row order -- and handed to the bucket function;
-4. the bucket function returns a mergeable partial result for its units; :func:`drive`
+5. the bucket function returns a mergeable partial result for its units; :func:`drive`
    returns them in unit order with the codes' values (:class:`Driven`).
 
 On a Dask DataFrame, :func:`drive_dask` shuffles on the unit and runs :func:`drive`
@@ -29,6 +34,7 @@ function works on small integers and results come out in a deterministic order.
 from __future__ import annotations
 
 import dataclasses
+import functools
 import shutil
 import threading
 from collections.abc import Callable, Sequence
@@ -43,12 +49,17 @@ from .._progress import _Bar, _progress_enabled
 from ..io import _names
 from ._parallel import n_threads, ordered_map
 from .buckets import THREADS_MIN_ROWS, Buckets, layout, order, run_ordered, temp_dir
+from . import plan as _plan
 from .plan import Plan, RuleBits, rule_bits
-from .sources import Block, Source, _value_order, open_source
+from .sources import Source, _value_order, open_source
 
-__all__ = ["BucketRows", "DriveRequest", "Driven", "drive", "drive_dask", "recode", "run_units"]
+__all__ = ["BucketRows", "DriveRequest", "Driven", "Filled", "drive", "drive_dask", "fill", "recode", "run_units"]
 
+# the block helpers moved to the plan (Plan.cut); their tests still import them from here
+_split = _plan._split
+_thin = _plan._thin
 _NAT = np.iinfo(np.int64).min
+_ATTR_MODES = ("rows", "range", "first_touch", "last_touch", "ignore")
 
 
 @dataclass(frozen=True)
@@ -65,9 +76,30 @@ class DriveRequest:
     events : bool
         Carry each row's event name as a code into :attr:`Driven.event_names`.
     attr_col : column, optional
-        Carry each row's value of this column as a code into :attr:`Driven.attr_values`.
+        An attribute column, its values coded into :attr:`Driven.attr_values` (sorted;
+        ``-1`` for null) and used as ``attr_mode`` says.
+    attr_mode : {"rows", "range", "first_touch", "last_touch", "ignore"}
+        How the attribute reaches the analysis. ``"rows"``: every kept row carries its
+        code (:attr:`BucketRows.attr`). The others fold it per unit over *every* row of
+        the log, kept or not, while the blocks are read (per-thread accumulators, merged
+        once): ``"range"`` gives each unit's smallest and largest code
+        (:attr:`Driven.unit_attr`, :attr:`Driven.unit_attr_max`; an experiment's variant:
+        a unit seen with two values has ``min < max``), ``"first_touch"`` /
+        ``"last_touch"`` the code at the unit's earliest / latest time with a non-null
+        value, the smallest code when several tie (:attr:`Driven.unit_attr`), ``-1`` for a
+        unit without any. ``"ignore"``: read and coded only.
     keep : {"all", "matched"}
-        Keep every row, or only rows matching at least one rule.
+        Keep every row, or only rows matching at least one rule (either way
+        :attr:`Driven.rows_matched` counts the rows matching a rule).
+    used_names : bool
+        Collect the names of the events the log's rows hold (:attr:`Driven.used`, known
+        at ``ready``): for a Parquet file read directly, the names are known only once
+        it is read, and a check of the journey's names against them belongs before any
+        bucket runs.
+    rows : bool
+        Carry each kept row's input position (its row in the normalized log;
+        :attr:`BucketRows.row`), the last key of the sort, for bucket functions whose
+        output goes back to the input rows (stage assignment).
     needed : tuple
         Property columns the computation reads (for the io layer).
     memory_budget, tmp_dir, progress
@@ -109,33 +141,54 @@ class DriveRequest:
     exclude: tuple[tuple[int, int, int], ...] = ()
     exclude_rules: tuple[Any, ...] = ()
     thin: Callable[[np.ndarray], np.ndarray] | None = None
+    attr_mode: Literal["rows", "range", "first_touch", "last_touch", "ignore"] = "rows"
+    used_names: bool = False
+    rows: bool = False
 
 
 @dataclass(frozen=True)
 class BucketRows:
     """One bucket of whole units, sorted by (unit, time, event, attribute, bits) or, with
-    funnel steps, by (unit, time, position, bits, event, attribute).
+    funnel steps, by (unit, time, position, bits, event, attribute) (then the input
+    position, with ``rows=True``).
 
     ``u`` are bucket-local unit indices ``0 .. n_units - 1`` (non-decreasing); unit
-    ``i`` of the bucket is unit ``unit0 + i`` of :attr:`Driven.unit_ids`.
+    ``i`` of the bucket is unit ``unit0 + i`` of :attr:`Driven.unit_ids`, so a bucket
+    function writing per-unit outputs in place (arrays of :attr:`Driven.n_units` rows,
+    allocated in ``ready``) writes ``[unit0, unit0 + n_units)``.
     """
 
     u: np.ndarray  # int64, non-decreasing
     t: np.ndarray  # int64 ns since the epoch, UTC
     bits: np.ndarray  # unsigned rule bits (0: no rule)
     event: np.ndarray | None  # int32 codes into Driven.event_names
-    attr: np.ndarray | None  # int32 codes into Driven.attr_values (-1: null)
+    attr: np.ndarray | None  # int32 codes into Driven.attr_values (-1: null), with attr_mode="rows"
     n_units: int
     unit0: int
     rules: RuleBits | None = field(default=None, repr=False)
     journey: Any = field(default=None, repr=False)
-    pos: np.ndarray | None = None  # int16 first funnel step each row can fill (with steps=)
-    ids: pd.Index | None = field(default=None, repr=False)  # the id of each of the n_units units
+    ids_of: Callable[[], pd.Index] | None = field(default=None, repr=False)  # see ids
+    row: np.ndarray | None = None  # int64 input position of each row (with rows=True)
+    pos_in: np.ndarray | None = field(default=None, repr=False)  # see pos
+    perm: np.ndarray | None = field(default=None, repr=False)  # the sort of pos_in (None: sorted)
+
+    @functools.cached_property
+    def ids(self) -> pd.Index:
+        """The id of each of the ``n_units`` units (built on first use)."""
+        assert self.ids_of is not None
+        return self.ids_of()
+
+    @functools.cached_property
+    def pos(self) -> np.ndarray | None:
+        """int16 first funnel step each row can fill (with ``steps=``), in the rows' order;
+        sorted on first use (the funnel's bucket function needs it only to sort)."""
+        if self.pos_in is None or self.perm is None:
+            return self.pos_in
+        return self.pos_in[self.perm]
 
     def unit_values(self, per_id: pd.Series, fill: Any) -> np.ndarray:
         """``per_id`` (indexed by unit id) read for each unit of the bucket, ``fill`` where
         absent: how a bucket function takes per-unit inputs (a funnel's step times)."""
-        assert self.ids is not None
         return per_id.reindex(self.ids, fill_value=fill).to_numpy()
 
     def stage_bits(self) -> np.ndarray:
@@ -159,19 +212,30 @@ class BucketRows:
 @dataclass
 class Driven:
     """What :func:`drive` returns: the bucket function's partials in unit order, with
-    the values of the codes and the counters of the run."""
+    the values of the codes and the counters of the run.
+
+    ``ready`` receives it once every block is read, before any bucket runs: everything
+    but ``results``, ``unit_starts``, ``unit_ids`` (built last, once) and the folded
+    attributes ``unit_attr``/``unit_attr_max`` (merged before or after the buckets,
+    whichever holds less memory while they run) is final then.
+    """
 
     unit_ids: pd.Index  # every unit of the log (or partition), in code order
-    results: list[Any]  # one per bucket holding units, in unit order
+    results: list[Any]  # one per bucket holding units and kept rows, in unit order
     unit_starts: list[int]  # index into unit_ids of each result's first unit
     event_names: list[str]
     attr_values: list[Any]
     n_rows: int = 0
-    rows_kept: int = 0
+    rows_kept: int = 0  # rows kept for the buckets (before thinning)
     data_start: int = int(_NAT)  # earliest time of the log (ns), NaT when empty
     data_end: int = int(_NAT)  # latest time of the log (ns)
     dropped: dict[str, int] = field(default_factory=dict)
     spilled: bool = False
+    n_units: int = 0  # len(unit_ids)
+    rows_matched: int = 0  # rows matching at least one rule of the journey
+    used: set[str] | None = None  # names of the events the rows hold (with used_names=True)
+    unit_attr: np.ndarray | None = None  # int64 per unit (attr_mode range: min; touch: the code)
+    unit_attr_max: np.ndarray | None = None  # int64 per unit (attr_mode range: max)
 
 
 class _Names:
@@ -209,171 +273,139 @@ class _Names:
         return [self.names[i] for i in srt], rank
 
 
-def _thin(off: np.ndarray, t: np.ndarray, rest: list[np.ndarray],
-          window: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-    """Rows of a block to keep: per group of rows equal in (unit ``off``, ``window(t)``,
-    every column of ``rest``), those at the group's earliest and latest time; None keeps
-    every row (fewer than two rows, or keys too wide to combine into 62 bits).
+@dataclass
+class Filled:
+    """What reading every block into the buckets found (:func:`fill`)."""
 
-    A bucket function may take thinned rows when its answer depends on a group only
-    through whether it has rows, its earliest and latest row, and whether it has more
-    than one row: all three survive (a group of two rows or more keeps two rows or
-    more, the rows at the two extreme instants). Windows must be intervals of time, so
-    that a time range meeting a window meets it at one end or contains it. No row
-    order matters: the extremes are minima and maxima of the times, not first
-    positions. Hash-grouped (no sort); a dense table of the codes when they are few.
-    """
-    n = len(t)
-    if n < 2:
-        return None
-    keys = [off, np.asarray(window(t), dtype=np.int64)] + rest
-    code = np.zeros(n, dtype=np.int64)
-    width = 1
-    for k in keys:
-        lo, hi = int(k.min()), int(k.max())
-        span = hi - lo + 1
-        if width * span >= 1 << 62:
-            return None
-        code *= span
-        code += k.astype(np.int64, copy=False) - lo if lo else k
-        width *= span
-    if width <= 2 * n:
-        g, n_groups = code, width
-    else:
-        g, uniq = pd.factorize(code, sort=False)
-        n_groups = len(uniq)
-    if n_groups == n:
-        return None  # every row its own group: nothing to drop
-    mn = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-    mx = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(mn, g, t)
-    np.maximum.at(mx, g, t)
-    return np.flatnonzero((t == mn[g]) | (t == mx[g]))
+    used: set[str] | None = None
+    matched: int = 0
+    kept: int = 0
+    t_min: int = int(np.iinfo(np.int64).max)
+    t_max: int = int(_NAT)
 
 
-def _split(off: np.ndarray, cols: list[np.ndarray], shift: int, n_buckets: int,
-           local_dtype: Any) -> list[Any]:
-    """Rows (unit offsets and columns) cut by unit range into bucket parts, input order kept."""
-    out: list[Any] = [None] * n_buckets
-    if n_buckets == 1:
-        out[0] = (off.astype(local_dtype), *cols)
-        return out
-    b = (off >> shift).astype(np.uint16 if n_buckets <= 1 << 16 else np.int64)
-    perm = np.argsort(b, kind="stable")
-    cnt = np.bincount(b, minlength=n_buckets)
-    bounds = np.concatenate(([0], np.cumsum(cnt)))
-    loc = off[perm]
-    loc &= (1 << shift) - 1
-    cols = [loc.astype(local_dtype)] + [c[perm] for c in cols]
-    for j in np.flatnonzero(cnt):
-        a, z = int(bounds[j]), int(bounds[j + 1])
-        out[j] = tuple(c[a:z] for c in cols)
+def fill(src: Source, plan: Plan, buckets: Buckets, pool: ThreadPoolExecutor | None, threads: int,
+         progress: bool) -> Filled:
+    """Read every block (on the pool), cut it with the plan and add its parts to the buckets
+    in block order (so each bucket's parts stay in input order)."""
+    out = Filled(used=set() if plan.collect_used else None)
+    bar = _Bar(src.n_items, "funnelkit 1/2: reading", "blocks", progress)
+    try:
+        def read(i: int) -> list[Any]:
+            return [plan.cut(blk) for blk in src.read(i)]
+
+        for res in ordered_map(pool, read, src.n_items, 2 * threads):  # block order: input order
+            for c in res:
+                buckets.add(c.parts)
+                if out.used is not None and c.used:
+                    out.used |= c.used
+                out.matched += c.matched
+                out.kept += c.kept
+                out.t_min = min(out.t_min, c.t_min)
+                out.t_max = max(out.t_max, c.t_max)
+            bar.update(1)
+    finally:
+        bar.close()
     return out
 
 
-def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]) -> Driven:
+def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any], *,
+          ready: Callable[[Driven], None] | None = None, threads_min_rows: int | None = None) -> Driven:
     """Run ``bucket_fn`` on every bucket of whole units of ``events`` (see the module docstring).
 
     ``events`` is a path, a frame or anything the io layer takes (not a Dask frame:
-    see :func:`run_units`). ``bucket_fn`` receives a :class:`BucketRows` and returns
-    the partial result of its units; it runs on all cores, so it must not share
-    mutable state.
+    see :func:`run_units`), or a :class:`.sources.Source` the caller opened with the
+    columns the request reads (to check the log's event names before any work). An
+    explicit ``tmp_dir`` is checked before the source is opened (after, for a source
+    given). ``bucket_fn`` receives a :class:`BucketRows` and returns the partial result
+    of its units (``None``: nothing to keep); it runs on all cores, so it must not share
+    mutable state beyond writing its own units' slice of arrays.
+
+    ``ready(driven)``, when given, is called once, after the last block is read and
+    before the first bucket runs, with the :class:`Driven` final but for what the
+    buckets and the end of the run fill in (see :class:`Driven`): a check that needs
+    the event names used raises there before any bucket work, and a bucket function
+    writing per-unit outputs in place allocates them there (``driven.n_units`` rows;
+    each bucket writes ``[rows.unit0, rows.unit0 + rows.n_units)``; units of buckets
+    without kept rows are never handed to it, so their outputs keep what ``ready``
+    put there). Logs under ``threads_min_rows`` rows (default
+    :data:`.buckets.THREADS_MIN_ROWS`) run on the calling thread.
     """
     from .run import where_columns
 
     journey = req.journey
-    # an explicit tmp_dir is checked before any work (the source may read the file already)
-    tmp = temp_dir(req.tmp_dir) if req.memory_budget is not None else None
-    props = where_columns(journey, req.exclude_rules) if journey is not None else []
-    needed = list(req.needed) + [c for c in props if c not in req.needed]
-    src: Source = open_source(events, unit_col=req.unit_col, attr_col=req.attr_col, props=props,
-                              needed=needed, attr_purpose=req.purpose)
-    rb = None
-    plan = None
+    if req.attr_mode not in _ATTR_MODES:  # pragma: no cover - internal misuse
+        raise ValueError(f"attr_mode={req.attr_mode!r}")
+    given = isinstance(events, Source)
+    tmp = None
+    if given:
+        src: Source = events
+    else:
+        # an explicit tmp_dir is checked before any work (the source may read the file already)
+        tmp = temp_dir(req.tmp_dir) if req.memory_budget is not None else None
+        props = where_columns(journey, req.exclude_rules) if journey is not None else []
+        needed = list(req.needed) + [c for c in props if c not in req.needed]
+        src = open_source(events, unit_col=req.unit_col, attr_col=req.attr_col, props=props,
+                          needed=needed, attr_purpose=req.purpose)
     n_ids = src.hi - src.lo + 1
-    threads = n_threads() if src.n_rows >= THREADS_MIN_ROWS else 1
+    min_rows = THREADS_MIN_ROWS if threads_min_rows is None else threads_min_rows
+    threads = n_threads() if src.n_rows >= min_rows else 1
     shift, n_buckets = layout(n_ids, src.n_rows, threads)
     with_pos = req.steps is not None
+    rb = None
+    k_steps = 0
     if journey is not None:
         n_st = len(journey._all_stages())
         steps = np.asarray(req.steps if with_pos else range(n_st), dtype=np.int64)
         rb = rule_bits(journey, steps, req.exclude, req.exclude_rules)
-        plan = Plan(bits=rb, keep_all=True, lo=src.lo, shift=shift, n_buckets=n_buckets,
-                    present=np.zeros(0, dtype=bool), k_steps=len(steps))
+        k_steps = len(steps)
     elif with_pos:
         raise ValueError("steps= needs a journey")  # pragma: no cover - internal misuse
-    # thinning drops rows that repeat()/after() rules count or order: not with them
-    thin = req.thin if (rb is None or not rb.special) else None
-    bits_dtype = rb.dtype if rb is not None else np.uint8
-    local_dtype = np.uint16 if shift <= 16 else (np.uint32 if shift <= 32 else np.int64)
-    with_bits = rb is not None  # no journey: no bits column to carry, spill and sort
-    dtypes: list[Any] = [local_dtype, np.int64] + ([bits_dtype] if with_bits else [])
-    if with_pos:
-        dtypes.append(np.int16)
-    if req.events:
-        dtypes.append(np.int32)
-    if req.attr_col is not None:
-        dtypes.append(np.int32)
+    if given and req.memory_budget is not None:
+        tmp = temp_dir(req.tmp_dir)
+    with_attr = req.attr_col is not None
+    attr_mode = None
+    if with_attr and req.attr_mode != "ignore":
+        attr_mode = "step" if req.attr_mode == "rows" else req.attr_mode
+    carried = attr_mode == "step"  # the attribute rides on every kept row
     names = _Names(src.categories if req.events else None)
-    present = np.zeros(n_ids, dtype=bool)
-    lock = threading.Lock()
-    stats = {"kept": 0, "t_min": np.iinfo(np.int64).max, "t_max": int(_NAT)}
-
-    def split(blk: Block) -> list[Any]:
-        off = blk.unit - src.lo if src.lo else blk.unit
-        present[off] = True  # every row marks its unit present, kept or not
-        t = blk.t * blk.t_factor if blk.t_factor != 1 else blk.t
-        cols: list[np.ndarray] = [t]
-        bits = None
-        if plan is not None:
-            bits, pos = plan.evaluate(blk)
-            cols.append(bits)
-            if with_pos:
-                cols.append(pos)
-        if req.events:
-            cols.append(names.lut(blk.cats)[blk.ev])
-        if req.attr_col is not None:
-            a = blk.attr if blk.attr is not None else np.full(len(t), -1, np.int64)
-            cols.append(a.astype(np.int32))
-        if len(t):
-            with lock:
-                stats["t_min"] = min(stats["t_min"], int(t.min()))
-                stats["t_max"] = max(stats["t_max"], int(t.max()))
-        if req.keep == "matched" and bits is not None:
-            keep = np.flatnonzero(bits != 0)
-            off = off[keep]
-            cols = [c[keep] for c in cols]
-        with lock:
-            stats["kept"] += len(off)
-        if thin is not None:
-            keep = _thin(off, cols[0], cols[1:], thin)
-            if keep is not None:
-                off = off[keep]
-                cols = [c[keep] for c in cols]
-        return _split(off, cols, shift, n_buckets, local_dtype)
-
+    plan = Plan(
+        bits=rb, keep_all=req.keep == "all", lo=src.lo, shift=shift, n_buckets=n_buckets,
+        present=np.zeros(n_ids, dtype=bool), attr_mode=attr_mode, carry_rows=req.rows, k_steps=k_steps,
+        n_attr_values=len(src.attr_values or []), carry_pos=with_pos,
+        event_codes=names.lut if req.events else None, collect_used=req.used_names,
+        # thinning drops rows that repeat()/after() rules count or order: not with them
+        thin=req.thin if (rb is None or not rb.special) else None,
+    )
+    with_bits = rb is not None  # no journey: no bits column to carry, spill and sort
     progress = _progress_enabled(req.progress)
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    buckets = Buckets(n_buckets, dtypes, budget=req.memory_budget, tmp=tmp)
+    buckets = Buckets(n_buckets, plan.part_dtypes(), budget=req.memory_budget, tmp=tmp)
     results: list[Any] = [None] * n_buckets
     try:
-        bar = _Bar(src.n_items, "funnelkit 1/2: reading", "blocks", progress)
-        try:
-            def read(i: int) -> list[Any]:
-                return [split(blk) for blk in src.read(i)]
-
-            for res in ordered_map(pool, read, src.n_items, 2 * threads):
-                for parts in res:
-                    buckets.add(parts)
-                bar.update(1)
-        finally:
-            bar.close()
+        got = fill(src, plan, buckets, pool, threads, progress)
         event_names, rank = names.sorted()
-        cum = np.cumsum(present, dtype=np.int64)
+        present = plan.present
+        urank = np.cumsum(present, dtype=np.int64)
+        n_units = int(urank[-1]) if len(urank) else 0
         width = 1 << shift
         edges = np.minimum(np.arange(n_buckets + 1, dtype=np.int64) * width, n_ids)
-        code0 = np.concatenate(([0], cum))[edges]
-        urank = cum - 1
+        code0 = np.concatenate(([0], urank))[edges]
+        urank -= 1  # the code of each present id
+        driven = Driven(
+            unit_ids=None,  # type: ignore[arg-type]  # built last
+            results=[], unit_starts=[], event_names=event_names, attr_values=list(src.attr_values or []),
+            n_rows=src.n_rows, rows_kept=got.kept,
+            data_start=got.t_min if got.t_min != np.iinfo(np.int64).max else int(_NAT),
+            data_end=got.t_max, dropped=dict(src.dropped), spilled=bool(buckets.written), n_units=n_units,
+            rows_matched=got.matched, used=got.used,
+        )
+        folded = attr_mode in ("range", "first_touch", "last_touch")
+        if folded and _fold_early(plan, n_units):
+            driven.unit_attr, driven.unit_attr_max = plan.unit_attributes(np.flatnonzero(present))
+            folded = False
+        if ready is not None:
+            ready(driven)
 
         def work(j: int) -> None:
             a, z = int(code0[j]), int(code0[j + 1])
@@ -385,27 +417,30 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
             bits = rest.pop(0) if with_bits else None
             pos = rest.pop(0) if with_pos else None
             ev = rest.pop(0) if req.events else None
-            at = rest.pop(0) if req.attr_col is not None else None
+            at = rest.pop(0) if carried else None
+            row = rest.pop(0) if req.rows else None
             if ev is not None:
                 ev = rank[ev]
             u = urank[j * width + off.astype(np.int64)] - a
+            tail = [row] if row is not None else []
             if with_pos:
-                ties = [bits] + [k for k in (ev, at) if k is not None]
+                ties = [bits] + [k for k in (ev, at) if k is not None] + tail
                 perm = order(u, t, pos, ties, n_units=z - a, n_pos=len(req.steps or ()) + 1)
             else:
-                ties = [k for k in (ev, at, bits) if k is not None]
+                ties = [k for k in (ev, at, bits) if k is not None] + tail
                 perm = order(u, t, np.zeros(len(u), dtype=np.int16), ties, n_units=z - a, n_pos=1)
             if bits is None:
                 bits = np.zeros(len(u), dtype=np.uint8)
             if perm is not None:
                 u, t, bits = u[perm], t[perm], bits[perm]
-                pos = None if pos is None else pos[perm]
                 ev = None if ev is None else ev[perm]
                 at = None if at is None else at[perm]
+                row = None if row is None else row[perm]
             lo_j = j * width
-            ids = src.ids_of(np.flatnonzero(present[lo_j:lo_j + width]) + lo_j)
+            ids_of = functools.partial(_ids_of, src, present, lo_j, width)
             results[j] = bucket_fn(BucketRows(u=u, t=t, bits=bits, event=ev, attr=at, n_units=z - a,
-                                              unit0=a, rules=rb, journey=journey, pos=pos, ids=ids))
+                                              unit0=a, rules=rb, journey=journey, ids_of=ids_of, row=row,
+                                              pos_in=pos, perm=perm))
 
         bar = _Bar(n_buckets, "funnelkit 2/2: per bucket", "buckets", progress)
         try:
@@ -417,15 +452,29 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
             pool.shutdown()
         if tmp is not None:
             shutil.rmtree(tmp, ignore_errors=True)
+    offsets = np.flatnonzero(present)
+    if folded:
+        driven.unit_attr, driven.unit_attr_max = plan.unit_attributes(offsets)
     keep_j = [j for j in range(n_buckets) if results[j] is not None]
-    t_min = stats["t_min"] if stats["t_min"] != np.iinfo(np.int64).max else int(_NAT)
-    return Driven(
-        unit_ids=src.ids_of(np.flatnonzero(present)), results=[results[j] for j in keep_j],
-        unit_starts=[int(code0[j]) for j in keep_j], event_names=event_names,
-        attr_values=list(src.attr_values or []), n_rows=src.n_rows, rows_kept=int(stats["kept"]),
-        data_start=t_min, data_end=int(stats["t_max"]), dropped=dict(src.dropped),
-        spilled=bool(buckets.written),
-    )
+    driven.results = [results[j] for j in keep_j]
+    driven.unit_starts = [int(code0[j]) for j in keep_j]
+    driven.unit_ids = src.ids_of(offsets)
+    return driven
+
+
+def _fold_early(plan: Plan, n_units: int) -> bool:
+    """Whether to merge the folded attributes before the buckets run: when the per-thread
+    accumulators (per id, per thread) take more memory than the per-unit result, so that
+    the buckets run with the smaller of the two held (first/last touch: 16 bytes per id and
+    thread against 8 per unit; an experiment's few variants: a flag per value, id and thread
+    against 16 bytes per unit, merged after the buckets as before)."""
+    held = sum(a.nbytes for acc in plan._acc for a in acc)
+    return held > n_units * (16 if plan.attr_mode == "range" else 8)
+
+
+def _ids_of(src: Source, present: np.ndarray, lo: int, width: int) -> pd.Index:
+    """The ids of the units present in the bucket of ids ``[lo, lo + width)``."""
+    return src.ids_of(np.flatnonzero(present[lo:lo + width]) + lo)
 
 
 def _partition(pdf: pd.DataFrame, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]) -> Driven | None:

@@ -16,25 +16,30 @@ no bit are dropped at once (a strict funnel keeps every row: any event breaks
 adjacency). The plan also gives each row its *position*: the first funnel step it can
 fill (``K`` for none), the tie-break of events at the same time.
 
-The plan then splits the kept rows by unit range into bucket parts (:meth:`Plan.split`)
-and folds the per-unit attributes that need every row (an experiment's variant, first
-and last touch) into per-thread accumulators.
+The plan then cuts every block in one pass (:meth:`Plan.cut`, the only per-block step of
+the driver, :func:`funnelkit.engine.drive.drive`): it marks the block's units present,
+collects the event names used, folds the per-unit attributes that need every row (an
+experiment's variant, first and last touch) into per-thread accumulators, keeps the rows
+that matter with the columns the bucket function asks for (rule bits, positions, event
+and attribute codes, input positions), optionally thins them (:func:`_thin`) and splits
+them by unit range into bucket parts (:func:`_split`).
 """
 
 from __future__ import annotations
 
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, NamedTuple
 
 import numpy as np
+import pandas as pd
 
 from ..errors import ParameterError
 from ..journey.rules import Rule
 from .sources import Block
 
-__all__ = ["Plan", "RuleBits", "rule_bits"]
+__all__ = ["Cut", "Plan", "RuleBits", "rule_bits"]
 
 _I64_MAX = np.iinfo(np.int64).max
 _I64_MIN = np.iinfo(np.int64).min
@@ -116,20 +121,45 @@ class _PropsView:
         return self._p[col]
 
 
+class Cut(NamedTuple):
+    """One block cut by :meth:`Plan.cut`."""
+
+    parts: list[Any]  # per bucket: a tuple of arrays (see Plan.part_dtypes), None where empty
+    used: set[str] | None  # event names of the block's rows (with collect_used)
+    matched: int  # rows matching at least one rule (0 without rules)
+    kept: int  # rows kept (before thinning)
+    t_min: int  # earliest time of the block (ns); int64 max when empty
+    t_max: int  # latest time of the block (ns); int64 min when empty
+
+
 @dataclass
 class Plan:
-    """Per-block evaluation of the rules, and the split of kept rows into buckets."""
+    """Per-block evaluation of the rules, and the split of kept rows into buckets.
 
-    bits: RuleBits
-    keep_all: bool
+    What a bucket part carries, in this order (:meth:`part_dtypes`): each row's unit
+    offset within its bucket and its time (ns), then its rule bits and position (with
+    ``bits``; the position only with ``carry_pos``), its event code (``event_codes``), its
+    attribute code (``attr_mode="step"``) and its input position (``carry_rows``).
+    """
+
+    bits: RuleBits | None  # None: no rules (no bits, no positions; every row kept)
+    keep_all: bool  # keep rows that match no rule (strict funnels, paths, retention)
     lo: int
     shift: int  # bucket b holds ids lo + [b << shift, (b + 1) << shift)
     n_buckets: int
     present: np.ndarray  # bool over hi - lo + 1 ids
-    attr_mode: str | None = None  # "range", "first_touch", "last_touch", "step" or None
+    # the attribute: folded per unit over every row ("range": min/max code; "first_touch"/
+    # "last_touch": the code at the earliest/latest time with one), carried per kept row
+    # ("step", int32, -1 null), or neither (None)
+    attr_mode: str | None = None
     carry_rows: bool = False  # carry each kept row's input position (stage assignment)
     k_steps: int = 0  # K, the number of funnel steps (the position of rows that fill none)
     n_attr_values: int = 0  # distinct attribute values (their codes are 0 .. n-1)
+    carry_pos: bool = True  # with bits: carry each row's position
+    # carry each row's event code: the codes of a block's dictionary (one int32 per name)
+    event_codes: Callable[[tuple[str, ...]], np.ndarray] | None = None
+    collect_used: bool = True  # collect the names of the events the rows hold
+    thin: Callable[[np.ndarray], np.ndarray] | None = None  # see _thin
     _luts: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, list[Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _acc: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # one per thread
@@ -143,7 +173,13 @@ class Plan:
 
     def part_dtypes(self) -> list[Any]:
         """dtypes of the arrays of a bucket part, in order."""
-        out = [self.local_dtype, np.int64, self.bits.dtype, np.int16]
+        out = [self.local_dtype, np.int64]
+        if self.bits is not None:
+            out.append(self.bits.dtype)
+            if self.carry_pos:
+                out.append(np.int16)
+        if self.event_codes is not None:
+            out.append(np.int32)
         if self.attr_mode == "step":
             out.append(np.int32)
         if self.carry_rows:
@@ -158,6 +194,7 @@ class Plan:
         if got is not None:
             return got
         rb = self.bits
+        assert rb is not None
         dt = rb.dtype
         lut = np.zeros(len(cats) + 1, dtype=dt)
         where: list[Any] = []
@@ -180,20 +217,21 @@ class Plan:
             self._luts[cats] = got
         return got
 
-    def evaluate(self, blk: Block) -> tuple[np.ndarray, np.ndarray]:
-        """Bits and position of every row of the block."""
+    def evaluate(self, blk: Block, *, with_pos: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
+        """Bits and position of every row of the block (no position when not ``with_pos``)."""
         lut, pos_lut, where = self.luts(blk.cats)
         ev = blk.ev
         bits = lut[ev]
-        pos = pos_lut[ev]
+        pos = pos_lut[ev] if with_pos else None
         if where:
             view = _PropsView(blk.props)
-            dt = self.bits.dtype
+            dt = self.bits.dtype  # type: ignore[union-attr]
             for b, rule, name_mask, bpos in where:
                 m = rule._row_mask(view, name_mask, ev)
                 if m.any():
                     bits[m] |= dt(1 << b)
-                    np.minimum(pos, np.where(m, bpos, self.k_steps).astype(np.int16), out=pos)
+                    if pos is not None:
+                        np.minimum(pos, np.where(m, bpos, self.k_steps).astype(np.int16), out=pos)
         return bits, pos
 
     # ----------------------------------------------------------------- attributes
@@ -236,9 +274,15 @@ class Plan:
         at_best = now == tt
         np.minimum.at(bc, u[at_best], code[at_best])
 
-    def attributes(self) -> tuple[np.ndarray, np.ndarray | None]:
-        """Per unit id: (code, None) for first/last touch, (min, max) codes for a range."""
-        n = len(self.present)
+    def attributes(self, offsets: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray | None]:
+        """Per unit id (or per id at ``offsets``): (code, None) for first/last touch, (min,
+        max) codes for a range; -1 for none. The per-thread accumulators are merged into
+        the first one."""
+        n = len(self.present) if offsets is None else len(offsets)
+
+        def take(a: np.ndarray) -> np.ndarray:
+            return a if offsets is None else a[..., offsets]  # gathered before widening
+
         if self.attr_mode == "range":
             if not self._acc:
                 return np.full(n, -1, np.int64), np.full(n, -1, np.int64)
@@ -246,15 +290,19 @@ class Plan:
                 seen = self._acc[0][0]
                 for (other,) in self._acc[1:]:
                     seen |= other
-                any_ = seen.any(axis=0)
-                vmin = np.where(any_, np.argmax(seen, axis=0), -1).astype(np.int64)
-                vmax = np.where(any_, len(seen) - 1 - np.argmax(seen[::-1], axis=0), -1).astype(np.int64)
+                seen = take(seen)
+                none = ~seen.any(axis=0)
+                vmin = np.argmax(seen, axis=0).astype(np.int64, copy=False)
+                vmin[none] = -1
+                vmax = (len(seen) - 1 - np.argmax(seen[::-1], axis=0)).astype(np.int64, copy=False)
+                vmax[none] = -1
                 return vmin, vmax
             vmin, vmax = self._acc[0]
             for a, b in self._acc[1:]:
                 np.minimum(vmin, a, out=vmin)
                 np.maximum(vmax, b, out=vmax)
-            vmin = vmin.copy()
+            vmin = vmin.copy() if offsets is None else take(vmin)
+            vmax = take(vmax)
             vmin[vmax < 0] = -1
             return vmin, vmax
         first = self.attr_mode == "first_touch"
@@ -265,60 +313,145 @@ class Plan:
             better = (t < bt) if first else (t > bt)
             better |= (t == bt) & (c < bc)
             bt[better], bc[better] = t[better], c[better]
-        return np.where(bc == _I64_MAX, -1, bc), None
+        bc = take(bc)
+        if offsets is None:
+            return np.where(bc == _I64_MAX, -1, bc), None
+        bc[bc == _I64_MAX] = -1  # a copy already
+        return bc, None
 
-    # ----------------------------------------------------------------- split
-    def split(self, blk: Block) -> tuple[list[Any], set[str], int, int]:
-        """One block: mark its units present, keep the rows that matter, split them by bucket.
+    def unit_attributes(self, offsets: np.ndarray) -> tuple[np.ndarray, np.ndarray | None]:
+        """:meth:`attributes` of the units at ``offsets`` (the present ones, in code order);
+        the per-thread accumulators are released (call once, after the last block)."""
+        out = self.attributes(offsets)
+        self._acc = []
+        self._local = threading.local()  # the pool threads' references go with it
+        return out
 
-        Returns the parts per bucket (None where empty), the event names used, the rows
-        kept that match a rule, and the block's latest time (ns).
-        """
-        bits, pos = self.evaluate(blk)
-        used_mask = np.zeros(len(blk.cats), dtype=bool)
-        used_mask[blk.ev] = True
-        used = {c for c, m in zip(blk.cats, used_mask) if m}
+    # ----------------------------------------------------------------- cut
+    def cut(self, blk: Block) -> Cut:
+        """One block, in one pass: mark its units present, collect the names used, fold the
+        attribute, keep the rows that matter with the columns asked for, thin them, split
+        them by bucket (input order kept within a bucket). See :class:`Cut`."""
+        rb = self.bits
+        bits = pos = None
+        if rb is not None:
+            bits, pos = self.evaluate(blk, with_pos=self.carry_pos)
+        used = None
+        if self.collect_used:
+            used_mask = np.zeros(len(blk.cats), dtype=bool)
+            used_mask[blk.ev] = True
+            used = {c for c, m in zip(blk.cats, used_mask) if m}
         off = blk.unit - self.lo if self.lo else blk.unit
-        self.present[off] = True
+        self.present[off] = True  # every row marks its unit present, kept or not
         t = blk.t
-        t_max = int(t.max()) * blk.t_factor if len(t) else -(2**63)
+        n = len(t)
+        f = blk.t_factor
+        t_min, t_max = (int(t.min()) * f, int(t.max()) * f) if n else (_I64_MAX, _I64_MIN)
         g = blk.attr
         if g is not None and self.attr_mode in ("range", "first_touch", "last_touch"):
             if self.attr_mode == "range":
                 self._fold_range(off, g)
             else:
-                self._fold_touch(off, t * blk.t_factor if blk.t_factor != 1 else t, g)
-        hit = bits != 0
-        kept = int(np.count_nonzero(hit))
-        if self.keep_all:
-            keep = None
-        else:
-            keep = np.flatnonzero(hit)
-            off, t, bits, pos = off[keep], t[keep], bits[keep], pos[keep]
-        if blk.t_factor != 1:
-            t = t * blk.t_factor  # range checked by the source
-        extra: list[np.ndarray] = []
+                self._fold_touch(off, t * f if f != 1 else t, g)
+        keep = None
+        matched = 0
+        if bits is not None:
+            hit = bits != 0
+            matched = int(np.count_nonzero(hit))
+            if not self.keep_all and matched < n:
+                keep = np.flatnonzero(hit)
+                off, t, bits = off[keep], t[keep], bits[keep]
+                if pos is not None:
+                    pos = pos[keep]
+        if f != 1:
+            t = t * f  # range checked by the source
+        cols: list[np.ndarray] = [t]
+        if bits is not None:
+            cols.append(bits)
+            if pos is not None:
+                cols.append(pos)
+        if self.event_codes is not None:
+            cols.append(self.event_codes(blk.cats)[blk.ev if keep is None else blk.ev[keep]])
         if self.attr_mode == "step":
-            a = g if g is not None else np.full(len(blk.t), -1, np.int64)
-            extra.append((a if keep is None else a[keep]).astype(np.int32))
+            a = g if g is not None else np.full(n, -1, np.int64)
+            cols.append((a if keep is None else a[keep]).astype(np.int32))
+        n_keys = len(cols)
         if self.carry_rows:
-            r = np.arange(blk.row0, blk.row0 + len(blk.t), dtype=np.int64)
-            extra.append(r if keep is None else r[keep])
-        cols = [off, t, bits, pos, *extra]
-        out: list[Any] = [None] * self.n_buckets
-        local_type = self.local_dtype
-        if self.n_buckets == 1:
-            cols[0] = off.astype(local_type)
-            out[0] = tuple(cols)
-            return out, used, kept, t_max
-        b = (off >> self.shift).astype(np.uint16 if self.n_buckets <= 1 << 16 else np.int64)
-        order = np.argsort(b, kind="stable")  # radix sort for 16-bit keys; keeps input order
-        cnt = np.bincount(b, minlength=self.n_buckets)
-        bounds = np.concatenate(([0], np.cumsum(cnt)))
-        loc = off[order]
-        loc &= (1 << self.shift) - 1  # offset within the bucket
-        cols = [loc.astype(local_type)] + [c[order] for c in cols[1:]]
-        for j in np.flatnonzero(cnt):
-            a, z = int(bounds[j]), int(bounds[j + 1])
-            out[j] = tuple(c[a:z] for c in cols)
-        return out, used, kept, t_max
+            r = np.arange(blk.row0, blk.row0 + n, dtype=np.int64)
+            cols.append(r if keep is None else r[keep])
+        kept = len(off)
+        if self.thin is not None:
+            sel = _thin(off, cols[0], cols[1:n_keys], self.thin)
+            if sel is not None:
+                off = off[sel]
+                cols = [c[sel] for c in cols]
+        return Cut(_split(off, cols, self.shift, self.n_buckets, self.local_dtype), used, matched, kept,
+                   t_min, t_max)
+
+    def split(self, blk: Block) -> tuple[list[Any], set[str], int, int]:
+        """:meth:`cut`, as ``(parts, names used, rows matching a rule, latest time)``."""
+        c = self.cut(blk)
+        return c.parts, c.used if c.used is not None else set(), c.matched, c.t_max
+
+
+def _split(off: np.ndarray, cols: list[np.ndarray], shift: int, n_buckets: int,
+           local_dtype: Any) -> list[Any]:
+    """Rows (unit offsets and columns) cut by unit range into bucket parts, input order kept:
+    ``(offset within the bucket, *cols)`` per bucket, None where empty."""
+    out: list[Any] = [None] * n_buckets
+    if n_buckets == 1:
+        out[0] = (off.astype(local_dtype), *cols)
+        return out
+    b = (off >> shift).astype(np.uint16 if n_buckets <= 1 << 16 else np.int64)
+    perm = np.argsort(b, kind="stable")  # radix sort for 16-bit keys; keeps input order
+    cnt = np.bincount(b, minlength=n_buckets)
+    bounds = np.concatenate(([0], np.cumsum(cnt)))
+    loc = off[perm]
+    loc &= (1 << shift) - 1  # offset within the bucket
+    cols = [loc.astype(local_dtype)] + [c[perm] for c in cols]
+    for j in np.flatnonzero(cnt):
+        a, z = int(bounds[j]), int(bounds[j + 1])
+        out[j] = tuple(c[a:z] for c in cols)
+    return out
+
+
+def _thin(off: np.ndarray, t: np.ndarray, rest: list[np.ndarray],
+          window: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
+    """Rows of a block to keep: per group of rows equal in (unit ``off``, ``window(t)``,
+    every column of ``rest``), those at the group's earliest and latest time; None keeps
+    every row (fewer than two rows, or keys too wide to combine into 62 bits).
+
+    A bucket function may take thinned rows when its answer depends on a group only
+    through whether it has rows, its earliest and latest row, and whether it has more
+    than one row: all three survive (a group of two rows or more keeps two rows or
+    more, the rows at the two extreme instants). Windows must be intervals of time, so
+    that a time range meeting a window meets it at one end or contains it. No row
+    order matters: the extremes are minima and maxima of the times, not first
+    positions. Hash-grouped (no sort); a dense table of the codes when they are few.
+    """
+    n = len(t)
+    if n < 2:
+        return None
+    keys = [off, np.asarray(window(t), dtype=np.int64)] + rest
+    code = np.zeros(n, dtype=np.int64)
+    width = 1
+    for k in keys:
+        lo, hi = int(k.min()), int(k.max())
+        span = hi - lo + 1
+        if width * span >= 1 << 62:
+            return None
+        code *= span
+        code += k.astype(np.int64, copy=False) - lo if lo else k
+        width *= span
+    if width <= 2 * n:
+        g, n_groups = code, width
+    else:
+        g, uniq = pd.factorize(code, sort=False)
+        n_groups = len(uniq)
+    if n_groups == n:
+        return None  # every row its own group: nothing to drop
+    mn = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
+    mx = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
+    np.minimum.at(mn, g, t)
+    np.maximum.at(mx, g, t)
+    return np.flatnonzero((t == mn[g]) | (t == mx[g]))

@@ -1,22 +1,27 @@
-"""The engine's driver: source -> plan -> buckets -> bucket function -> partial result (private).
+"""The funnel on the engine's driver: source -> plan -> buckets -> funnel bucket function (private).
 
 :func:`run_funnel` is the one implementation behind every funnel computation
 (``fk.funnel``, ``fk.experiment``, ``fk.time_between``, trends; in memory, out of
-core and, partition by partition, on Dask):
+core and, partition by partition, on Dask). It is a client of the engine's one driver,
+:func:`funnelkit.engine.drive.drive`:
 
-1. the source yields blocks of the needed columns, read on all cores;
-2. the plan evaluates the rules per block, keeps the rows that matter, folds the
-   per-unit attributes and splits the kept rows by unit range into buckets (spilled
-   to a temporary directory beyond ``memory_budget``);
-3. each bucket is sorted and run through the funnel bucket function, on all cores,
-   writing its units' slice of the per-unit outputs;
-4. the result is a :class:`FunnelPartial`: per-unit arrays plus counters, mergeable
+1. the exclusions' shape, the columns and (when the source knows them up front) the
+   event names are checked before any work;
+2. :func:`~funnelkit.engine.drive.drive` reads the blocks on all cores; its plan keeps
+   the rows a rule matches (every row in strict and uninterrupted modes), folds the
+   per-unit attributes (an experiment's variant range, first/last touch) and fills the
+   buckets (spilled to a temporary directory beyond ``memory_budget``);
+3. once every block is read, the event names of a Parquet file read directly are
+   checked (``ready``) and the per-unit output arrays are allocated;
+4. each bucket, sorted by the driver, goes through the funnel bucket function
+   (:func:`.bucket_funnel.run_sorted`), on all cores, writing its units' slice of the
+   per-unit outputs;
+5. the result is a :class:`FunnelPartial`: per-unit arrays plus counters, mergeable
    with :func:`merge` (Dask partitions hold disjoint units).
 """
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -25,10 +30,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._progress import _Bar, _progress_enabled
-from ._parallel import n_threads, ordered_map
-from .bucket_funnel import FunnelKernel, code_lut, run_bucket
-from .buckets import THREADS_MIN_ROWS, Buckets, layout, run_ordered, temp_dir
+from .bucket_funnel import FunnelKernel, code_lut, run_sorted
+from .buckets import THREADS_MIN_ROWS, Buckets
+from .drive import BucketRows, DriveRequest, Driven, drive, fill
 from .kernels import NAT
 from .plan import Plan, rule_bits
 from .sources import Source, open_source
@@ -102,25 +106,44 @@ def where_columns(journey: Any, exclude_rules: Sequence[Any] = ()) -> list[Any]:
 
 def scan(src: Source, plan: Plan, buckets: Buckets, pool: ThreadPoolExecutor | None, threads: int,
          progress: bool) -> tuple[set[str], int, int]:
-    """Read every block, evaluate it and fill the buckets (input order kept per bucket)."""
-    used: set[str] = set()
-    kept = 0
-    t_max = int(NAT)
-    bar = _Bar(src.n_items, "funnelkit 1/2: reading", "blocks", progress)
-    try:
-        def work(i: int) -> list[Any]:
-            return [plan.split(blk) for blk in src.read(i)]
+    """:func:`.drive.fill` as ``(names used, rows matching a rule, latest time)``.
 
-        for res in ordered_map(pool, work, src.n_items, 2 * threads):  # block order: input order
-            for parts, u, k, tm in res:
-                buckets.add(parts)
-                used |= u
-                kept += k
-                t_max = max(t_max, tm)
-            bar.update(1)
-    finally:
-        bar.close()
-    return used, kept, t_max
+    Kept for :mod:`.bucket_stages` (stage assignment), which still runs its own bucket
+    loop; :class:`.drive.DriveRequest` with ``rows=True`` carries what it needs.
+    """
+    got = fill(src, plan, buckets, pool, threads, progress)
+    return got.used if got.used is not None else set(), got.matched, got.t_max
+
+
+class _Outputs:
+    """The per-unit outputs of one funnel run, allocated once the unit count is known and
+    written bucket by bucket (each bucket its own slice ``[unit0, unit0 + n_units)``)."""
+
+    def __init__(self, n_units: int, k: int, fk: FunnelKernel) -> None:
+        self.level = np.zeros(n_units, dtype=np.int16)
+        # NAT is written where no bucket ran (units without kept rows), after the run
+        self.step_time = np.empty((n_units, k), dtype=np.int64, order="F")  # columns: the units frame
+        self.excluded = np.zeros(n_units, dtype=bool)
+        self.n_att = np.zeros(n_units, dtype=np.int64)
+        self.step_attr: np.ndarray | None = None
+        if fk.step_attr is not None:
+            self.step_attr = np.full(n_units, -1, dtype=np.int64)
+        if fk.all_step_attrs:
+            self.step_attr = np.full((n_units, k), -1, dtype=np.int64)
+
+
+def _funnel_bucket(fk: FunnelKernel, out: list[_Outputs], rows: BucketRows) -> int:
+    """The funnel on one sorted bucket, written into the run's outputs; returns its unit count."""
+    res, got = run_sorted(fk, rows.u, rows.t, rows.bits, rows.attr, rows.n_units)
+    o = out[0]
+    a, z = rows.unit0, rows.unit0 + rows.n_units
+    o.level[a:z] = res.level
+    o.step_time[a:z] = res.step_time
+    o.excluded[a:z] = res.excluded
+    o.n_att[a:z] = res.n_attempts
+    if o.step_attr is not None and got is not None:
+        o.step_attr[a:z] = got
+    return rows.n_units
 
 
 def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
@@ -139,96 +162,58 @@ def run_funnel(events: Any, req: FunnelRequest) -> FunnelPartial:
             journey.check_events(src.categories, on_unknown=req.on_unknown)
         syms = symbol_table(spec, src.categories, req.exclude, check_events=req.check_events,
                             on_unknown=req.on_unknown)
-    rb = rule_bits(journey, spec.steps, syms.exclude, syms.exclude_rules)
+    steps = np.asarray(spec.steps, dtype=np.int64)
+    rb = rule_bits(journey, steps, syms.exclude, syms.exclude_rules)
     K = len(spec.steps)
-    n_ids = src.hi - src.lo + 1
-    threads = n_threads() if src.n_rows >= THREADS_MIN_ROWS else 1
-    shift, n_buckets = layout(n_ids, src.n_rows, threads)
-    plan = Plan(bits=rb, keep_all=req.mode in ("strict", "uninterrupted"), lo=src.lo, shift=shift, n_buckets=n_buckets,
-                present=np.zeros(n_ids, dtype=bool),
-                attr_mode=("step" if req.attr_mode == "steps" else req.attr_mode) if req.attr_col is not None else None,
-                k_steps=K, n_attr_values=len(src.attr_values or []))
+    # how the attribute reaches the funnel: folded per unit while reading (a variant's range,
+    # first/last touch over the unit), or carried per row and read at step events
+    with_attr = req.attr_col is not None and req.attr_mode is not None
+    per_row = with_attr and req.attr_mode in ("step", "steps")
+    attr_mode = "ignore" if not with_attr else ("rows" if per_row else req.attr_mode)
     stages = journey._all_stages()
     fk = FunnelKernel(
         mode=req.mode, window=req.window, window_from=req.window_from,
-        steps=np.asarray(spec.steps, dtype=np.int64), exclude=tuple(syms.exclude), bits=rb,
+        steps=steps, exclude=tuple(syms.exclude), bits=rb,
         after_order=tuple(journey._after_order()), stage_of={s.name: i for i, s in enumerate(stages)},
         step_names=tuple(spec.names), start_ns=req.start_ns, end_ns=req.end_ns,
-        step_attr=req.step_attr if plan.attr_mode == "step" and req.attr_mode == "step" else None,
-        all_step_attrs=plan.attr_mode == "step" and req.attr_mode == "steps",
-        code_lut=code_lut(np.asarray(spec.steps, dtype=np.int64), rb),
+        step_attr=req.step_attr if per_row and req.attr_mode == "step" else None,
+        all_step_attrs=per_row and req.attr_mode == "steps",
+        code_lut=code_lut(steps, rb),
         reuse_events=req.reuse_events, increasing_times=req.increasing_times, stop_at_repeat=req.stop_at_repeat,
         out_of_order=req.out_of_order, optional=tuple(spec.optional),
     )
-    progress = _progress_enabled(req.progress)  # a bar only on a terminal
-    pool = ThreadPoolExecutor(threads) if threads > 1 else None
-    tmp = temp_dir(req.tmp_dir) if req.memory_budget is not None else None
-    buckets = Buckets(n_buckets, plan.part_dtypes(), budget=req.memory_budget, tmp=tmp)
-    try:
-        used, kept, t_max = scan(src, plan, buckets, pool, threads, progress)
+    dreq = DriveRequest(
+        journey=journey, unit_col=req.unit_col, attr_col=req.attr_col, attr_mode=attr_mode,  # type: ignore[arg-type]
+        keep="all" if req.mode in ("strict", "uninterrupted") else "matched",  # any event breaks adjacency
+        used_names=True, memory_budget=req.memory_budget, tmp_dir=req.tmp_dir, progress=req.progress,
+        purpose=req.attr_purpose, steps=tuple(int(s) for s in steps), exclude=tuple(syms.exclude),
+        exclude_rules=tuple(syms.exclude_rules),
+    )
+    out: list[_Outputs] = []
+
+    def ready(d: Driven) -> None:
         if src.categories is None:  # names known only now (Parquet read directly)
-            names = sorted(used)
+            names = sorted(d.used or ())
             if req.check_events:
                 journey.check_events(names, on_unknown=req.on_unknown)
             symbol_table(spec, names, req.exclude, check_events=req.check_events, on_unknown=req.on_unknown)
-        present = plan.present
-        rank = np.cumsum(present, dtype=np.int64)
-        rank -= 1
-        n_units = int(rank[-1]) + 1 if len(rank) else 0
-        width = 1 << shift
-        edges = np.minimum(np.arange(n_buckets + 1, dtype=np.int64) * width, n_ids)
-        code0 = np.concatenate(([0], np.cumsum(present, dtype=np.int64)))[edges]
-        level = np.zeros(n_units, dtype=np.int16)
-        step_time = np.empty((n_units, K), dtype=np.int64, order="F")  # columns: the units frame
-        excluded = np.zeros(n_units, dtype=bool)
-        n_att = np.zeros(n_units, dtype=np.int64)
-        step_attr = np.full(n_units, -1, dtype=np.int64) if fk.step_attr is not None else None
-        if fk.all_step_attrs:
-            step_attr = np.full((n_units, K), -1, dtype=np.int64)
+        out.append(_Outputs(d.n_units, K, fk))
 
-        def work(j: int) -> None:
-            a, z = int(code0[j]), int(code0[j + 1])
-            cols = buckets.take(j)
-            if z == a:
-                return
-            if cols is None:
-                step_time[a:z] = NAT
-                return
-            off, t, bits, pos = cols[:4]
-            attr = cols[4] if plan.attr_mode == "step" else None
-            u = rank[j * width + off.astype(np.int64)] - a
-            res, got = run_bucket(fk, u, t, bits, pos, attr, z - a)
-            level[a:z] = res.level
-            step_time[a:z] = res.step_time
-            excluded[a:z] = res.excluded
-            n_att[a:z] = res.n_attempts
-            if step_attr is not None and got is not None:
-                step_attr[a:z] = got
-
-        bar = _Bar(n_buckets, "funnelkit 2/2: funnel per bucket", "buckets", progress)
-        try:
-            run_ordered(pool, work, n_buckets, threads, bar)
-        finally:
-            bar.close()
-    finally:
-        if pool is not None:
-            pool.shutdown()
-        if tmp is not None:
-            shutil.rmtree(tmp, ignore_errors=True)
-    offsets = np.flatnonzero(present)
-    attr = attr_max = None
-    if plan.attr_mode == "step":
-        attr = step_attr
-    elif plan.attr_mode is not None:
-        a1, a2 = plan.attributes()
-        attr = a1[offsets]
-        attr_max = None if a2 is None else a2[offsets]
+    d = drive(src, dreq, lambda rows: _funnel_bucket(fk, out, rows), ready=ready,
+              threads_min_rows=THREADS_MIN_ROWS)  # read here at call time: tests lower it
+    o = out[0]
+    end = 0
+    for a, n in zip(d.unit_starts, d.results):  # units of buckets without kept rows: not reached
+        o.step_time[end:a] = NAT
+        end = a + n
+    o.step_time[end:] = NAT
+    attr, attr_max = (o.step_attr, None) if per_row else (d.unit_attr, d.unit_attr_max)
     return FunnelPartial(
-        unit_ids=src.ids_of(offsets), level=level.astype(np.int64), step_time=step_time,
-        excluded=excluded, n_attempts=n_att, attr=attr, attr_max=attr_max,
-        attr_values=list(src.attr_values or []), n_rows=src.n_rows, rows_in_funnel=kept,
-        data_end=t_max, dropped=dict(src.dropped), used=used,
-        spilled=bool(buckets.written), exclude=list(syms.exclude),
+        unit_ids=d.unit_ids, level=o.level.astype(np.int64), step_time=o.step_time,
+        excluded=o.excluded, n_attempts=o.n_att, attr=attr, attr_max=attr_max,
+        attr_values=d.attr_values, n_rows=d.n_rows, rows_in_funnel=d.rows_matched,
+        data_end=d.data_end, dropped=d.dropped, used=d.used or set(),
+        spilled=d.spilled, exclude=list(syms.exclude),
     )
 
 
