@@ -171,36 +171,9 @@ def test_funnel_steps_order_rows_as_the_funnel_kernel_needs() -> None:
 # thinning (DriveRequest.thin): per (unit, window, carried values), the extreme rows
 # -------------------------------------------------------------------------------------
 
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st  # noqa: E402
 
-from funnelkit.engine.drive import _thin  # noqa: E402
-
-
-def _window5(t: np.ndarray) -> np.ndarray:
-    return t // 5
-
-
-@settings(max_examples=60, deadline=None)
-@given(rows=st.lists(st.tuples(st.integers(0, 6), st.integers(-20, 40), st.integers(0, 3)), min_size=0, max_size=60))
-def test_thin_keeps_exactly_the_extreme_rows_of_each_group(rows) -> None:
-    off = np.array([r[0] for r in rows], dtype=np.int64)
-    t = np.array([r[1] for r in rows], dtype=np.int64)
-    bits = np.array([r[2] for r in rows], dtype=np.uint8)
-    got = _thin(off, t, [bits], _window5)
-    kept = np.arange(len(rows)) if got is None else got
-    # the obvious reference: a row stays when it is at its group's earliest or latest time
-    df = pd.DataFrame({"off": off, "w": t // 5, "b": bits, "t": t})
-    g = df.groupby(["off", "w", "b"])["t"]
-    want = np.flatnonzero((df["t"] == g.transform("min")) | (df["t"] == g.transform("max")))
-    if got is None:  # nothing to drop: every row is an extreme of its group
-        assert len(want) == len(rows)
-    else:
-        np.testing.assert_array_equal(np.sort(kept), want)
-    # a group of two rows or more keeps two rows or more
-    sizes = df.groupby(["off", "w", "b"]).size()
-    kept_sizes = df.iloc[kept].groupby(["off", "w", "b"]).size().reindex(sizes.index, fill_value=0)
-    assert ((kept_sizes >= 2) | (sizes < 2)).all()
+# the thinning rule itself is tested in tests/test_engine_thin.py; here, that the driver
+# applies it only where it may
 
 
 def test_thin_is_off_with_repeat_rules_and_on_without() -> None:

@@ -57,7 +57,6 @@ __all__ = ["BucketRows", "DriveRequest", "Driven", "Filled", "drive", "drive_das
 
 # the block helpers moved to the plan (Plan.cut); their tests still import them from here
 _split = _plan._split
-_thin = _plan._thin
 _NAT = np.iinfo(np.int64).min
 _ATTR_MODES = ("rows", "range", "first_touch", "last_touch", "ignore")
 
@@ -123,7 +122,7 @@ class DriveRequest:
         rows (every row at those two instants) of each group of rows equal in (unit,
         window, bits, position, event, attribute): two rows or more of a group stay two
         rows or more. The bucket function must give the same result on every subset of
-        a unit's rows that keeps them (see :func:`_thin`). Ignored when the journey has
+        a unit's rows that keeps them (see :mod:`.thin`). Ignored when the journey has
         ``repeat()``/``after()`` rules, which count or order every row.
     """
 

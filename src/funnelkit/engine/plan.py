@@ -21,7 +21,7 @@ the driver, :func:`funnelkit.engine.drive.drive`): it marks the block's units pr
 collects the event names used, folds the per-unit attributes that need every row (an
 experiment's variant, first and last touch) into per-thread accumulators, keeps the rows
 that matter with the columns the bucket function asks for (rule bits, positions, event
-and attribute codes, input positions), optionally thins them (:func:`_thin`) and splits
+and attribute codes, input positions), optionally thins them (:mod:`.thin`) and splits
 them by unit range into bucket parts (:func:`_split`).
 """
 
@@ -33,10 +33,10 @@ from dataclasses import dataclass, field
 from typing import Any, NamedTuple
 
 import numpy as np
-import pandas as pd
 
 from ..errors import ParameterError
 from ..journey.rules import Rule
+from . import thin as _thin
 from .sources import Block
 
 __all__ = ["Cut", "Plan", "RuleBits", "rule_bits"]
@@ -159,7 +159,7 @@ class Plan:
     # carry each row's event code: the codes of a block's dictionary (one int32 per name)
     event_codes: Callable[[tuple[str, ...]], np.ndarray] | None = None
     collect_used: bool = True  # collect the names of the events the rows hold
-    thin: Callable[[np.ndarray], np.ndarray] | None = None  # see _thin
+    thin: Callable[[np.ndarray], np.ndarray] | None = None  # see .thin
     _luts: dict[tuple[str, ...], tuple[np.ndarray, np.ndarray, list[Any]]] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
     _acc: list[tuple[np.ndarray, ...]] = field(default_factory=list)  # one per thread
@@ -380,8 +380,13 @@ class Plan:
             r = np.arange(blk.row0, blk.row0 + n, dtype=np.int64)
             cols.append(r if keep is None else r[keep])
         kept = len(off)
-        if self.thin is not None:
-            sel = _thin(off, cols[0], cols[1:n_keys], self.thin)
+        if self.thin is not None and len(off) > 1:
+            w = np.asarray(self.thin(cols[0]), dtype=np.int64)
+            cells, lo, span = _thin.parts_width(1 << self.shift, w, cols[1:n_keys])
+            if cells <= _thin.SCRATCH_CELLS:  # groups numbered densely per bucket part, in cache
+                parts = _split(off, cols + [w], self.shift, self.n_buckets, self.local_dtype)
+                return Cut(_thin.thin_parts(parts, lo, span), used, matched, kept, t_min, t_max)
+            sel = _thin.thin_block(off, cols[0], cols[1:n_keys], w)  # many codes: hash the block
             if sel is not None:
                 off = off[sel]
                 cols = [c[sel] for c in cols]
@@ -413,45 +418,3 @@ def _split(off: np.ndarray, cols: list[np.ndarray], shift: int, n_buckets: int,
         a, z = int(bounds[j]), int(bounds[j + 1])
         out[j] = tuple(c[a:z] for c in cols)
     return out
-
-
-def _thin(off: np.ndarray, t: np.ndarray, rest: list[np.ndarray],
-          window: Callable[[np.ndarray], np.ndarray]) -> np.ndarray | None:
-    """Rows of a block to keep: per group of rows equal in (unit ``off``, ``window(t)``,
-    every column of ``rest``), those at the group's earliest and latest time; None keeps
-    every row (fewer than two rows, or keys too wide to combine into 62 bits).
-
-    A bucket function may take thinned rows when its answer depends on a group only
-    through whether it has rows, its earliest and latest row, and whether it has more
-    than one row: all three survive (a group of two rows or more keeps two rows or
-    more, the rows at the two extreme instants). Windows must be intervals of time, so
-    that a time range meeting a window meets it at one end or contains it. No row
-    order matters: the extremes are minima and maxima of the times, not first
-    positions. Hash-grouped (no sort); a dense table of the codes when they are few.
-    """
-    n = len(t)
-    if n < 2:
-        return None
-    keys = [off, np.asarray(window(t), dtype=np.int64)] + rest
-    code = np.zeros(n, dtype=np.int64)
-    width = 1
-    for k in keys:
-        lo, hi = int(k.min()), int(k.max())
-        span = hi - lo + 1
-        if width * span >= 1 << 62:
-            return None
-        code *= span
-        code += k.astype(np.int64, copy=False) - lo if lo else k
-        width *= span
-    if width <= 2 * n:
-        g, n_groups = code, width
-    else:
-        g, uniq = pd.factorize(code, sort=False)
-        n_groups = len(uniq)
-    if n_groups == n:
-        return None  # every row its own group: nothing to drop
-    mn = np.full(n_groups, np.iinfo(np.int64).max, dtype=np.int64)
-    mx = np.full(n_groups, np.iinfo(np.int64).min, dtype=np.int64)
-    np.minimum.at(mn, g, t)
-    np.maximum.at(mx, g, t)
-    return np.flatnonzero((t == mn[g]) | (t == mx[g]))
