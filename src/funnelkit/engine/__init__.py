@@ -8,7 +8,8 @@ Data flows one way through four parts, one module each:
     unit ids coded from one global sorted dictionary.
 ``plan``
     the journey's rules evaluated per block into rule bits (a row may match several
-    steps) and attribute codes; the rows that matter are kept and split by unit range.
+    steps) and attribute codes; the rows that matter are kept, thinned where the bucket
+    function allows it (``thin``) and split by unit range.
 ``buckets``
     whole units per bucket, spilled to disk beyond ``memory_budget``, each sorted by
     (unit, time, step position, values) and run on all cores.
@@ -16,9 +17,10 @@ Data flows one way through four parts, one module each:
     bucket functions: one sorted bucket to mergeable per-unit partial results;
     ``repeat()``/``after()`` are evaluated there, where each unit's history is whole.
 
-``run`` drives them (in memory and out of core are the same code, with or without a
-budget), ``dask`` runs the same driver per partition after a shuffle on the unit, and
-``kernels`` holds the numpy-only funnel kernels.
+``drive`` drives them for every analysis (in memory and out of core are the same code,
+with or without a budget; ``run`` is the funnel's client of it), ``dask`` runs the same
+driver per partition after a shuffle on the unit, and ``kernels`` holds the numpy-only
+funnel kernels.
 """
 
 from .run import FunnelPartial, FunnelRequest, merge, run_funnel
