@@ -264,7 +264,7 @@ events_st = st.lists(
 
 
 @pytest.mark.filterwarnings("ignore::funnelkit.errors.FunnelkitWarning")
-@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=events_st, window=st.sampled_from([None, "0s", "5s", "10s", "30s"]),
        mode=st.sampled_from(["ordered", "strict", "any_order"]), seed=st.integers(0, 2**16))
 def test_row_order_invariance(rows, window, mode, seed):
@@ -277,7 +277,7 @@ def test_row_order_invariance(rows, window, mode, seed):
 
 
 @pytest.mark.filterwarnings("ignore::funnelkit.errors.FunnelkitWarning")
-@settings(max_examples=150, deadline=None)
+@settings(max_examples=100, deadline=None)
 @given(rows=events_st, window=st.sampled_from([None, "5s", "30s"]))
 def test_counts_never_increase_and_noise_changes_nothing(rows, window):
     ev = log(rows)
@@ -318,7 +318,7 @@ def _reference_funnel(rows, steps, window_s, mode):
 
 
 @pytest.mark.filterwarnings("ignore::funnelkit.errors.FunnelkitWarning")
-@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@settings(max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(rows=events_st, window_s=st.sampled_from([None, 0, 5, 10, 30]),
        mode=st.sampled_from(["ordered", "strict", "any_order"]),
        steps=st.sampled_from([["A", "B", "C"], ["A", "A", "B"], ["B", "A"], ["A", "X", "B", "C"]]))

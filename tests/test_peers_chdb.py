@@ -14,6 +14,8 @@ funnelkit breaks such ties by value. The logs are therefore given to chdb in
 funnelkit's tie order, where funnelkit must equal it on every log, and in the reverse
 tie order, to count the logs whose ClickHouse answer depends on the row order (116 of
 120,000, all with ``strict_once`` and ``strict_deduplication``): they must stay rare.
+Both orders of all the step sets of a mode go to chdb in one query (a query costs about
+70 ms whatever its size: ten small queries per mode were most of this module's time).
 
 chdb is in the test extra where it installs (Linux x86_64); elsewhere the tests skip.
 """
@@ -73,12 +75,43 @@ def in_tie_order(logs: pd.DataFrame, step_sets: list[list[str]], reverse: bool) 
 
 def chdb_levels(logs: pd.DataFrame, step_sets: list[list[str]], window_s: int, modes: tuple[str, ...]) -> np.ndarray:
     """windowFunnel per unit, rows fed in the frame's order (one thread)."""
-    conds = ", ".join("e IN (" + ",".join(f"'{x}'" for x in ss) + ")" for ss in step_sets)
+    return chdb_levels_stacked([(logs, step_sets, window_s)], modes)[0]
+
+
+def chdb_levels_stacked(parts: list[tuple[pd.DataFrame, list[list[str]], int]],
+                        modes: tuple[str, ...]) -> list[np.ndarray]:
+    """``chdb_levels`` of every ``(logs, step_sets, window_s)`` part, in one chdb query.
+
+    The parts' logs are stacked, each part's units offset past the previous parts' and
+    its rows kept in its frame's order (rows are fed in the stacked frame's order, one
+    thread); every distinct (step sets, window) is one windowFunnel column, and each
+    unit reads the column of its own part.
+    """
     opts = "".join(f", '{m}'" for m in modes)
-    df = logs  # noqa: F841 - read by chdb's Python() table function
-    q = (f"SELECT u, windowFunnel({window_s}{opts})(t, {conds}) AS level FROM Python(df) "
+    specs: dict[tuple, int] = {}
+    frames, spans, off = [], [], 0
+    for logs, step_sets, window_s in parts:
+        key = (tuple(map(tuple, step_sets)), window_s)
+        col = specs.setdefault(key, len(specs))
+        n = int(logs["u"].max()) + 1 if len(logs) else 0
+        frames.append(logs.assign(u=(logs["u"].astype(np.int64) + off).astype(np.uint32)))
+        spans.append((off, off + n, col))
+        off += n
+    funnels = []
+    for (step_sets, window_s), col in specs.items():
+        conds = ", ".join("e IN (" + ",".join(f"'{x}'" for x in ss) + ")" for ss in step_sets)
+        funnels.append(f"windowFunnel({window_s}{opts})(t, {conds}) AS level{col}")
+    df = pd.concat(frames, ignore_index=True)  # noqa: F841 - read by chdb's Python() table function
+    q = (f"SELECT u, {', '.join(funnels)} FROM Python(df) "
          "GROUP BY u ORDER BY u SETTINGS max_threads = 1")
-    return chdb.query(q, "DataFrame")["level"].to_numpy(dtype=np.int64)
+    res = chdb.query(q, "DataFrame")
+    units = res["u"].to_numpy(dtype=np.int64)
+    out = []
+    for a, z, col in spans:
+        lo, hi = np.searchsorted(units, [a, z])
+        assert np.array_equal(units[lo:hi], np.arange(a, z)), "every unit of a part has a level"
+        out.append(res[f"level{col}"].to_numpy(dtype=np.int64)[lo:hi])
+    return out
 
 
 def funnelkit_levels(logs: pd.DataFrame, step_sets: list[list[str]], window_s: int, **kw) -> np.ndarray:
@@ -100,12 +133,18 @@ def test_every_windowfunnel_mode_equals_chdb(modes):
     kw = MODES[modes]
     seed = list(MODES).index(modes)
     ambiguous = total = 0
+    cases = []
     for j, (name, step_sets) in enumerate(STEP_SETS.items()):
         logs = random_logs(1000 * seed + j)
         window = [0, 2, 4, 100][(seed + j) % 4]
+        cases.append((name, step_sets, logs, window))
+    # one chdb query: every step set's logs in funnelkit's tie order, then in the reverse one
+    levels = chdb_levels_stacked([(in_tie_order(logs, step_sets, reverse), step_sets, window)
+                                  for _, step_sets, logs, window in cases for reverse in (False, True)], modes)
+    for j, (name, step_sets, logs, window) in enumerate(cases):
         got = funnelkit_levels(logs, step_sets, window, **kw)
-        fwd = chdb_levels(in_tie_order(logs, step_sets, False), step_sets, window, modes)
-        rev = chdb_levels(in_tie_order(logs, step_sets, True), step_sets, window, modes)
+        fwd, rev = levels[2 * j], levels[2 * j + 1]
+        assert len(fwd) == len(rev) == len(got) == N_LOGS
         same = fwd == rev
         bad = np.flatnonzero(got != fwd)  # in funnelkit's tie order ClickHouse agrees on every log
         assert bad.size == 0, (name, window, f"log {bad[0]}: funnelkit {got[bad[0]]}, chdb {fwd[bad[0]]}",
