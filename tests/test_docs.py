@@ -2,7 +2,9 @@
 
 The build runs in a subprocess into a temporary directory (nothing is written to the
 source tree). A failure lists the warnings grouped by the file that caused them, so a
-page or docstring that breaks the build is named.
+page or docstring that breaks the build is named. The build (about 20 s) is started in
+the background as soon as the tests are collected (``background_jobs``, see
+tests/conftest.py) and the tests here wait for it.
 """
 
 from __future__ import annotations
@@ -26,8 +28,35 @@ def _missing() -> list[str]:
     return [m for m in NEEDED if importlib.util.find_spec(m) is None]
 
 
+_BUILD: dict[str, tuple] = {}
+
+
+def _build_job(background):
+    """``(key, job, out)`` of the site's build (one per session)."""
+    if "job" not in _BUILD:
+        out = background.mkdtemp("docs_html")
+        doctrees = background.mkdtemp("doctrees")
+        argv = [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(doctrees),
+                str(DOCS), str(out)]
+
+        def job(env):
+            env.update(FUNNELKIT_NUM_THREADS="1", MPLBACKEND="Agg", PYTHONWARNINGS="ignore")
+            return background.run(argv, timeout=600, cwd=ROOT, env=env)
+
+        _BUILD["job"] = ("docs:sphinx-build", job, out)
+    return _BUILD["job"]
+
+
+def background_jobs(background, items):
+    """The build, started after collection when a test here is selected (tests/conftest.py)."""
+    if _missing():
+        return {}
+    key, job, _ = _build_job(background)
+    return {key: job}
+
+
 @pytest.fixture(scope="module")
-def built(tmp_path_factory):
+def built(background):
     missing = _missing()
     if missing:
         msg = (f"the docs build needs {', '.join(missing)}: install the docs extra "
@@ -35,14 +64,8 @@ def built(tmp_path_factory):
         if os.environ.get("CI", "").lower() in ("1", "true", "yes"):
             pytest.fail(msg)  # in CI a missing builder is a failure, not a skip
         pytest.skip(msg)
-    out = tmp_path_factory.mktemp("docs_html")
-    doctrees = tmp_path_factory.mktemp("doctrees")
-    env = {**os.environ, "FUNNELKIT_NUM_THREADS": "1", "MPLBACKEND": "Agg", "PYTHONWARNINGS": "ignore"}
-    proc = subprocess.run(
-        [sys.executable, "-m", "sphinx", "-W", "--keep-going", "-q", "-b", "html", "-d", str(doctrees),
-         str(DOCS), str(out)],
-        capture_output=True, text=True, cwd=ROOT, env=env, timeout=600)
-    return proc, out
+    key, job, out = _build_job(background)
+    return background.result(key, job), out
 
 
 def _by_file(stderr: str) -> dict[str, list[str]]:

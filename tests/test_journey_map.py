@@ -182,13 +182,25 @@ def test_table_shortcut_and_parameter_errors(small):
         journey_map(small, STEPS, "channel")  # keyword-only after the data
 
 
-def test_plot_imports_plotting_lazily():
+def _lazy_plot(env):
+    """A fresh interpreter's journey map and plot (a second or two: run in the background
+    after collection, tests/conftest.py)."""
     code = ("import sys, pandas as pd; from funnelkit import journey_map; "
             "ev = pd.DataFrame({'user_id': [1, 1], 'timestamp': pd.to_datetime(['2024-01-01', '2024-01-02'], utc=True),"
             " 'event': ['a', 'b'], 'channel': ['x', 'x']}); jm = journey_map(ev, ['a', 'b']); "
             "assert 'matplotlib' not in sys.modules; import matplotlib; matplotlib.use('Agg'); "
             "ax = jm.plot(); print(type(ax).__name__)")
-    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
+def background_jobs(background, items):
+    if any(item.name == "test_plot_imports_plotting_lazily" for item in items):
+        return {"journey_map:lazy-plot": _lazy_plot}
+    return {}
+
+
+def test_plot_imports_plotting_lazily(background):
+    out = background.result("journey_map:lazy-plot", _lazy_plot)
     assert out.returncode == 0, out.stderr
     assert out.stdout.strip() == "Axes"
 
