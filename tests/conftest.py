@@ -127,3 +127,22 @@ def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item
 
 def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     _BACKGROUND.close()
+
+
+@pytest.fixture
+def spy_kwargs(monkeypatch):
+    """``spy_kwargs(owner, "name")`` replaces ``owner.name`` (for this test) by a wrapper
+    that calls it and records the keyword arguments of its calls in the dict returned."""
+
+    def install(owner, name):
+        seen = {}
+        real = getattr(owner, name)
+
+        def spy(*args, **kwargs):
+            seen.update(kwargs)
+            return real(*args, **kwargs)
+
+        monkeypatch.setattr(owner, name, spy)
+        return seen
+
+    return install

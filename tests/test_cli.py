@@ -61,20 +61,13 @@ def test_report_on_the_bundled_sample(tmp_path, capsys):
     assert f"wrote {out}" in capsys.readouterr().err
 
 
-def test_report_computes_the_results_it_passes(own_parquet, tmp_path, monkeypatch):
+def test_report_computes_the_results_it_passes(own_parquet, tmp_path, monkeypatch, spy_kwargs):
     """The command computes the trend and the journey map and hands them to the report as results."""
     from funnelkit import report
     from funnelkit.analyses.journey_map import JourneyMapResult
     from funnelkit.analyses.trends import TrendResult
 
-    seen = {}
-    real = report.funnel_report
-
-    def spy(result, path, **kwargs):
-        seen.update(kwargs)
-        return real(result, path, **kwargs)
-
-    monkeypatch.setattr(report, "funnel_report", spy)
+    seen = spy_kwargs(report, "funnel_report")
     path, journey, _ = own_parquet
     out = tmp_path / "f.html"
     rc = cli.main(["report", str(path), "--user-col", "uid", "--time-col", "ts", "--event-col", "name",
@@ -533,17 +526,10 @@ def test_optional_flags_exist_exactly_when_their_keyword_does(flag, capsys):
     assert (flag in capsys.readouterr().out) == exists
 
 
-def test_read_flags_reach_read_events(csvs, tmp_path, monkeypatch, capsys):
+def test_read_flags_reach_read_events(csvs, tmp_path, monkeypatch, capsys, spy_kwargs):
     from funnelkit.cli._parser import keyword_exists
 
-    seen = {}
-    real = fk.read_events
-
-    def spy(source, **kw):
-        seen.update(kw)
-        return real(source, **kw)
-
-    monkeypatch.setattr(fk, "read_events", spy)
+    seen = spy_kwargs(fk, "read_events")
     argv = ["funnel", str(csvs["ok"]), "--steps", "a,b", "--format", "csv"]
     extra, want = [], {}
     if keyword_exists("--dedupe"):
@@ -643,16 +629,9 @@ def test_cli_modules_examples_run():
         assert res.attempted > 0 and res.failed == 0, name
 
 
-def test_report_metric_flags_reach_the_experiment(tmp_path, monkeypatch, capsys):
+def test_report_metric_flags_reach_the_experiment(tmp_path, monkeypatch, capsys, spy_kwargs):
     """--metric texts are parsed before any work and become fk.experiment(metrics=[...])."""
-    seen = {}
-    real = fk.experiment
-
-    def spy(*args, **kwargs):
-        seen.update(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fk, "experiment", spy)
+    seen = spy_kwargs(fk, "experiment")
     out = tmp_path / "r.html"
     rc = cli.main(["report", "--metric", "revenue=sum:order_value@purchase", "--metric", "orders=count:purchase",
                    "--metric", "aov=ratio:revenue/orders", "--out", str(out), "--no-progress"])
@@ -675,15 +654,8 @@ def test_metric_needs_variant_col_on_own_log(own_parquet, tmp_path, capsys):
     assert "--metric needs --variant-col" in capsys.readouterr().err
 
 
-def test_funnel_mode_attribution_and_unknown_flags_reach_fk_funnel(monkeypatch, capsys):
-    seen = {}
-    real = fk.funnel
-
-    def spy(*args, **kwargs):
-        seen.update(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fk, "funnel", spy)
+def test_funnel_mode_attribution_and_unknown_flags_reach_fk_funnel(monkeypatch, capsys, spy_kwargs):
+    seen = spy_kwargs(fk, "funnel")
     rc = cli.main(["funnel", "--steps", "landing,product_view,purchase", "--mode", "uninterrupted",
                    "--out-of-order", "ignore", "--reuse-events", "--by", "channel", "--attribution", "last_touch",
                    "--on-unknown", "warn"])

@@ -83,19 +83,12 @@ def test_mutually_exclusive_and_sample_default(capsys):
     assert "→" in capsys.readouterr().out
 
 
-def test_funnel_flags_and_tmp_dir_reach_the_analyses(log, monkeypatch, tmp_path, capsys):
+def test_funnel_flags_and_tmp_dir_reach_the_analyses(log, monkeypatch, tmp_path, capsys, spy_kwargs):
     """paths' funnel honours the funnel's mode flags, and --tmp-dir reaches every analysis."""
     import funnelkit as fk
 
     ev, path = log
-    seen = {}
-    real = fk.funnel
-
-    def spy(*args, **kwargs):
-        seen.update(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fk, "funnel", spy)
+    seen = spy_kwargs(fk, "funnel")
     assert run([path, "--steps", "landing,product_view,purchase", "--dropoff", "2", "--reuse-events",
                 "--tmp-dir", str(tmp_path), "--memory-budget", "1MB"]) == 0
     assert seen["reuse_events"] is True and seen["on_unknown"] == "raise"

@@ -15,7 +15,7 @@ from typing import Any
 from .._progress import Steps, interactive
 from ..errors import JourneyError, ParameterError
 from ._checks import check_journey_file, check_output, check_same_file, output_file, refuse_without
-from ._output import OUTPUT_SUFFIXES, input_names, original_names, write_frame
+from ._output import OUTPUT_SUFFIXES, emit, input_names, original_names, write_frame
 from ._parser import keyword_exists
 
 __all__ = ["cmd_funnel", "cmd_journey_help", "cmd_journey_init", "cmd_report", "cmd_sessionize"]
@@ -314,20 +314,15 @@ def cmd_funnel(args: argparse.Namespace) -> int:
                     unit=args.unit or "user", by=args.by, lang=args.lang, **engine, **_unknown_kwargs(args),
                     **_funnel_options(args))
     table = res.breakdown if res.breakdown is not None else res.table
-    if dest is not None:
-        write_frame(table, dest)
-        print(f"funnelkit: wrote {dest}", file=sys.stderr)
-    elif args.format == "csv":
-        write_frame(table, sys.stdout)
-    elif args.format == "html":
-        sys.stdout.write(res._repr_html_() + "\n")
-    else:
-        print(repr(res))
-        if res.breakdown is not None:
-            from ..analyses.funnel import _format_table
 
-            print()
-            print(_format_table(res.breakdown.drop(columns=["label"])).to_string(index=False))
+    def text() -> str:
+        if res.breakdown is None:
+            return repr(res)
+        from ..analyses.funnel import _format_table
+
+        return repr(res) + "\n\n" + _format_table(res.breakdown.drop(columns=["label"])).to_string(index=False)
+
+    emit(table, dest, args.format, html=res._repr_html_, text=text)
     return 0
 
 

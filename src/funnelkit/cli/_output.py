@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from collections.abc import Callable
 from typing import Any, TextIO
 
 import pandas as pd
@@ -88,3 +89,23 @@ def write_frame(frame: pd.DataFrame, dest: Path | TextIO) -> None:
         frame.to_csv(dest, index=False)
     else:
         frame.to_parquet(dest, index=False)
+
+
+def emit(frame: pd.DataFrame, dest: Path | None, fmt: str | None, *,
+         html: Callable[[], str] | None = None, text: Callable[[], str]) -> None:
+    """A command's result: written to ``dest`` (``--out``, announced on stderr), or on
+    stdout as CSV, the result's HTML (``--format html``), JSON records (``--format
+    json``, durations in seconds) or ``text()`` (the default)."""
+    import sys
+
+    if dest is not None:
+        write_frame(frame, dest)
+        print(f"funnelkit: wrote {dest}", file=sys.stderr)
+    elif fmt == "csv":
+        write_frame(frame, sys.stdout)
+    elif fmt == "html" and html is not None:
+        sys.stdout.write(html() + "\n")
+    elif fmt == "json":
+        sys.stdout.write(seconds_columns(frame).to_json(orient="records", date_format="iso", force_ascii=False) + "\n")
+    else:
+        sys.stdout.write(text() + "\n")

@@ -13,7 +13,6 @@ funnel the same way.
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..errors import ParameterError
@@ -81,7 +80,7 @@ def run(args: argparse.Namespace) -> int:
     from ._checks import output_file
     from ._commands import (_check_reading, _check_window, _engine_kwargs, _funnel_options, _load, _steps_of,
                             _unknown_kwargs, _window)
-    from ._output import OUTPUT_SUFFIXES, write_frame
+    from ._output import OUTPUT_SUFFIXES, emit
 
     sample = args.events is None
     _check_reading(args, args.events)
@@ -119,16 +118,12 @@ def run(args: argparse.Namespace) -> int:
         out = paths(events, length=args.length, start=args.start, end=args.end, attr_col=args.attr_col, unit=unit,
                     collapse=not args.no_collapse, occurrences=args.occurrences, top=args.top, **engine)
     table = out.table.drop(columns=[c for c in ("tokens",) if c in out.table.columns])
-    if dest is not None:
-        write_frame(table, dest)
-        print(f"funnelkit: wrote {dest}", file=sys.stderr)
-    elif args.format == "csv":
-        write_frame(table, sys.stdout)
-    elif args.format == "html":
-        sys.stdout.write(out._repr_html_() + "\n")
-    else:
+
+    def text() -> str:
         import pandas as pd
 
         with pd.option_context("display.width", 200, "display.max_columns", 30, "display.max_colwidth", 80):
-            print(table.to_string(index=False))
+            return table.to_string(index=False)
+
+    emit(table, dest, args.format, html=out._repr_html_, text=text)
     return 0

@@ -10,7 +10,6 @@ line on stderr in the command line's terms, exit status 2).
 from __future__ import annotations
 
 import argparse
-import sys
 from typing import Any
 
 from ..errors import ParameterError
@@ -105,7 +104,7 @@ def run(args: argparse.Namespace) -> int:
     from ..analyses.retention import loyalty, retention
     from ._checks import output_file
     from ._commands import _check_reading, _load
-    from ._output import OUTPUT_SUFFIXES, seconds_columns, write_frame
+    from ._output import OUTPUT_SUFFIXES, emit
 
     _check_reading(args, args.events)
     shows_loyalty = {"repeat", "medians", "survival"}
@@ -129,13 +128,5 @@ def run(args: argparse.Namespace) -> int:
                         brackets=brackets, cohort=args.cohort, cohort_period=args.cohort_period,
                         tz=args.period_tz, periods=args.periods, **common)
         frame = {"table": res.table, "curve": res.curve, "comparison": res.comparison}[args.show]
-    if dest is not None:
-        write_frame(frame, dest)
-        print(f"funnelkit: wrote {dest}", file=sys.stderr)
-    elif args.format == "csv":
-        write_frame(frame, sys.stdout)
-    elif args.format == "json":
-        sys.stdout.write(seconds_columns(frame).to_json(orient="records", date_format="iso", force_ascii=False) + "\n")
-    else:
-        sys.stdout.write(frame.to_string(index=False) + "\n")
+    emit(frame, dest, args.format, text=lambda: frame.to_string(index=False))
     return 0

@@ -243,17 +243,16 @@ def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
         tmin = tmax = np.zeros(0, dtype=np.int64)
     # return rows and their period index (calendar) -------------------------------------
     r_rows = np.flatnonzero(is_ret) if is_ret is not None else np.arange(n)
-    # only rows of units with an anchor, at or after the time of the unit's first anchor
-    first_a = np.full(rows.n_units, np.iinfo(np.int64).max, dtype=np.int64)
-    if len(a_row):
-        newu = np.empty(len(a_row), dtype=bool)
-        newu[0] = True
-        newu[1:] = a_u[1:] != a_u[:-1]
-        first_a[a_u[newu]] = a_row[newu]  # anchors are sorted: each unit's first one
+    # only rows of units with an anchor, at or after the time of the unit's first anchor;
     # without a start rule every unit's first anchor is at its first row's time (unless
     # the unit was left out by its variant): then every row passes and the filter is skipped
-    every_row_anchored = is_start is None and spec.group != "unit"
-    if len(r_rows) and not every_row_anchored:
+    if len(r_rows) and not (is_start is None and spec.group != "unit"):
+        first_a = np.full(rows.n_units, np.iinfo(np.int64).max, dtype=np.int64)
+        if len(a_row):
+            newu = np.empty(len(a_row), dtype=bool)
+            newu[0] = True
+            newu[1:] = a_u[1:] != a_u[:-1]
+            first_a[a_u[newu]] = a_row[newu]  # anchors are sorted: each unit's first one
         fa = first_a[u[r_rows]]
         has_a = fa < n
         r_rows = r_rows[has_a]

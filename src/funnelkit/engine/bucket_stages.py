@@ -23,8 +23,9 @@ from ..errors import OverlappingRulesError
 from ._parallel import n_threads
 from .bucket_funnel import stage_bits
 from .buckets import THREADS_MIN_ROWS, Buckets, layout, order, run_ordered
+from .drive import fill
 from .plan import Plan, rule_bits
-from .run import scan, where_columns
+from .run import where_columns
 from .sources import frame_source
 
 __all__ = ["assign_stages"]
@@ -61,7 +62,7 @@ def assign_stages(frame: pd.DataFrame, journey: Any, *, unit_col: str) -> np.nda
     pool = ThreadPoolExecutor(threads) if threads > 1 else None
     buckets = Buckets(n_buckets, plan.part_dtypes())
     try:
-        scan(src, plan, buckets, pool, threads, False)
+        fill(src, plan, buckets, pool, threads, False)
         width = 1 << shift
         cats = list(src.categories or [])
 

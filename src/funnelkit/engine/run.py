@@ -23,7 +23,6 @@ core and, partition by partition, on Dask). It is a client of the engine's one d
 from __future__ import annotations
 
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -31,13 +30,13 @@ import numpy as np
 import pandas as pd
 
 from .bucket_funnel import FunnelKernel, code_lut, run_sorted
-from .buckets import THREADS_MIN_ROWS, Buckets
-from .drive import BucketRows, DriveRequest, Driven, drive, fill
+from .buckets import THREADS_MIN_ROWS
+from .drive import BucketRows, DriveRequest, Driven, drive
 from .kernels import NAT
-from .plan import Plan, rule_bits
-from .sources import Source, open_source
+from .plan import rule_bits
+from .sources import open_source
 
-__all__ = ["FunnelRequest", "FunnelPartial", "run_funnel", "merge", "where_columns", "scan"]
+__all__ = ["FunnelRequest", "FunnelPartial", "run_funnel", "merge", "where_columns"]
 
 
 @dataclass(frozen=True)
@@ -102,17 +101,6 @@ def where_columns(journey: Any, exclude_rules: Sequence[Any] = ()) -> list[Any]:
             if c not in cols:
                 cols.append(c)
     return cols
-
-
-def scan(src: Source, plan: Plan, buckets: Buckets, pool: ThreadPoolExecutor | None, threads: int,
-         progress: bool) -> tuple[set[str], int, int]:
-    """:func:`.drive.fill` as ``(names used, rows matching a rule, latest time)``.
-
-    Kept for :mod:`.bucket_stages` (stage assignment), which still runs its own bucket
-    loop; :class:`.drive.DriveRequest` with ``rows=True`` carries what it needs.
-    """
-    got = fill(src, plan, buckets, pool, threads, progress)
-    return got.used if got.used is not None else set(), got.matched, got.t_max
 
 
 class _Outputs:
