@@ -35,7 +35,7 @@ from __future__ import annotations
 import numbers
 import os
 import threading
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterable, Iterator, Mapping, Sequence
 from decimal import Decimal
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -91,7 +91,7 @@ class Source:
     lo: int  # smallest unit id / code
     hi: int  # largest unit id / code
     n_items: int
-    read: Callable[[int], list[Block]]
+    read: Callable[[int], Iterable[Block]]  # the blocks of item i, in input order
     ids_of: Callable[[np.ndarray], pd.Index]  # present offsets -> unit ids
     unit_name: str
     categories: Sequence[str] | None = None  # every event name, when known up front
@@ -596,12 +596,17 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
         if c not in cols:  # a column may serve twice (by= also in a where= rule): read it once
             cols.append(c)
 
-    def read(i: int) -> list[Block]:
-        fi, rg = fs.items[i]
-        table = readers.get(fi).read_row_group(rg, columns=cols, use_threads=False)
-        ta, ea = table.column(_names.TIME), table.column(_names.EVENT)
+    # Dictionary columns (event names, the attribute, text where= columns) are small
+    # (one index per row) and their dictionaries are the row group's: read whole. The wide
+    # ones (times, integer ids, numbers) stream in batches of SUB_BLOCK_ROWS, so a thread
+    # holds one batch of them, not the row group's.
+    dict_set = set([_names.EVENT] + ([attr_col] if attr_col is not None else []) + text_props)
+    whole = [c for c in cols if c in dict_set]
+    streamed = [c for c in cols if c not in dict_set]
+
+    def _times(ta: Any, fi: int) -> tuple[np.ndarray, int]:
         factor = _NS_PER[ta.type.unit]
-        t = ta.combine_chunks().view(pa.int64()).to_numpy() if ta.num_chunks != 1 else ta.chunk(0).view(pa.int64()).to_numpy()
+        t = ta.view(pa.int64()).to_numpy()
         if len(t) and factor > 1:
             lo_t, hi_t = int(t.min()), int(t.max())
             if not (_NS_MIN <= lo_t * factor and hi_t * factor <= _NS_MAX):
@@ -612,36 +617,53 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
                     "Fix: correct or drop those rows (they are often placeholders such as "
                     "9999-12-31 or 0001-01-01) before the analysis."
                 )
-        if fs.unit_is_int:
-            ua = table.column(unit_col)
-            u = ua.combine_chunks() if ua.num_chunks != 1 else ua.chunk(0)
-            if u.type != pa.int64():
-                u = u.cast(pa.int64())
-            u = u.to_numpy()
-        else:
-            u = unit_luts[i][unit_idx[i]]  # type: ignore[index]
-            unit_idx[i] = None  # type: ignore[index]  # read once: free it
-        ed = _dict_chunks(ea)
+        return t, factor
+
+    def read(i: int) -> Iterator[Block]:
+        """The blocks of item ``i`` (a row group), lazily: each batch is decoded when the
+        previous block has been taken."""
+        fi, rg = fs.items[i]
+        pf = readers.get(fi)
+        small = pf.read_row_group(rg, columns=whole, use_threads=False)
+        ed = _dict_chunks(small.column(_names.EVENT))
         cats = tuple(ed.dictionary.to_pylist())
-        ev = ed.indices.to_numpy()
-        attr = None
+        ev_all = ed.indices.to_numpy()
+        attr_all = None
         if attr_col is not None:
-            ad = _dict_chunks(table.column(attr_col))
+            ad = _dict_chunks(small.column(attr_col))
             lut = attr_luts[i]  # type: ignore[index]
             idx = ad.indices.fill_null(-1) if ad.null_count else ad.indices
-            attr = lut[idx.to_numpy()]
-        pr = {}
-        for k, c in enumerate(props):
-            pr[c] = _schema.arrow_to_series(table.column(c))
-        dups.add(_dup.count_block_duplicates(u, t, ev, () if attr is None else (attr,)), str(fs.files[fi]))
-        out = []
+            attr_all = lut[idx.to_numpy()]
+        text = {c: _schema.arrow_to_series(small.column(c)) for c in text_props}
+        del small, ed
+        uidx = None
+        if not fs.unit_is_int:
+            uidx, unit_idx[i] = unit_idx[i], None  # type: ignore[index]  # read once: free it
         row0 = fs.row0[i]
-        for a in range(0, len(t), SUB_BLOCK_ROWS):  # smaller temporaries per step
-            z = a + SUB_BLOCK_ROWS
-            sub = {c: s[a:z].reset_index(drop=True) for c, s in pr.items()} if pr else {}
-            out.append(Block(u[a:z], t[a:z], ev[a:z], cats, factor,
-                             None if attr is None else attr[a:z], sub, row0 + a))
-        return out
+        a = 0
+        for batch in pf.iter_batches(batch_size=SUB_BLOCK_ROWS, row_groups=[rg], columns=streamed,
+                                     use_threads=False):
+            z = a + batch.num_rows
+            t, factor = _times(batch.column(_names.TIME), fi)
+            if fs.unit_is_int:
+                u = batch.column(unit_col)
+                if u.type != pa.int64():
+                    u = u.cast(pa.int64())
+                u = u.to_numpy()
+            else:
+                u = unit_luts[i][uidx[a:z]]  # type: ignore[index]
+            ev = ev_all[a:z]
+            attr = None if attr_all is None else attr_all[a:z]
+            pr = {}
+            for c in props:
+                pr[c] = (text[c].iloc[a:z].reset_index(drop=True) if c in text
+                         else _schema.arrow_to_series(batch.column(c)))
+            del batch
+            dups.add_part(_dup.count_block_duplicates(u, t, ev, () if attr is None else (attr,)),
+                          str(fs.files[fi]))
+            yield Block(u, t, ev, cats, factor, attr, pr, row0 + a)
+            a = z
+        dups.done_item()
 
     dups = _BlockDuplicates(len(fs.items), unit_col, attr_col)
 
@@ -656,13 +678,14 @@ def parquet_source(path: Any, *, unit_col: str, attr_col: Any = None, props: Seq
 
 
 class _BlockDuplicates:
-    """Rows of a Parquet file read directly that repeat an earlier row of their row group in
-    the columns read (unit, timestamp, event, and the attribute), counted as the blocks are
-    read (on any thread) and announced once, after the last block.
+    """Rows of a Parquet file read directly that repeat an earlier row of their block (up to
+    :data:`SUB_BLOCK_ROWS` consecutive rows of one row group) in the columns read (unit,
+    timestamp, event, and the attribute), counted as the blocks are read (on any thread)
+    and announced once, after the last row group.
 
     The direct path reads only the columns a computation needs, and blocks independently:
     comparing every column across the whole file would mean reading all of it. So the check
-    is local (row group) and limited to those columns; ``fk.read_events(path)`` makes the
+    is local (a block) and limited to those columns; ``fk.read_events(path)`` makes the
     full check, and ``dedupe=True`` there drops them. See docs/input.md.
     """
 
@@ -671,11 +694,16 @@ class _BlockDuplicates:
         self.unit_col, self.attr_col = unit_col, attr_col
         self.example: str | None = None
 
-    def add(self, n: int, where: str) -> None:
+    def add_part(self, n: int, where: str) -> None:
+        """Count the copies found in one block of an item."""
         with self.lock:
             self.n += n
             if n and self.example is None:
                 self.example = where
+
+    def done_item(self) -> None:
+        """One item (row group) fully read: after the last one, warn once."""
+        with self.lock:
             self.left -= 1
             done = self.left == 0
         if done and self.n:
@@ -688,9 +716,10 @@ class _BlockDuplicates:
                 f" (and {self.attr_col!r})" if self.attr_col is not None else "")
             warnings.warn(
                 f"{self.n} rows of {cut_text(self.example or '', 200)!r} (read directly from Parquet) "
-                f"repeat an earlier row of their row group in {cols}: probably exact duplicates, "
+                f"repeat an earlier row of their block in {cols}: probably exact duplicates, "
                 "which count as separate events. This check compares only the columns the "
-                "computation reads, within each row group. Fix: read the log with "
+                f"computation reads, within each block of up to {SUB_BLOCK_ROWS:,} consecutive "
+                "rows of a row group. Fix: read the log with "
                 "events = funnelkit.read_events(path, dedupe=True) (every column, the whole "
                 "file; the count goes to the dropped-rows report) and pass events.",
                 DuplicateEventsWarning,
