@@ -563,8 +563,7 @@ def _experiment_from_funnel(
     table["converters"] = table["converters"].astype("Int64")  # <NA> on metric rows
     # funnels per variant, timing, power -----------------------------------------------------------
     funnels = {}
-    for v in variants:
-        keep = (user_var == v).to_numpy()
+    for v, keep in zip(variants, masks):
         funnels[str(v)] = _sub_result(res_all, keep)
     timing = _timing(funnels, [str(v) for v in variants], steps, alpha_f)
     n_tests = int(np.isfinite(table.loc[primary, "p_value"].to_numpy(float)).sum()) if primary else 1
@@ -730,7 +729,7 @@ def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:
 
 
 def _timing(funnels: dict[str, FunnelResult], variants: list[str], steps: Sequence[str], alpha: float) -> pd.DataFrame:
-    from scipy.stats import mannwhitneyu
+    from ..stats._mannwhitney import mannwhitney_u  # scipy.stats' test, without loading scipy.stats
 
     rows = []
     ctrl = funnels[variants[0]].units
@@ -745,7 +744,7 @@ def _timing(funnels: dict[str, FunnelResult], variants: list[str], steps: Sequen
 
             dc, dt = durs(ctrl), durs(u)
             if len(dc) and len(dt):
-                stat, p = mannwhitneyu(dt, dc, alternative="two-sided")
+                stat, p = mannwhitney_u(dt, dc)
             else:
                 stat, p = np.nan, np.nan
             rows.append(dict(variant=v, transition=f"{steps[k - 1]} → {steps[k]}", n_control=len(dc),

@@ -12,12 +12,8 @@ from typing import Any, ClassVar, Literal, Union
 
 import numpy as np
 import pandas as pd
-from .._lazy import lazy_module
-
-# scipy.stats costs ~0.5 s to import: load it on first use, so `import funnelkit` stays light.
-stats = lazy_module("scipy.stats")
-
 from ..errors import ParameterError, StatisticsWarning
+from . import _dist  # scipy.special's t functions: scipy.stats (~0.5 s, 45 MB) is not loaded
 
 __all__: list[str] = []
 
@@ -238,10 +234,10 @@ def p_value(statistic: np.ndarray, dof: np.ndarray, alternative: str) -> np.ndar
     """p-value of a t statistic (``dof = inf`` gives the normal distribution)."""
     with np.errstate(invalid="ignore"):
         if alternative == "two-sided":
-            return 2.0 * stats.t.sf(np.abs(statistic), dof)
+            return 2.0 * _dist.t_sf(np.abs(statistic), dof)
         if alternative == "larger":
-            return stats.t.sf(statistic, dof)
-        return stats.t.cdf(statistic, dof)
+            return _dist.t_sf(statistic, dof)
+        return _dist.t_cdf(statistic, dof)
 
 
 def interval(
@@ -250,9 +246,9 @@ def interval(
     """Estimate ± t quantile × SE; one-sided alternatives give a half-infinite interval."""
     with np.errstate(invalid="ignore"):
         if alternative == "two-sided":
-            half = stats.t.ppf(1.0 - alpha / 2.0, dof) * se
+            half = _dist.t_ppf(1.0 - alpha / 2.0, dof) * se
             return estimate - half, estimate + half
-        half = stats.t.ppf(1.0 - alpha, dof) * se
+        half = _dist.t_ppf(1.0 - alpha, dof) * se
         if alternative == "larger":
             return estimate - half, np.where(np.isnan(half), np.nan, np.inf)
         return np.where(np.isnan(half), np.nan, -np.inf), estimate + half

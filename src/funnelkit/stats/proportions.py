@@ -7,9 +7,8 @@ from statistics import NormalDist
 from typing import Any, Literal
 
 import numpy as np
-from .._lazy import lazy_module
 
-stats = lazy_module("scipy.stats")  # imported on first use (import funnelkit stays light)
+from . import _dist  # scipy.special: scipy.stats (~0.5 s, 45 MB) is not loaded
 
 from .._params import check_choice
 from ._core import FloatOrArray, broadcast, check_alpha, check_counts, count_note, out, warn
@@ -103,13 +102,13 @@ def proportion_ci(
             half = z * np.sqrt(q * (1.0 - q) / ns + z**2 / (4.0 * ns**2)) / denom
             low, high = center - half, center + half
         elif method == "clopper_pearson":
-            low = stats.beta.ppf(a2, np.where(x > 0, x, 1.0), ns - x + 1.0)
-            high = stats.beta.isf(a2, x + 1.0, np.where(x < ns, ns - x, 1.0))
+            low = _dist.beta_ppf(a2, np.where(x > 0, x, 1.0), ns - x + 1.0)
+            high = _dist.beta_isf(a2, x + 1.0, np.where(x < ns, ns - x, 1.0))
             low = np.where(x == 0, 0.0, low)
             high = np.where(x == ns, 1.0, high)
         else:  # jeffreys
-            low = stats.beta.ppf(a2, x + 0.5, ns - x + 0.5)
-            high = stats.beta.isf(a2, x + 0.5, ns - x + 0.5)
+            low = _dist.beta_ppf(a2, x + 0.5, ns - x + 0.5)
+            high = _dist.beta_isf(a2, x + 0.5, ns - x + 0.5)
     low = np.clip(low, 0.0, 1.0)
     high = np.clip(high, 0.0, 1.0)
     low = np.where(empty, np.nan, low)

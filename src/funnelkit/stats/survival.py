@@ -21,6 +21,7 @@ from ..errors import ParameterError
 from ._core import check_alpha
 
 stats = lazy_module("scipy.stats")
+from . import _dist
 
 __all__ = ["KM_COLUMNS", "KaplanMeier", "LogRankTest", "kaplan_meier", "logrank_test"]
 
@@ -151,7 +152,7 @@ def kaplan_meier(durations: Any, observed: Any = None, *, alpha: float = 0.05) -
     with np.errstate(divide="ignore", invalid="ignore"):
         s = np.cumprod(1.0 - d / at_risk)
         gw = np.cumsum(np.where(d > 0, d / (at_risk * (at_risk - d)), 0.0))
-        z = float(stats.norm.ppf(1 - alpha / 2))
+        z = float(_dist.norm_ppf(1 - alpha / 2))
         logs = np.log(s)
         k = z * np.sqrt(gw) / logs
         low = s ** np.exp(-k)  # log S < 0, so exp(-k) > 1 and S ** ... is the lower band
@@ -269,7 +270,7 @@ def logrank_test(durations: Any, observed: Any, groups: Any) -> LogRankTest:
     vv = v[:-1, :-1]
     stat = float(oe @ np.linalg.pinv(vv) @ oe)
     dof = k - 1
-    p = float(stats.chi2.sf(stat, dof))
+    p = float(_dist.chi2_sf(stat, dof))
     tab = pd.DataFrame({"group": labels, "n": np.bincount(gi, minlength=k).astype(np.int64),
                         "observed": obs, "expected": exp_})
     return LogRankTest(tab, stat, dof, p)
