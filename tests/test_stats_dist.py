@@ -62,7 +62,7 @@ def test_scalars_give_numpy_scalars():
 
 
 def test_the_experiment_does_not_load_scipy_stats():
-    code = ("import sys, funnelkit as fk; ev = fk.read_events('data/samples/shop.parquet'); "
+    code = ("import sys, funnelkit as fk; ev = fk.datasets.load_shop(); "
             "exp = fk.experiment(ev, fk.datasets.shop_journey(), variant_col='variant', control='A'); "
             "assert len(exp.timing) and exp.srm.p_value >= 0; "
             "print(sorted(m for m in sys.modules if m.startswith('scipy.stats')))")
