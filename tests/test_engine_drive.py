@@ -456,3 +456,29 @@ def test_positions_are_sorted_with_the_rows() -> None:
 
 def shuffled_log(ev: pd.DataFrame) -> pd.DataFrame:
     return ev.sample(frac=1.0, random_state=7).reset_index(drop=True)
+
+
+def test_unit_values_from_every_thread_at_once_on_a_fresh_index() -> None:
+    # pandas fills an index's lookup table on first use, not thread-safely: without the
+    # engine's lock, buckets reading the same per-unit Series at once saw "duplicate
+    # labels" or silently missed ids (dropoff_paths on a 10M-event file, two threads)
+    import threading
+    from concurrent.futures import ThreadPoolExecutor
+
+    n, width, workers = 600_000, 20_000, 8
+    empty = np.zeros(0, dtype=np.int64)
+    for trial in range(3):
+        ids = np.arange(n, dtype=np.int64) * 3 + trial  # a fresh index each time
+        per_id = pd.Series(ids * 2, index=pd.Index(ids))
+        gate = threading.Barrier(workers)
+
+        def one(j: int) -> bool:
+            want = ids[j * width:(j + 1) * width]
+            rows = BucketRows(u=empty, t=empty, bits=empty.astype(np.uint8), event=None, attr=None,
+                              n_units=len(want), unit0=0, ids_of=lambda w=want: pd.Index(np.append(w, -1)))
+            gate.wait()
+            got = rows.unit_values(per_id, -7)
+            return bool((got[:-1] == want * 2).all() and got[-1] == -7)
+
+        with ThreadPoolExecutor(workers) as pool:
+            assert all(pool.map(one, range(workers)))

@@ -58,6 +58,10 @@ __all__ = ["BucketRows", "DriveRequest", "Driven", "Filled", "drive", "drive_das
 # the block helpers moved to the plan (Plan.cut); their tests still import them from here
 _split = _plan._split
 _NAT = np.iinfo(np.int64).min
+#: pandas builds an index's lookup table on its first use, and not thread-safely: a
+#: second thread can see a half-filled table, miss ids (filled in as absent, silently)
+#: or find "duplicate labels". :meth:`BucketRows.unit_values` builds it under this lock.
+_INDEX_LOCK = threading.Lock()
 _ATTR_MODES = ("rows", "range", "first_touch", "last_touch", "ignore")
 
 
@@ -187,7 +191,13 @@ class BucketRows:
 
     def unit_values(self, per_id: pd.Series, fill: Any) -> np.ndarray:
         """``per_id`` (indexed by unit id) read for each unit of the bucket, ``fill`` where
-        absent: how a bucket function takes per-unit inputs (a funnel's step times)."""
+        absent: how a bucket function takes per-unit inputs (a funnel's step times).
+        Safe from every bucket thread at once on the same ``per_id``: its index's lookup
+        table is built once, under a lock (see ``_INDEX_LOCK``)."""
+        index = per_id.index
+        with _INDEX_LOCK:
+            if not index.is_unique:  # builds pandas' table; the callers give one value per unit
+                raise ValueError("per-unit values with repeated unit ids")  # pragma: no cover
         return per_id.reindex(self.ids, fill_value=fill).to_numpy()
 
     def stage_bits(self) -> np.ndarray:
