@@ -91,3 +91,20 @@ def test_known_block() -> None:
     t = np.array([2, 0, 4, 1, 5, 3, 3, 3], dtype=np.int64)
     bits = np.array([0, 0, 0, 0, 0, 0, 0, 1], dtype=np.uint8)
     np.testing.assert_array_equal(thin_block(off, t, [bits], t // 5), [1, 2, 4, 5, 6, 7])
+
+
+def test_thinned_parts_hold_no_view_of_the_block() -> None:
+    # the buckets keep every part until the block's units run: a part that dropped nothing
+    # must not be a view of the block's arrays, or those arrays (all rows) stay alive
+    # beside the thinned copies (50M events: 730 -> 510 MB peak for weekly retention)
+    off = np.array([0, 0, 0, 1, 2, 2, 3], dtype=np.int64)
+    t = np.array([1, 2, 3, 1, 1, 4, 9], dtype=np.int64)
+    w = np.zeros(len(t), dtype=np.int64)
+    parts = _split(off, [t, w], 1, 2, np.uint16)  # units 0-1 | 2-3
+    cells, lo, span = parts_width(2, w, [])
+    got = thin_parts(parts, lo, span)
+    np.testing.assert_array_equal(got[0][1], [1, 3, 1])  # unit 0 drops its middle row
+    np.testing.assert_array_equal(got[1][1], [1, 4, 9])  # units 2 and 3 drop nothing
+    for g, p in zip(got, parts):
+        for a, b in zip(g, p):
+            assert not np.shares_memory(a, b)

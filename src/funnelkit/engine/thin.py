@@ -117,7 +117,7 @@ def thin_parts(parts: list[Any], lo: Sequence[int], span: Sequence[int]) -> list
         body = part[:-1]
         loc, t = part[0], part[1]
         if len(t) < 2:
-            out.append(tuple(body))
+            out.append(tuple(c.copy() for c in body))
             continue
         g = loc.astype(np.int64)
         for k, m, s in zip((part[-1], *part[2:1 + len(span)]), lo, span):
@@ -128,5 +128,8 @@ def thin_parts(parts: list[Any], lo: Sequence[int], span: Sequence[int]) -> list
         keep = np.flatnonzero((t == mn[g]) | (t == mx[g]))
         mn[g] = _MAX  # reset the cells this part used, for the next part
         mx[g] = _MIN
-        out.append(tuple(body) if len(keep) == len(t) else tuple(c[keep] for c in body))
+        # a part is a slice of the block's arrays: a view would keep all of them alive in the
+        # buckets while the other parts are thinned copies, so a part that drops nothing is
+        # copied too (only the rows kept stay in memory)
+        out.append(tuple(c.copy() for c in body) if len(keep) == len(t) else tuple(c[keep] for c in body))
     return out
