@@ -8,7 +8,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from funnelkit.engine.drive import _split
-from funnelkit.engine.thin import SCRATCH_CELLS, parts_width, thin_block, thin_parts
+from funnelkit.engine import thin as _thin
+from funnelkit.engine.thin import SCRATCH_CELLS, parts_width, split_thinned, thin_block, thin_parts
 
 
 def _window5(t: np.ndarray) -> np.ndarray:
@@ -108,3 +109,48 @@ def test_thinned_parts_hold_no_view_of_the_block() -> None:
     for g, p in zip(got, parts):
         for a, b in zip(g, p):
             assert not np.shares_memory(a, b)
+
+
+_dense_rows = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 14), st.integers(0, 1)), min_size=8, max_size=60)
+
+
+@settings(max_examples=80, deadline=None)
+@given(rows=st.one_of(_rows, _dense_rows), shift=st.integers(0, 4), fill=st.sampled_from([1, 7, 1 << 15]))
+def test_split_thinned_equals_split_then_thin_parts(rows, shift, fill) -> None:
+    # one pass (order by bucket, thin several buckets per fill of the table, gather only the
+    # rows kept) gives exactly the parts of cutting first and thinning each part
+    off, t, bits = _arrays(rows)
+    n_buckets = max(1, -(-41 // (1 << shift)))
+    w = _window5(t)
+    pos = np.arange(len(t), dtype=np.int64)  # rides along, not a key
+    cells, lo, span = parts_width(1 << shift, w, [bits])
+    want = thin_parts(_split(off, [t, bits, pos, w], shift, n_buckets, np.uint16), lo, span)
+    old = _thin._FILL_CELLS
+    _thin._FILL_CELLS = fill  # 1: one bucket per fill; 1 << 15: every bucket in one fill
+    try:
+        got = split_thinned(off, [t, bits, pos], 2, w, shift, n_buckets, np.uint16, lo, span)
+    finally:
+        _thin._FILL_CELLS = old
+    assert len(got) == len(want)
+    for g, e in zip(got, want):
+        if e is None:
+            assert g is None
+            continue
+        assert len(g) == len(e) == 4
+        for a, b in zip(g, e):
+            assert a.dtype == b.dtype
+            np.testing.assert_array_equal(a, b)
+    mn, mx = _thin._scratch()  # the table is left clean for the next block
+    assert (mn == np.iinfo(np.int64).max).all() and (mx == np.iinfo(np.int64).min).all()
+
+
+def test_split_thinned_keeps_buckets_sharing_a_fill_apart() -> None:
+    # units 0 and 1 are in different buckets (shift 0) but the same fill of the table:
+    # unit 0's latest row (t=3) is an extreme of its own group, not of unit 1's
+    off = np.array([0, 0, 0, 1], dtype=np.int64)
+    t = np.array([1, 2, 3, 5], dtype=np.int64)
+    w = np.zeros(4, dtype=np.int64)
+    cells, lo, span = parts_width(1, w, [])
+    got = split_thinned(off, [t], 1, w, 0, 2, np.uint16, lo, span)
+    np.testing.assert_array_equal(got[0][1], [1, 3])
+    np.testing.assert_array_equal(got[1][1], [5])

@@ -384,8 +384,9 @@ class Plan:
             w = np.asarray(self.thin(cols[0]), dtype=np.int64)
             cells, lo, span = _thin.parts_width(1 << self.shift, w, cols[1:n_keys])
             if cells <= _thin.SCRATCH_CELLS:  # groups numbered densely per bucket part, in cache
-                parts = _split(off, cols + [w], self.shift, self.n_buckets, self.local_dtype)
-                return Cut(_thin.thin_parts(parts, lo, span), used, matched, kept, t_min, t_max)
+                parts = _thin.split_thinned(off, cols, n_keys, w, self.shift, self.n_buckets,
+                                            self.local_dtype, lo, span)
+                return Cut(parts, used, matched, kept, t_min, t_max)
             sel = _thin.thin_block(off, cols[0], cols[1:n_keys], w)  # many codes: hash the block
             if sel is not None:
                 off = off[sel]
