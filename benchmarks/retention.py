@@ -1,8 +1,8 @@
 """Retention benchmark: weekly cohort retention, funnelkit beside ClickHouse's ``retention()``
 (chdb) and DuckDB SQL, in one run.
 
-    python benchmarks/retention.py                      # 10M and 50M in memory + 50M out of core
-    python benchmarks/retention.py --sizes 1M --no-ooc  # a quick look
+    python benchmarks/retention.py                      # 10M and 50M in memory + 50M out of core, 3 rounds
+    python benchmarks/retention.py --sizes 1M --no-ooc --repeat 1  # a quick look
 
 Task, timed from the Parquet path to the answer, each engine in its own fresh interpreter
 (``python benchmarks/retention.py --worker JOB``) so the peak RSS (``ru_maxrss`` from
@@ -186,6 +186,8 @@ def main() -> None:
     ap.add_argument("--no-ooc", action="store_true")
     ap.add_argument("--engines", default="funnelkit,chdb,duckdb")
     ap.add_argument("--timeout", type=float, default=300)
+    ap.add_argument("--repeat", type=int, default=3,
+                    help="rounds: every engine runs once per round, in turn (the table shows medians)")
     ap.add_argument("--out", default=os.path.join(HERE, "RESULTS_retention.md"))
     args = ap.parse_args()
     if args.worker:
@@ -195,27 +197,48 @@ def main() -> None:
     plan = [(s, e, None) for s in args.sizes.split(",") for e in engines]
     if not args.no_ooc:
         plan.append((args.ooc_size, "funnelkit", "256MB"))
-    rows = []
-    for size, eng, budget in plan:
-        load = os.getloadavg()[0]
-        r = _popen_peak({"engine": eng, "path": data_path(size), "budget": budget}, args.timeout)
-        r.update(size=size, engine=eng + (f" (memory_budget={budget})" if budget else ""), load=load)
-        rows.append(r)
-        print(f"{size} {r['engine']}: {r.get('wall_s', float('nan')):.2f} s, "
-              f"{r.get('peak_rss_mb', float('nan')):.0f} MB, load {load:.1f} {'' if r['ok'] else r['error']}",
-              flush=True)
+    runs = []
+    for rnd in range(max(1, args.repeat)):  # rounds: a slow spell of the machine hits every engine
+        for size, eng, budget in plan:
+            load = os.getloadavg()[0]
+            r = _popen_peak({"engine": eng, "path": data_path(size), "budget": budget}, args.timeout)
+            r.update(size=size, engine=eng + (f" (memory_budget={budget})" if budget else ""), load=load, round=rnd)
+            runs.append(r)
+            print(f"[{rnd + 1}/{args.repeat}] {size} {r['engine']}: {r.get('wall_s', float('nan')):.2f} s, "
+                  f"{r.get('peak_rss_mb', float('nan')):.0f} MB, load {load:.1f} {'' if r['ok'] else r['error']}",
+                  flush=True)
     with open(os.path.join(DATA, "retention_last_run.json"), "w") as fh:
-        json.dump(rows, fh)
-    write(rows, args.out)
+        json.dump(runs, fh)
+    write(summarize(runs), args.out)
+
+
+def summarize(runs: list) -> list:
+    """One row per (size, engine): medians over its runs (and the wall time's range); a
+    failed run fails the row; every run's answer is kept for the check."""
+    import statistics
+
+    rows = []
+    for key in dict.fromkeys((r["size"], r["engine"]) for r in runs):
+        grp = [r for r in runs if (r["size"], r["engine"]) == key]
+        bad = [r for r in grp if not r["ok"]]
+        if bad:
+            rows.append(dict(bad[0], n=len(grp)))
+            continue
+        med = {k: statistics.median(r[k] for r in grp) for k in ("wall_s", "cpu_s", "peak_rss_mb", "import_rss_mb", "load")}
+        rows.append(dict(grp[0], **med, n=len(grp), wall_min=min(r["wall_s"] for r in grp),
+                         wall_max=max(r["wall_s"] for r in grp), results=[r["result"] for r in grp]))
+    return rows
 
 
 def write(rows: list, out: str) -> None:
     lines = ["# Retention benchmark", "",
              f"`python benchmarks/retention.py` on {platform.machine()}, {os.cpu_count()} cores (shared with other "
              "work; the 1-minute load average at the start of each run is shown). One run per engine, each in a "
-             "fresh interpreter; wall seconds of the task alone (imports excluded), peak RSS of the whole process. "
+             "fresh interpreter, the engines in turn, for as many rounds as `--repeat` (`runs`); the medians of "
+             "the runs: wall seconds of the task alone (imports excluded; min–max beside it), CPU seconds, peak RSS "
+             "of the whole process. "
              "Ratios are funnelkit / the engine (above 1.0: funnelkit slower or bigger). `check`: cohort sizes and "
-             "retained users at offsets 1..8 equal funnelkit's. Task: weekly N-period retention (UTC weeks from "
+             "retained users at offsets 1..8 equal funnelkit's, in every run. Task: weekly N-period retention (UTC weeks from "
              "Monday, cohort = week of the first event, any event returns), offsets 0..8. `RSS after imports`: the "
              "process's peak before the task starts (its libraries loaded: pandas and pyarrow for funnelkit); the last "
              "column compares what the task itself adds on top of it.", ""]
@@ -223,15 +246,16 @@ def write(rows: list, out: str) -> None:
         grp = [r for r in rows if r["size"] == size]
         ref = next((r for r in grp if r["engine"] == "funnelkit" and r["ok"]), None)
         lines += [f"## {size} events", "",
-                  "| engine | check | wall s | CPU s | peak RSS MB | RSS after imports MB | load | funnelkit time ratio "
-                  "| funnelkit RSS ratio | funnelkit ratio of RSS above imports |",
-                  "|---|---|---|---|---|---|---|---|---|---|"]
+                  "| engine | check | runs | wall s (min–max) | CPU s | peak RSS MB | RSS after imports MB | load "
+                  "| funnelkit time ratio | funnelkit RSS ratio | funnelkit ratio of RSS above imports |",
+                  "|---|---|---|---|---|---|---|---|---|---|---|"]
         for r in grp:
             if not r["ok"]:
-                lines.append(f"| {r['engine']} | failed: {r['error']} | | | {r['peak_rss_mb']:.0f} | | {r['load']:.1f} "
-                             "| | | |")
+                lines.append(f"| {r['engine']} | failed: {r['error']} | {r['n']} | | | {r['peak_rss_mb']:.0f} | | "
+                             f"{r['load']:.1f} | | | |")
                 continue
-            chk = "reference" if r is ref else ("same" if ref and same(ref["result"], r["result"]) else "DIFFERS")
+            agree = ref is not None and all(same(ref["result"], x) for x in r.get("results", [r["result"]]))
+            chk = ("reference" if agree else "DIFFERS between runs") if r is ref else ("same" if agree else "DIFFERS")
             peer = ref is not None and r is not ref and not r["engine"].startswith("funnelkit")
             tr = f"{ref['wall_s'] / r['wall_s']:.2f}" if peer else ""
             mr = f"{ref['peak_rss_mb'] / r['peak_rss_mb']:.2f}" if peer else ""
@@ -239,7 +263,9 @@ def write(rows: list, out: str) -> None:
             ar = ""
             if peer and base is not None and ref.get("import_rss_mb") is not None:
                 ar = f"{(ref['peak_rss_mb'] - ref['import_rss_mb']) / max(r['peak_rss_mb'] - base, 1e-9):.2f}"
-            lines.append(f"| {r['engine']} | {chk} | {r['wall_s']:.2f} | {r['cpu_s']:.2f} | {r['peak_rss_mb']:.0f} | "
+            spread = f" ({r['wall_min']:.2f}–{r['wall_max']:.2f})" if r.get("n", 1) > 1 else ""
+            lines.append(f"| {r['engine']} | {chk} | {r.get('n', 1)} | {r['wall_s']:.2f}{spread} | {r['cpu_s']:.2f} | "
+                         f"{r['peak_rss_mb']:.0f} | "
                          f"{'' if base is None else f'{base:.0f}'} | {r['load']:.1f} | {tr} | {mr} | {ar} |")
         lines.append("")
     with open(out, "w") as fh:
