@@ -233,8 +233,8 @@ def summarize(runs: list) -> list:
 def write(rows: list, out: str) -> None:
     lines = ["# Retention benchmark", "",
              f"`python benchmarks/retention.py` on {platform.machine()}, {os.cpu_count()} cores (shared with other "
-             "work; the 1-minute load average at the start of each run is shown). One run per engine, each in a "
-             "fresh interpreter, the engines in turn, for as many rounds as `--repeat` (`runs`); the medians of "
+             "work; the median 1-minute load average at the start of the runs is shown). Every run in a fresh "
+             "interpreter, the engines in turn, for as many rounds as `--repeat` (`runs`); the medians of "
              "the runs: wall seconds of the task alone (imports excluded; min–max beside it), CPU seconds, peak RSS "
              "of the whole process. "
              "Ratios are funnelkit / the engine (above 1.0: funnelkit slower or bigger). `check`: cohort sizes and "
