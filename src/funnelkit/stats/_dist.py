@@ -91,25 +91,22 @@ def chi2_sf(x: Any, df: Any) -> Any:
     return _out(np.where(ok & ~np.isnan(x), out, np.nan))
 
 
-def _beta_q(q: Any, a: Any, b: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+def _beta_inverse(fn: Any, q: Any, a: Any, b: Any, at0: float, at1: float) -> Any:
+    """``fn(a, b, q)`` (``special.betaincinv`` or ``betainccinv``) where ``a, b > 0`` and
+    ``q`` in [0, 1], ``at0`` / ``at1`` at ``q`` = 0 / 1, NaN elsewhere."""
     q, a, b = np.broadcast_arrays(_f(q), _f(a), _f(b))
     ok = (a > 0) & (b > 0) & (q >= 0.0) & (q <= 1.0)
-    return q, a, b, ok
+    with np.errstate(invalid="ignore"):
+        out = fn(np.where(ok, a, 1.0), np.where(ok, b, 1.0), np.where(ok, q, 0.5))
+    out = np.where(q == 0.0, at0, np.where(q == 1.0, at1, out))
+    return _out(np.where(ok, out, np.nan))
 
 
 def beta_ppf(q: Any, a: Any, b: Any) -> Any:
     """``scipy.stats.beta.ppf``."""
-    q, a, b, ok = _beta_q(q, a, b)
-    with np.errstate(invalid="ignore"):
-        out = special.betaincinv(np.where(ok, a, 1.0), np.where(ok, b, 1.0), np.where(ok, q, 0.5))
-    out = np.where(q == 0.0, 0.0, np.where(q == 1.0, 1.0, out))
-    return _out(np.where(ok, out, np.nan))
+    return _beta_inverse(special.betaincinv, q, a, b, 0.0, 1.0)
 
 
 def beta_isf(q: Any, a: Any, b: Any) -> Any:
     """``scipy.stats.beta.isf``."""
-    q, a, b, ok = _beta_q(q, a, b)
-    with np.errstate(invalid="ignore"):
-        out = special.betainccinv(np.where(ok, a, 1.0), np.where(ok, b, 1.0), np.where(ok, q, 0.5))
-    out = np.where(q == 0.0, 1.0, np.where(q == 1.0, 0.0, out))
-    return _out(np.where(ok, out, np.nan))
+    return _beta_inverse(special.betainccinv, q, a, b, 1.0, 0.0)
