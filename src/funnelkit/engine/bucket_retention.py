@@ -205,7 +205,6 @@ def _anchors(rows: BucketRows, spec: RetentionSpec, is_start: np.ndarray | None)
 def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
     """Mergeable retention counts of one bucket (see the module docstring)."""
     u, t = rows.u.astype(np.int64), rows.t
-    n = len(u)
     sb = rows.stage_bits() if (spec.has_start or spec.has_return) else None
     is_start = (sb & 1).astype(bool) if spec.has_start else None
     rbit = 2 if spec.has_start else 1
@@ -241,6 +240,35 @@ def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
         tmax = np.maximum.reduceat(ts, bounds)
     else:
         tmin = tmax = np.zeros(0, dtype=np.int64)
+    if spec.cohort == "first" and is_start is None and spec.group != "anchor":
+        pk, po = _pairs_one_anchor(rows, spec, is_ret, a_row, a_u, a_t)
+    else:
+        pk, po = _pairs(rows, spec, is_start, is_ret, a_row, a_u, a_t)
+    if spec.kind == "bracket":
+        hi = max(b[1] for b in spec.brackets)
+        lut = np.full(hi + 2, -1, dtype=np.int64)
+        for j, (lo_b, hi_b) in enumerate(spec.brackets):
+            lut[lo_b:hi_b + 1] = j
+        po = lut[np.minimum(po, hi + 1)]
+        sel = po >= 0
+        pk, po = pk[sel], po[sel]
+    (pk, po), _ = _counts([pk, po])  # distinct (anchor, offset) pairs, sorted by anchor then offset
+    if spec.kind == "unbounded" and len(pk):
+        last = np.empty(len(pk), dtype=bool)
+        last[-1] = True
+        last[:-1] = pk[1:] != pk[:-1]
+        pk, po = pk[last], po[last]  # each anchor's latest return offset
+    (cc, cg, co), ret = _counts([a_coh[pk], a_g[pk], po])
+    return {"size": (sc, sg, size), "cells": (cc, cg, co, ret), "trange": (tc, tmin, tmax),
+            "excluded": excluded}
+
+
+def _pairs(rows: BucketRows, spec: RetentionSpec, is_start: np.ndarray | None, is_ret: np.ndarray | None,
+           a_row: np.ndarray, a_u: np.ndarray, a_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Every (anchor, offset) a return row gives (repeats included), for any anchors: a
+    return row pairs with each anchor of its unit at or before its time but itself."""
+    u, t = rows.u.astype(np.int64), rows.t
+    n = len(u)
     # return rows and their period index (calendar) -------------------------------------
     r_rows = np.flatnonzero(is_ret) if is_ret is not None else np.arange(n)
     # only rows of units with an anchor, at or after the time of the unit's first anchor;
@@ -317,23 +345,38 @@ def run_retention(rows: BucketRows, spec: RetentionSpec) -> dict[str, Any]:
         lag += 1
     pk = np.concatenate(got_k) if got_k else np.zeros(0, dtype=np.int64)
     po = np.concatenate(got_o) if got_o else np.zeros(0, dtype=np.int64)
-    if spec.kind == "bracket":
-        hi = max(b[1] for b in spec.brackets)
-        lut = np.full(hi + 2, -1, dtype=np.int64)
-        for j, (lo_b, hi_b) in enumerate(spec.brackets):
-            lut[lo_b:hi_b + 1] = j
-        po = lut[np.minimum(po, hi + 1)]
-        sel = po >= 0
-        pk, po = pk[sel], po[sel]
-    (pk, po), _ = _counts([pk, po])  # distinct (anchor, offset) pairs, sorted by anchor then offset
-    if spec.kind == "unbounded" and len(pk):
-        last = np.empty(len(pk), dtype=bool)
-        last[-1] = True
-        last[:-1] = pk[1:] != pk[:-1]
-        pk, po = pk[last], po[last]  # each anchor's latest return offset
-    (cc, cg, co), ret = _counts([a_coh[pk], a_g[pk], po])
-    return {"size": (sc, sg, size), "cells": (cc, cg, co, ret), "trange": (tc, tmin, tmax),
-            "excluded": excluded}
+    pk = np.concatenate(got_k) if got_k else np.zeros(0, dtype=np.int64)
+    po = np.concatenate(got_o) if got_o else np.zeros(0, dtype=np.int64)
+    return pk, po
+
+
+def _pairs_one_anchor(rows: BucketRows, spec: RetentionSpec, is_ret: np.ndarray | None, a_row: np.ndarray,
+                      a_u: np.ndarray, a_t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """:func:`_pairs` when every unit has at most one anchor, its first row (``cohort="first"``
+    without a start rule): each return row but the anchor itself pairs with its unit's
+    anchor, which no row precedes. One vectorized pass over the rows, no loop."""
+    u, t = rows.u.astype(np.int64), rows.t
+    ret = np.ones(len(u), dtype=bool) if is_ret is None else is_ret.copy()
+    ret[a_row] = False  # the anchor row itself is no return
+    r_rows = np.flatnonzero(ret)
+    anchor_of = np.full(rows.n_units, -1, dtype=np.int64)
+    anchor_of[a_u] = np.arange(len(a_u), dtype=np.int64)
+    k = anchor_of[u[r_rows]]
+    ok = k >= 0  # units left out (mixed or unexposed variant) have no anchor
+    if not ok.all():
+        r_rows, k = r_rows[ok], k[ok]
+    if spec.period_ns is None:
+        a_rp = calendar_index(a_t, spec.period_cal, spec.tz)  # type: ignore[arg-type]
+        off = calendar_index(t[r_rows], spec.period_cal, spec.tz) - a_rp[k]  # type: ignore[arg-type]
+    else:
+        off = (t[r_rows] - a_t[k]) // spec.period_ns
+    if spec.max_offset is not None:
+        if spec.kind == "unbounded":  # a later return still counts at every offset kept
+            off = np.minimum(off, spec.max_offset)
+        else:
+            within = off <= spec.max_offset
+            k, off = k[within], off[within]
+    return k, off
 
 
 @dataclass(frozen=True)
