@@ -49,16 +49,33 @@ def _read_kwargs(args: argparse.Namespace) -> dict[str, Any]:
     return kw
 
 
-def _load(args: argparse.Namespace, source: str | None) -> Any:
+def _load(args: argparse.Namespace, source: str | None, *, stream: bool = False) -> Any:
     """The event log: the bundled sample, a frame read by ``read_events``, or, with
-    ``--memory-budget``, the Parquet path itself (the engine reads it out of core)."""
+    ``--memory-budget``, the Parquet path itself (the engine reads it out of core).
+
+    ``stream`` (funnel, paths, retention): a Parquet file or directory read as it is (no
+    reading flag, units are users) is also passed as the path, so the engine reads only
+    the columns it needs, block by block, as ``fk.funnel(path)`` does, instead of the
+    whole log into memory first (10M events: about a third of the memory and time)."""
     import funnelkit as fk
 
     if getattr(args, "memory_budget", None) is not None:
         return _out_of_core_path(args, source)
     if source is None:
         return fk.load_sample("shop")
+    if stream and _is_parquet(Path(source)) and not _read_flags_given(args) \
+            and getattr(args, "unit", None) in (None, "user"):
+        return source
     return fk.read_events(Path(source), **_read_kwargs(args))
+
+
+def _is_parquet(p: Path) -> bool:
+    return p.is_dir() or p.suffix.lower() in (".parquet", ".pq")
+
+
+def _read_flags_given(args: argparse.Namespace) -> list[str]:
+    """The reading flags (``--user-col``, ``--tz``, ``--dedupe``...) given on the command line."""
+    return [f for f in _READ_FLAGS if getattr(args, f[2:].replace("-", "_"), None) not in (None, False)]
 
 
 def _out_of_core_path(args: argparse.Namespace, source: str | None) -> str:
@@ -68,10 +85,10 @@ def _out_of_core_path(args: argparse.Namespace, source: str | None) -> str:
         raise ParameterError("--memory-budget applies to your own Parquet file (EVENTS); the bundled sample "
                              "is already in memory: leave it out.")
     p = Path(source)
-    if not (p.is_dir() or p.suffix.lower() in (".parquet", ".pq")):
+    if not _is_parquet(p):
         raise ParameterError(f"--memory-budget reads a Parquet file or directory out of core, not {source!r}: "
                              "convert the file to Parquet, or leave --memory-budget out.")
-    given = [f for f in _READ_FLAGS if getattr(args, f[2:].replace("-", "_"), None) not in (None, False)]
+    given = _read_flags_given(args)
     if given:
         raise ParameterError(f"--memory-budget reads the Parquet file as it is, so {', '.join(given)} cannot "
                              "apply: write the file with the columns user_id, timestamp (with a time zone) "
@@ -309,7 +326,7 @@ def cmd_funnel(args: argparse.Namespace) -> int:
     _check_window(args.window)
     steps = _steps_of(args, sample=sample)
     engine = _engine_kwargs(args)
-    events = _load(args, args.events)
+    events = _load(args, args.events, stream=True)
     res = fk.funnel(events, steps, window=_window(args.window), mode=args.mode, window_from=args.window_from,
                     unit=args.unit or "user", by=args.by, lang=args.lang, **engine, **_unknown_kwargs(args),
                     **_funnel_options(args))

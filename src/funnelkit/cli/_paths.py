@@ -102,7 +102,7 @@ def run(args: argparse.Namespace) -> int:
         _check_window(args.window)
         steps = _steps_of(args, sample=sample)
         options = {**_unknown_kwargs(args), **_funnel_options(args)}  # the funnel's mode flags
-    events = _load(args, args.events)
+    events = _load(args, args.events, stream=True)
     unit = args.unit or "user"
     if funnel_mode:
         res = fk.funnel(events, steps, window=_window(args.window), mode=args.mode, window_from=args.window_from,

@@ -116,7 +116,7 @@ def run(args: argparse.Namespace) -> int:
         raise ParameterError("--show comparison needs --compare COLUMN.")
     brackets = _brackets(args.brackets)
     dest = output_file(args, args.events, OUTPUT_SUFFIXES)
-    events = _load(args, args.events)
+    events = _load(args, args.events, stream=True)
     common = dict(by=args.by, compare=args.compare, control=args.control, correction=args.correction,
                   unit=args.unit, memory_budget=args.memory_budget, tmp_dir=args.tmp_dir)
     if args.loyalty:
