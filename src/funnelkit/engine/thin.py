@@ -157,13 +157,19 @@ def split_thinned(off: np.ndarray, cols: Sequence[np.ndarray], n_keys: int, wind
     n = len(off)
     out: list[Any] = [None] * n_buckets
     mask = (1 << shift) - 1
-    code = off & mask  # the group: unit within its bucket, window, key columns
-    cells = 1 << shift
+    cells = 1 << shift  # a bucket's cells: its units times the spans of the window and keys
+    for sp in span:
+        cells *= sp
+    # consecutive buckets sharing one fill of the table, a power of two: a row's unit within
+    # its group of buckets is then its offset's low bits, so one mask numbers the groups of
+    # the buckets of a fill apart
+    per = 1 << max(0, (_FILL_CELLS // cells).bit_length() - 1)
+    code = off & ((per << shift) - 1)  # the group: unit within its buckets, window, key columns
     for k, m, s in zip([window, *cols[1:n_keys]], lo, span):
         code *= s
-        code += k.astype(np.int64, copy=False) - m if m else k
-        cells *= s
-    per = max(1, _FILL_CELLS // cells)  # consecutive buckets sharing one fill of the table
+        code += k.astype(np.int64, copy=False)
+        if m:
+            code -= m
     if n_buckets == 1:
         perm = None
         cnt = np.array([n], dtype=np.int64)
@@ -174,11 +180,6 @@ def split_thinned(off: np.ndarray, cols: Sequence[np.ndarray], n_keys: int, wind
         cnt = np.bincount(b, minlength=n_buckets)
         del b
         g, t = code[perm], cols[0][perm]
-        if per > 1:  # number the groups of the buckets sharing a fill apart
-            slot = np.repeat(np.arange(n_buckets, dtype=np.int64) % per, cnt)
-            slot *= cells
-            g += slot
-            del slot
     del code
     bounds = np.concatenate(([0], np.cumsum(cnt)))
     mn, mx = _scratch()
