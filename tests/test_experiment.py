@@ -398,3 +398,28 @@ def test_tmp_dir_refused_before_any_work(tmp_path):
         fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A", tmp_dir=tmp_path / "nope")
     with pytest.raises(ParameterError, match="tmp_dir"):
         fk.experiment(ev, fk.datasets.shop_journey(), variant_col="variant", control="A", tmp_dir=3)
+
+
+def test_timing_reads_step_times_when_a_step_is_named_like_a_units_column():
+    # a step named "level" collides with the units' level column: the time between steps
+    # must come from the step's times (it read the level numbers once: -19724 days)
+    rows = []
+    for u in range(20):
+        arm, gap = ("A", 60) if u % 2 else ("B", 30)
+        t0 = T0 + pd.Timedelta(minutes=u)
+        rows += [(u, t0, "visit", arm), (u, t0 + pd.Timedelta(seconds=gap + u), "level", arm),
+                 (u, t0 + pd.Timedelta(seconds=3 * gap + u), "buy", arm)]
+    ev = pd.DataFrame(rows, columns=["user_id", "timestamp", "event", "variant"])
+    exp = fk.experiment(ev, ["visit", "level", "buy"], variant_col="variant", control="A")
+    t = exp.timing.set_index("transition")
+    # control (odd ids 1..19): visit -> level takes 60 + u s, median 70 s; B (even 0..18): 30 + u, median 39 s
+    assert t.loc["visit → level", "median_control"] == pd.Timedelta(seconds=70)
+    assert t.loc["visit → level", "median_variant"] == pd.Timedelta(seconds=39)
+    assert t.loc["level → buy", "median_control"] == pd.Timedelta(seconds=120)
+    assert t.loc["level → buy", "median_variant"] == pd.Timedelta(seconds=60)
+    assert (t["n_control"] == 10).all() and (t["n_variant"] == 10).all()
+    # the per-variant funnels are built on first access, with the same step times
+    assert list(exp.funnels) == ["A", "B"] and len(exp.funnels) == 2
+    a = exp.funnels["A"]
+    assert a is exp.funnels["A"] and a.table["units"].tolist() == [10, 10, 10]
+    assert a.step_times["level"].tolist() == [T0 + pd.Timedelta(minutes=u, seconds=60 + u) for u in range(1, 20, 2)]

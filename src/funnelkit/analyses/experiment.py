@@ -117,8 +117,9 @@ class ExperimentResult(PolarsMixin):
         arm still needed for it.
     exposure : DataFrame
         Exposed users per variant, their share and the planned share.
-    funnels : dict
-        The :class:`~funnelkit.FunnelResult` of each variant's exposed users.
+    funnels : Mapping
+        The :class:`~funnelkit.FunnelResult` of each variant's exposed users, by variant
+        name (a read-only mapping: each one is built on first access).
     diagnostics : dict
         Users seen in several variants (left out), users without a variant, etc.
     params : dict
@@ -131,7 +132,7 @@ class ExperimentResult(PolarsMixin):
     timing: pd.DataFrame
     power: pd.DataFrame
     exposure: pd.DataFrame
-    funnels: dict[str, FunnelResult]
+    funnels: Mapping[str, FunnelResult]
     diagnostics: dict[str, Any]
     params: dict[str, Any]
     steps: tuple[str, ...]
@@ -562,10 +563,8 @@ def _experiment_from_funnel(
     table["users"] = table["users"].astype(np.int64)
     table["converters"] = table["converters"].astype("Int64")  # <NA> on metric rows
     # funnels per variant, timing, power -----------------------------------------------------------
-    funnels = {}
-    for v, keep in zip(variants, masks):
-        funnels[str(v)] = _sub_result(res_all, keep)
-    timing = _timing(funnels, [str(v) for v in variants], steps, alpha_f)
+    funnels = _VariantFunnels(res_all, {str(v): keep for v, keep in zip(variants, masks)})
+    timing = _timing(level, _step_ns(res_all), masks, [str(v) for v in variants], steps, alpha_f)
     n_tests = int(np.isfinite(table.loc[primary, "p_value"].to_numpy(float)).sum()) if primary else 1
     power_df = _power(conv, n_users, variants, steps, alpha_f, alternative, target_lift, power_target,
                       sequential=sequential, n_star=n_star,
@@ -710,16 +709,30 @@ def _add_metric_rows(table: pd.DataFrame, metric_data: Any, units: pd.Index, use
     return pd.concat([table, extra[table.columns]], ignore_index=True)
 
 
+def _step_frame(res: FunnelResult) -> pd.DataFrame:
+    """The frame holding each unit's step times under the exact step names: the units'
+    own columns, unless a step name collides with one of them (then ``res.step_times``)."""
+    from .funnel import step_columns
+
+    renamed = res.step_times is not None and step_columns(res.steps, res.params.get("by")) != list(res.steps)
+    return res.step_times if renamed else res.units
+
+
+def _step_ns(res: FunnelResult) -> np.ndarray:
+    """Each unit's time at each step, int64 ns (NaT: int64 min), one column per step."""
+    times = _step_frame(res)
+    if not len(res.steps):
+        return np.zeros((len(res.units), 0), np.int64)
+    return np.stack([times[s].to_numpy(dtype="datetime64[ns]").view(np.int64) for s in res.steps], axis=1)
+
+
 def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:
     from .funnel import _step_table, step_columns
 
     units = res.units.loc[keep]
-    # step times under the exact step names: the units' own columns unless a step name
-    # collides with one of them (then res.step_times; copied only in that case)
     renamed = res.step_times is not None and step_columns(res.steps, res.params.get("by")) != list(res.steps)
-    times = res.step_times.loc[keep] if renamed else units
-    st = np.stack([times[s].to_numpy(dtype="datetime64[ns]").view(np.int64) for s in res.steps], axis=1) if len(
-        res.steps) else np.zeros((len(units), 0), np.int64)
+    times = res.step_times.loc[keep] if renamed else units  # copied only when a name collides
+    st = _step_ns(res)[keep]
     table = _step_table(units["level"].to_numpy(), st, res.steps, res.labels,
                         optional=bool(res.params.get("optional")))  # optional steps: units that passed them
     return FunnelResult(table=table, units=units, breakdown=None, censored=None,
@@ -728,21 +741,46 @@ def _sub_result(res: FunnelResult, keep: np.ndarray) -> FunnelResult:
                         step_times=times if renamed else None)
 
 
-def _timing(funnels: dict[str, FunnelResult], variants: list[str], steps: Sequence[str], alpha: float) -> pd.DataFrame:
+class _VariantFunnels(Mapping):
+    """``ExperimentResult.funnels``: each variant's :class:`FunnelResult`, built from the
+    funnel of all users when first asked for (each is a copy of its users' rows, which an
+    experiment's table, timing and power do not need)."""
+
+    def __init__(self, res: FunnelResult, masks: dict[str, np.ndarray]) -> None:
+        self._res, self._masks, self._built = res, masks, {}
+
+    def __getitem__(self, variant: str) -> FunnelResult:
+        got = self._built.get(variant)
+        if got is None:
+            got = self._built[variant] = _sub_result(self._res, self._masks[variant])
+        return got
+
+    def __iter__(self) -> Any:
+        return iter(self._masks)
+
+    def __len__(self) -> int:
+        return len(self._masks)
+
+    def __repr__(self) -> str:
+        return "{" + ", ".join(f"{v!r}: <FunnelResult of {int(m.sum())} units>" for v, m in self._masks.items()) + "}"
+
+
+def _timing(level: np.ndarray, st: np.ndarray, masks: Sequence[np.ndarray], variants: list[str],
+            steps: Sequence[str], alpha: float) -> pd.DataFrame:
+    """Time between consecutive steps, each treatment against control (Mann–Whitney U),
+    from the funnel of all users: ``level`` and step times ``st`` per user, ``masks`` the
+    arms' users (control first)."""
     from ..stats._mannwhitney import mannwhitney_u  # scipy.stats' test, without loading scipy.stats
 
     rows = []
-    ctrl = funnels[variants[0]].units
-    for v in variants[1:]:
-        u = funnels[v].units
-        for k in range(1, len(steps)):
-            def durs(df: pd.DataFrame) -> np.ndarray:
-                ok = df["level"].to_numpy() >= k + 1
-                a = df[steps[k - 1]].to_numpy(dtype="datetime64[ns]")[ok]
-                b = df[steps[k]].to_numpy(dtype="datetime64[ns]")[ok]
-                return (b - a).astype(np.int64) / 1e9
 
-            dc, dt = durs(ctrl), durs(u)
+    def durs(m: np.ndarray, k: int) -> np.ndarray:
+        ok = m & (level >= k + 1)
+        return (st[ok, k] - st[ok, k - 1]) / 1e9
+
+    for v, mv in zip(variants[1:], masks[1:]):
+        for k in range(1, len(steps)):
+            dc, dt = durs(masks[0], k), durs(mv, k)
             if len(dc) and len(dt):
                 stat, p = mannwhitney_u(dt, dc)
             else:
