@@ -369,3 +369,33 @@ def test_tmp_dir_is_checked_before_any_work_and_receives_the_spills(tmp_path, mo
     got = paths(str(path), length=3, memory_budget=1, tmp_dir=spill).table
     assert seen and set(seen) == {spill} and list(spill.iterdir()) == []
     pd.testing.assert_frame_equal(got, paths(ev, length=3).table)
+
+
+def test_dropoff_and_frictions_with_a_step_named_like_a_units_column():
+    # a step named "level" collides with the units' level column: the drop-off paths and
+    # frictions must equal those of the same log with the step renamed
+    rng = np.random.default_rng(3)
+    rows = []
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    for u in range(60):
+        t = t0 + pd.Timedelta(minutes=u)
+        rows.append((u, t, "visit", "ads" if u % 3 else "seo"))
+        if rng.random() < 0.7:
+            rows.append((u, t + pd.Timedelta(seconds=30), "level", "ads"))
+            rows.append((u, t + pd.Timedelta(seconds=40), rng.choice(["help", "faq"]), "ads"))
+            if rng.random() < 0.5:
+                rows.append((u, t + pd.Timedelta(seconds=90), "buy", "ads"))
+    ev = pd.DataFrame(rows, columns=["user_id", "timestamp", "event", "channel"])
+    renamed = ev.assign(event=ev["event"].replace({"level": "lvl"}))
+    res = fk.funnel(ev, ["visit", "level", "buy"])
+    res2 = fk.funnel(renamed, ["visit", "lvl", "buy"])
+    a = fk.dropoff_paths(ev, res, step=2, length=2).table
+    b = fk.dropoff_paths(renamed, res2, step=2, length=2).table
+    assert a["dropped_units"].sum() > 0
+    pd.testing.assert_frame_equal(a.drop(columns=["path", "tokens"], errors="ignore"),
+                                  b.drop(columns=["path", "tokens"], errors="ignore"))
+    fa = fk.frictions(ev, res, step=2, properties=["channel"]).table
+    fb = fk.frictions(renamed, res2, step=2, properties=["channel"]).table
+    assert len(fa) > 0
+    cols = [c for c in fa.columns if fa[c].dtype.kind in "fiu"]
+    pd.testing.assert_frame_equal(fa[cols], fb[cols])

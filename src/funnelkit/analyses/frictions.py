@@ -161,7 +161,7 @@ def frictions(
     from ..stats.multiple_testing import adjust_pvalues
     from .paths import _check_int, _columns_of, _drive, _funnel_groups, _memory_budget, _ns, _tmp_dir, _unit_col
 
-    k, step_name, units = _funnel_groups(result, step, "frictions")
+    k, step_name, units, level = _funnel_groups(result, step, "frictions")
     if isinstance(properties, str):
         properties = [properties]
     props = list(properties)
@@ -185,7 +185,6 @@ def frictions(
     unit_col = _unit_col(events, unit, session_col)
     budget = _memory_budget(events, memory_budget)
     tmp_dir = _tmp_dir(tmp_dir)
-    level = units["level"].to_numpy()
     reached = level >= k + 1
     idx = units.index[reached]
     conv = level[reached] >= k + 2

@@ -758,7 +758,9 @@ def _links_nodes(pk: np.ndarray, pv: np.ndarray, L: int, align: str, exact_units
 # --------------------------------------------------------------------------- drop-off paths
 
 
-def _funnel_groups(result: Any, step: Any, what: str) -> tuple[int, str, pd.DataFrame]:
+def _funnel_groups(result: Any, step: Any, what: str) -> tuple[int, str, pd.DataFrame, np.ndarray]:
+    """The step index, its name, each unit's step times under the exact step names (indexed
+    by unit) and each unit's level (steps reached)."""
     from ..journey.steps import _step_index
 
     if not (hasattr(result, "units") and hasattr(result, "steps") and hasattr(result, "params")):
@@ -773,10 +775,10 @@ def _funnel_groups(result: Any, step: Any, what: str) -> tuple[int, str, pd.Data
     if result.params.get("mode", "ordered") == "any_order":
         raise ParameterError("`result` is an any_order funnel: its steps have no order to drop out between.")
     # step times under the exact step names (a step named like a units column, e.g. "level",
-    # has its column renamed in result.units)
+    # has its column renamed in result.units); the level apart, for a step may be named so
     st = getattr(result, "step_times", None)
-    units = result.units if st is None else st.assign(level=result.units["level"].to_numpy())
-    return k, steps[k], units
+    times = result.units if st is None else st
+    return k, steps[k], times, result.units["level"].to_numpy()
 
 
 def _ns(col: pd.Series) -> np.ndarray:
@@ -843,12 +845,11 @@ def dropoff_paths(
 
     _check_common(length, collapse, "first", top, None, None)
     direction = check_choice(direction, name="direction", choices=("after", "before"))  # type: ignore[assignment]
-    k, step_name, units = _funnel_groups(result, step, "dropoff_paths")
+    k, step_name, units, level = _funnel_groups(result, step, "dropoff_paths")
     unit = result.params.get("unit", "user")
     unit_col = _unit_col(events, unit, session_col)
     budget = _memory_budget(events, memory_budget)
     tmp_dir = _tmp_dir(tmp_dir)
-    level = units["level"].to_numpy()
     reached = level >= k + 1
     idx = units.index[reached]
     grp = pd.Series(np.where(level[reached] >= k + 2, 1, 0), index=idx)
