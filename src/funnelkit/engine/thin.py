@@ -11,17 +11,16 @@ order. A bucket function may take thinned rows when its answer depends on a grou
 through whether it has rows, its earliest and latest row, and whether it has more than
 one (retention: :func:`.bucket_retention.thin_window` gives the argument).
 
-Two ways, the same rows:
+Three ways, the same rows:
 
-* :func:`thin_parts` works on a block already cut into bucket parts: a row's unit is a
-  small offset within its bucket, so the groups of a part are numbered densely in a
-  small table that stays in the core's cache, reused from part to part (its cells are
-  reset after each part). The driver takes it when the table is small enough
-  (:func:`parts_width`).
-* :func:`split_thinned` does the cut into bucket parts and :func:`thin_parts` in one
-  pass over the block (what the driver runs): the rows are ordered by bucket once,
-  several consecutive buckets share one fill of the table (their groups numbered apart),
-  and only the rows kept are gathered into the parts.
+* :func:`split_thinned` (what the driver runs, when the table is small enough:
+  :func:`parts_width`) cuts a block into bucket parts and thins them in one pass: the
+  rows are ordered by bucket once; a row's unit is a small offset within its bucket, so
+  a bucket's groups are numbered densely in a small per-thread table that stays in the
+  core's cache (consecutive small buckets share one fill of it, numbered apart; its
+  cells are reset after each fill); only the rows kept are gathered into the parts.
+* :func:`thin_parts` thins a block already cut into bucket parts, part by part: the
+  plain form of the same rule, which the tests hold :func:`split_thinned` to.
 * :func:`thin_block` groups a whole block by hashing (``pandas.factorize``) when the
   codes are many (long time ranges in one block, many attribute values), or by a dense
   table when they are few.
