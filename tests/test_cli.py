@@ -691,3 +691,34 @@ def test_memory_budget_reads_a_parquet_file_out_of_core(tmp_path, capsys):
                         "--out", str(tmp_path / "r.html")], "applies to funnel, paths and retention")]:
         assert cli.main(argv) == 2
         assert msg in capsys.readouterr().err
+
+
+def test_report_streams_a_parquet_file_and_writes_the_same_page(own_parquet, tmp_path, monkeypatch, capsys):
+    # a Parquet file with the canonical columns goes to every analysis as the path (each
+    # reads only what it needs); a reading flag reads the whole log first: the same page
+    _, journey, ev = own_parquet
+    path = tmp_path / "canonical.parquet"
+    ev.to_parquet(path)
+    calls = []
+    real = fk.read_events
+
+    def spy(*args, **kwargs):
+        calls.append(kwargs)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(fk, "read_events", spy)
+    pages = []
+    for extra in ([], ["--tz", "UTC"]):
+        out = tmp_path / f"r{len(pages)}.html"
+        rc = cli.main(["report", str(path), "--journey", str(journey), "--variant-col", "variant", "--control", "A",
+                       "--out", str(out), "--no-progress", *extra])
+        assert rc == 0
+        pages.append(out.read_bytes())
+    assert len(calls) == 1 and calls[0]["tz"] == "UTC"  # only the run with a reading flag read the log
+    assert pages[0] == pages[1]
+    html = pages[0].decode("utf-8")
+    assert "Journey map" in html or "Mapa del recorrido" in html  # the channel column was seen in the schema
+    assert "Retention" in html or "Retención" in html
+    # 4 + drop-off shares, frictions, retention curve and the KM curve of repeat purchase
+    # (the purchase event was found in the file's event column)
+    assert html.count("data:image/png;base64,") == 8

@@ -69,6 +69,38 @@ def _load(args: argparse.Namespace, source: str | None, *, stream: bool = False)
     return fk.read_events(Path(source), **_read_kwargs(args))
 
 
+def _log_columns(events: Any) -> list[str]:
+    """The log's column names: a frame's, or a Parquet file's or directory's schema (with
+    its partition directories, which the reader makes columns)."""
+    import pandas as pd
+
+    if isinstance(events, pd.DataFrame):
+        return [str(c) for c in events.columns]
+    import pyarrow.dataset as ds
+
+    return list(ds.dataset(events, format="parquet", partitioning="hive").schema.names)
+
+
+def _event_names(events: Any) -> set[str]:
+    """The event names of the log: from a frame, or from the event column alone of a
+    Parquet path (its dictionaries when it is dictionary-encoded)."""
+    import pandas as pd
+
+    if isinstance(events, pd.DataFrame):
+        return set(events["event"].astype(str).unique())
+    import pyarrow as pa
+    import pyarrow.compute as pc
+    import pyarrow.dataset as ds
+
+    col = ds.dataset(events, format="parquet", partitioning="hive").to_table(columns=["event"]).column(0)
+    names: set[str] = set()
+    for chunk in col.chunks:
+        if pa.types.is_dictionary(chunk.type):
+            chunk = chunk.dictionary
+        names.update(str(v) for v in pc.unique(chunk).to_pylist() if v is not None)
+    return names
+
+
 def _is_parquet(p: Path) -> bool:
     return p.is_dir() or p.suffix.lower() in (".parquet", ".pq")
 
@@ -218,8 +250,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     if args.alpha is not None and not 0 < args.alpha < 1:
         raise ParameterError(f"--alpha {args.alpha}: use a significance level between 0 and 1, e.g. 0.05.")
     if args.memory_budget is not None:
-        raise ParameterError("--memory-budget applies to funnel, paths and retention: the report computes "
-                             "several analyses on the log in memory; leave it out.")
+        raise ParameterError("--memory-budget applies to funnel, paths and retention: the report runs several "
+                             "analyses, each with the engine's own budget (a quarter of the machine's memory); "
+                             "leave it out.")
     out = check_output(args.out, flag="--out", suffixes=(".html", ".htm"))
     if args.events is not None:
         check_same_file(args.events, out, flag="--out")
@@ -230,8 +263,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
     steps = Steps(4, enabled=_steps_enabled(args))
     steps("reading the bundled sample" if sample else f"reading {args.events}")
-    events = _load(args, args.events)
-    touchpoint = args.touchpoint or ("channel" if "channel" in events.columns else None)
+    events = _load(args, args.events, stream=True)  # a Parquet path: each analysis reads what it needs
+    columns = _log_columns(events)
+    touchpoint = args.touchpoint or ("channel" if "channel" in columns else None)
     common = dict(window=_window(args.window), mode=args.mode, window_from=args.window_from, lang=args.lang)
     if variant_col is not None:
         steps("comparing the variants")
@@ -240,8 +274,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                             correction=args.correction or "holm", sequential=args.sequential,
                             **({"metrics": metrics} if metrics else {}), **common, **engine)
         steps("computing the conversion trend, the journey map, drop-off paths and retention")
-        analyses = _analyses(events, journey, touchpoint or "channel", common)
-        analyses.update(_journey_analyses(events, None, journey, common, touchpoint or "channel",
+        analyses = _analyses(events, journey, touchpoint or "channel", common, columns)
+        analyses.update(_journey_analyses(events, None, journey, common, touchpoint or "channel", columns,
                                           variant_col=variant_col, control=control, engine=engine))
         steps("writing the report")
         written = exp.report(out, lang=args.lang or "en", **analyses)
@@ -251,8 +285,9 @@ def cmd_report(args: argparse.Namespace) -> int:
         res = fk.funnel(events, journey, unit=unit, by=args.by, **common, **engine, **_unknown_kwargs(args),
                         **options)
         steps("computing the conversion trend, the journey map, drop-off paths and retention")
-        analyses = _analyses(events, journey, touchpoint or args.by, dict(common, unit=unit))
-        analyses.update(_journey_analyses(events, res, journey, common, touchpoint or args.by, engine=engine))
+        analyses = _analyses(events, journey, touchpoint or args.by, dict(common, unit=unit), columns)
+        analyses.update(_journey_analyses(events, res, journey, common, touchpoint or args.by, columns,
+                                          engine=engine))
         steps("writing the report")
         written = res.report(out, lang=args.lang, **analyses)
     steps.done()
@@ -260,7 +295,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     return 0
 
 
-def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: dict[str, Any]) -> dict[str, Any]:
+def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: dict[str, Any],
+              columns: list[str]) -> dict[str, Any]:
     """The report's trend and journey map, computed on the same funnel (``trend=``, ``journey_map=``).
 
     Their warnings were already shown by the main computation on the same events, so
@@ -275,7 +311,7 @@ def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: 
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         out["trend"] = trend(events, journey, **funnel_kwargs)
-        if touchpoint is not None and touchpoint in events.columns:
+        if touchpoint is not None and touchpoint in columns:
             out["journey_map"] = journey_map(events, journey, touchpoint=touchpoint, **funnel_kwargs)
     if touchpoint is not None and "journey_map" not in out:
         print(f"funnelkit: the event log has no column {touchpoint!r}: the journey map is left out "
@@ -284,7 +320,7 @@ def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: 
 
 
 def _journey_analyses(events: Any, res: Any, journey: Any, funnel_kwargs: dict[str, Any], touchpoint: str | None,
-                      *, variant_col: str | None = None, control: Any = None,
+                      columns: list[str], *, variant_col: str | None = None, control: Any = None,
                       engine: dict[str, Any] | None = None) -> dict[str, Any]:
     """The report's drop-off paths and frictions (for the step with the largest drop-off) and
     retention and repeat purchase (compared across variants in an experiment); sections
@@ -304,11 +340,11 @@ def _journey_analyses(events: Any, res: Any, journey: Any, funnel_kwargs: dict[s
         if len(res.steps) >= 2 and int(res.table["units"].iloc[0]):
             k = largest_dropoff_step(res)
             out["dropoff"] = fk.dropoff_paths(events, res, step=k, **engine)
-            props = [touchpoint] if touchpoint is not None and touchpoint in events.columns else []
+            props = [touchpoint] if touchpoint is not None and touchpoint in columns else []
             out["frictions"] = fk.frictions(events, res, step=k, properties=props, **engine)
         cmp = {"compare": variant_col, "control": control} if variant_col is not None else {}
         out["retention"] = fk.retention(events, period="W", **cmp, **engine)
-        if "purchase" in set(events["event"].astype(str).unique()):
+        if "purchase" in _event_names(events):
             out["loyalty"] = fk.loyalty(events, event="purchase", **cmp, **engine)
     return out
 
