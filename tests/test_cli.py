@@ -722,3 +722,17 @@ def test_report_streams_a_parquet_file_and_writes_the_same_page(own_parquet, tmp
     # 4 + drop-off shares, frictions, retention curve and the KM curve of repeat purchase
     # (the purchase event was found in the file's event column)
     assert html.count("data:image/png;base64,") == 8
+
+
+@pytest.mark.parametrize("what", ["corrupt", "missing"])
+def test_report_on_a_bad_parquet_path_is_one_line_error(what, tmp_path, capsys):
+    # the report opens a Parquet path itself (to stream it): a file that is not Parquet, or
+    # no file at all, must still end in funnelkit's one-line error, not Arrow's traceback
+    path = tmp_path / "events.parquet"
+    if what == "corrupt":
+        path.write_text("not parquet")
+    rc = cli.main(["report", str(path), "--steps", "a,b", "--out", str(tmp_path / "r.html"), "--no-progress"])
+    err = capsys.readouterr().err
+    assert rc == 2
+    assert err.startswith("funnelkit: error: ") and err.count("\n") == 1 and "Traceback" not in err
+    assert ("cannot be read as Parquet" if what == "corrupt" else "No file or directory") in err

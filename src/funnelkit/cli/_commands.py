@@ -53,7 +53,7 @@ def _load(args: argparse.Namespace, source: str | None, *, stream: bool = False)
     """The event log: the bundled sample, a frame read by ``read_events``, or, with
     ``--memory-budget``, the Parquet path itself (the engine reads it out of core).
 
-    ``stream`` (funnel, paths, retention): a Parquet file or directory read as it is (no
+    ``stream`` (report, funnel, paths, retention): a Parquet file or directory read as it is (no
     reading flag, units are users) is also passed as the path, so the engine reads only
     the columns it needs, block by block, as ``fk.funnel(path)`` does, instead of the
     whole log into memory first (10M events: about a third of the memory and time)."""
@@ -69,16 +69,20 @@ def _load(args: argparse.Namespace, source: str | None, *, stream: bool = False)
     return fk.read_events(Path(source), **_read_kwargs(args))
 
 
-def _log_columns(events: Any) -> list[str]:
+def _log_columns(events: Any) -> list[str] | None:
     """The log's column names: a frame's, or a Parquet file's or directory's schema (with
-    its partition directories, which the reader makes columns)."""
+    its partition directories, which the reader makes columns); None when the path cannot
+    be opened as Parquet (the caller then lets ``read_events`` say why)."""
     import pandas as pd
 
     if isinstance(events, pd.DataFrame):
         return [str(c) for c in events.columns]
     import pyarrow.dataset as ds
 
-    return list(ds.dataset(events, format="parquet", partitioning="hive").schema.names)
+    try:
+        return list(ds.dataset(events, format="parquet", partitioning="hive").schema.names)
+    except Exception:  # missing, unreadable, not Parquet: read_events' own message follows
+        return None
 
 
 def _event_names(events: Any) -> set[str]:
@@ -265,6 +269,9 @@ def cmd_report(args: argparse.Namespace) -> int:
     steps("reading the bundled sample" if sample else f"reading {args.events}")
     events = _load(args, args.events, stream=True)  # a Parquet path: each analysis reads what it needs
     columns = _log_columns(events)
+    if columns is None:  # not openable as Parquet here: read_events reads it, or says what is wrong
+        events = fk.read_events(Path(args.events), **_read_kwargs(args))
+        columns = [str(c) for c in events.columns]
     touchpoint = args.touchpoint or ("channel" if "channel" in columns else None)
     common = dict(window=_window(args.window), mode=args.mode, window_from=args.window_from, lang=args.lang)
     if variant_col is not None:
