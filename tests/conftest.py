@@ -7,7 +7,7 @@ import shutil
 import subprocess
 import tempfile
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -130,19 +130,48 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
 
 
 @pytest.fixture
-def spy_kwargs(monkeypatch):
-    """``spy_kwargs(owner, "name")`` replaces ``owner.name`` (for this test) by a wrapper
-    that calls it and records the keyword arguments of its calls in the dict returned."""
+def spy_calls(monkeypatch):
+    """``spy_calls(owner, "name")`` replaces ``owner.name`` (for this test) by a wrapper that
+    calls it and appends each call's keyword arguments to the list returned."""
 
     def install(owner, name):
-        seen = {}
+        calls = []
         real = getattr(owner, name)
 
         def spy(*args, **kwargs):
-            seen.update(kwargs)
+            calls.append(kwargs)
             return real(*args, **kwargs)
 
         monkeypatch.setattr(owner, name, spy)
-        return seen
+        return calls
 
     return install
+
+
+class _MergedCalls(Mapping):
+    """The keyword arguments of a spy's calls so far, merged (a later call's value wins)."""
+
+    def __init__(self, calls: list) -> None:
+        self._calls = calls
+
+    def _merged(self) -> dict:
+        out: dict = {}
+        for kwargs in self._calls:
+            out.update(kwargs)
+        return out
+
+    def __getitem__(self, key):
+        return self._merged()[key]
+
+    def __iter__(self):
+        return iter(self._merged())
+
+    def __len__(self) -> int:
+        return len(self._merged())
+
+
+@pytest.fixture
+def spy_kwargs(spy_calls):
+    """``spy_kwargs(owner, "name")``: :func:`spy_calls`, with the keyword arguments of all
+    its calls merged into one mapping."""
+    return lambda owner, name: _MergedCalls(spy_calls(owner, name))

@@ -693,20 +693,13 @@ def test_memory_budget_reads_a_parquet_file_out_of_core(tmp_path, capsys):
         assert msg in capsys.readouterr().err
 
 
-def test_report_streams_a_parquet_file_and_writes_the_same_page(own_parquet, tmp_path, monkeypatch, capsys):
+def test_report_streams_a_parquet_file_and_writes_the_same_page(own_parquet, tmp_path, spy_calls, capsys):
     # a Parquet file with the canonical columns goes to every analysis as the path (each
     # reads only what it needs); a reading flag reads the whole log first: the same page
     _, journey, ev = own_parquet
     path = tmp_path / "canonical.parquet"
     ev.to_parquet(path)
-    calls = []
-    real = fk.read_events
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(fk, "read_events", spy)
+    calls = spy_calls(fk, "read_events")
     pages = []
     for extra in ([], ["--tz", "UTC"]):
         out = tmp_path / f"r{len(pages)}.html"

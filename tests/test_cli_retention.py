@@ -91,22 +91,12 @@ def test_tmp_dir_checked_before_the_log_is_read(path, tmp_path, capsys) -> None:
     assert code == 0 and "cohort" in out
 
 
-def test_a_parquet_file_is_streamed_unless_a_reading_flag_needs_the_whole_log(path, capsys, monkeypatch) -> None:
+def test_a_parquet_file_is_streamed_unless_a_reading_flag_needs_the_whole_log(path, capsys, spy_calls) -> None:
     # as fk.retention(path): the engine reads only the columns it needs, block by block;
     # a reading flag (here --tz) reads the log first, with the same table
-    import funnelkit.io.read as io_read
-
-    calls = []
-    real = io_read.read_events
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(io_read, "read_events", spy)
     import funnelkit as fk
 
-    monkeypatch.setattr(fk, "read_events", spy)
+    calls = spy_calls(fk, "read_events")  # the name the command line calls
     code, streamed, _ = _run(["retention", path, "--period", "W", "--format", "csv"], capsys)
     assert code == 0 and calls == []
     code, framed, _ = _run(["retention", path, "--period", "W", "--format", "csv", "--tz", "UTC"], capsys)

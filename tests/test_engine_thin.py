@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 
 from funnelkit.engine.drive import _split
 from funnelkit.engine import thin as _thin
-from funnelkit.engine.thin import SCRATCH_CELLS, parts_width, split_thinned, thin_block, thin_parts
+from funnelkit.engine.thin import SCRATCH_CELLS, parts_width, split_thinned, thin_block
 
 
 def _window5(t: np.ndarray) -> np.ndarray:
@@ -51,40 +51,6 @@ def test_thin_block_keeps_exactly_the_extreme_rows_of_each_group(rows) -> None:
     assert ((kept_sizes >= 2) | (sizes < 2)).all()
 
 
-@settings(max_examples=60, deadline=None)
-@given(rows=_rows, shift=st.integers(0, 4))
-def test_thin_parts_equals_thinning_the_block_then_splitting(rows, shift) -> None:
-    off, t, bits = _arrays(rows)
-    n_buckets = max(1, -(-41 // (1 << shift)))
-    w = _window5(t)
-    parts = _split(off, [t, bits, w], shift, n_buckets, np.uint16)
-    cells, lo, span = parts_width(1 << shift, w, [bits])
-    assert cells <= SCRATCH_CELLS
-    got = thin_parts(parts, lo, span)
-    keep = _reference(off, t, bits)
-    want = _split(off[keep], [t[keep], bits[keep]], shift, n_buckets, np.uint16)
-    for g, e in zip(got, want):
-        if e is None:
-            assert g is None
-            continue
-        assert len(g) == 3  # the window column is dropped
-        for a, b in zip(g, e):
-            np.testing.assert_array_equal(a, b)
-    # a column that rides along (input positions) is not a key
-    rows_col = np.arange(len(t), dtype=np.int64)
-    parts2 = _split(off, [t, bits, rows_col, w], shift, n_buckets, np.uint16)
-    got2 = thin_parts(parts2, lo, span)
-    for g, e in zip(got2, got):
-        if e is not None:
-            np.testing.assert_array_equal(g[1], e[1])
-            np.testing.assert_array_equal(t[g[3]], g[1])  # each row's position travels with it
-    # the table is left clean for the next block (cells reset)
-    again = thin_parts(parts, lo, span)
-    for g, e in zip(again, got):
-        if e is not None:
-            np.testing.assert_array_equal(g[1], e[1])
-
-
 def test_known_block() -> None:
     # unit 0: window 0 holds t = 0, 1, 2, 4 (keep 0 and 4), window 1 holds t = 5 only;
     # unit 1: two rows at one instant (both kept), and a row with other bits (its own group)
@@ -101,14 +67,24 @@ def test_thinned_parts_hold_no_view_of_the_block() -> None:
     off = np.array([0, 0, 0, 1, 2, 2, 3], dtype=np.int64)
     t = np.array([1, 2, 3, 1, 1, 4, 9], dtype=np.int64)
     w = np.zeros(len(t), dtype=np.int64)
-    parts = _split(off, [t, w], 1, 2, np.uint16)  # units 0-1 | 2-3
+    pos = np.arange(len(t), dtype=np.int64)
     cells, lo, span = parts_width(2, w, [])
-    got = thin_parts(parts, lo, span)
-    np.testing.assert_array_equal(got[0][1], [1, 3, 1])  # unit 0 drops its middle row
-    np.testing.assert_array_equal(got[1][1], [1, 4, 9])  # units 2 and 3 drop nothing
-    for g, p in zip(got, parts):
-        for a, b in zip(g, p):
-            assert not np.shares_memory(a, b)
+    for n_buckets, shift in ((2, 1), (1, 2)):  # units 0-1 | 2-3, and one bucket
+        got = split_thinned(off, [t, pos], 1, w, shift, n_buckets, np.uint16, lo, span)
+        kept = np.concatenate([g[1] for g in got if g is not None])
+        np.testing.assert_array_equal(np.sort(kept), [1, 1, 1, 3, 4, 9])  # unit 0 drops its middle row
+        for g in got:
+            for a in g:
+                assert not any(np.shares_memory(a, b) for b in (off, t, w, pos))
+    # a block where nothing drops (every unit one row), in one bucket and in two
+    o2, t2 = np.array([0, 1, 2, 3], dtype=np.int64), np.array([5, 6, 7, 8], dtype=np.int64)
+    w2, p2 = np.zeros(4, dtype=np.int64), np.arange(4, dtype=np.int64)
+    for n_buckets, shift in ((1, 2), (2, 1)):
+        got = split_thinned(o2, [t2, p2], 1, w2, shift, n_buckets, np.uint16, lo, span)
+        assert sum(len(g[1]) for g in got if g is not None) == 4
+        for g in got:
+            for a in g:
+                assert not any(np.shares_memory(a, b) for b in (o2, t2, w2, p2))
 
 
 _dense_rows = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 14), st.integers(0, 1)), min_size=8, max_size=60)
@@ -116,15 +92,17 @@ _dense_rows = st.lists(st.tuples(st.integers(0, 7), st.integers(0, 14), st.integ
 
 @settings(max_examples=80, deadline=None)
 @given(rows=st.one_of(_rows, _dense_rows), shift=st.integers(0, 4), fill=st.sampled_from([1, 7, 1 << 15]))
-def test_split_thinned_equals_split_then_thin_parts(rows, shift, fill) -> None:
+def test_split_thinned_equals_thinning_the_block_then_splitting(rows, shift, fill) -> None:
     # one pass (order by bucket, thin several buckets per fill of the table, gather only the
-    # rows kept) gives exactly the parts of cutting first and thinning each part
+    # rows kept) gives exactly the parts of keeping the reference's rows, then cutting
     off, t, bits = _arrays(rows)
     n_buckets = max(1, -(-41 // (1 << shift)))
     w = _window5(t)
     pos = np.arange(len(t), dtype=np.int64)  # rides along, not a key
     cells, lo, span = parts_width(1 << shift, w, [bits])
-    want = thin_parts(_split(off, [t, bits, pos, w], shift, n_buckets, np.uint16), lo, span)
+    assert cells <= SCRATCH_CELLS
+    keep = _reference(off, t, bits)
+    want = _split(off[keep], [t[keep], bits[keep], pos[keep]], shift, n_buckets, np.uint16)
     old = _thin._FILL_CELLS
     _thin._FILL_CELLS = fill  # 1: one bucket per fill; 1 << 15: every bucket in one fill
     try:
@@ -136,10 +114,11 @@ def test_split_thinned_equals_split_then_thin_parts(rows, shift, fill) -> None:
         if e is None:
             assert g is None
             continue
-        assert len(g) == len(e) == 4
+        assert len(g) == len(e) == 4  # the window column is dropped
         for a, b in zip(g, e):
             assert a.dtype == b.dtype
             np.testing.assert_array_equal(a, b)
+        np.testing.assert_array_equal(t[g[3]], g[1])  # each row's position travels with it
     mn, mx = _thin._scratch()  # the table is left clean for the next block
     assert (mn == np.iinfo(np.int64).max).all() and (mx == np.iinfo(np.int64).min).all()
 

@@ -187,17 +187,10 @@ def test_parquet_file(tmp_path, suffix):
     assert_same(read_events(str(path), **MAP), expected())
 
 
-def test_parquet_reads_only_needed_columns_dictionary_encoded(tmp_path, monkeypatch):
+def test_parquet_reads_only_needed_columns_dictionary_encoded(tmp_path, spy_calls):
     path = tmp_path / "events.parquet"
     source_frame().to_parquet(path)
-    calls = []
-    real = pq.read_table
-
-    def spy(*args, **kwargs):
-        calls.append(kwargs)
-        return real(*args, **kwargs)
-
-    monkeypatch.setattr(pq, "read_table", spy)
+    calls = spy_calls(pq, "read_table")
     out = read_events(path, columns=["qty"], **MAP)
     assert list(out.columns) == [USER, TIME, EVENT, "qty"]
     # two reads: the required columns (events dictionary-encoded), then the properties

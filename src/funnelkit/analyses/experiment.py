@@ -709,18 +709,11 @@ def _add_metric_rows(table: pd.DataFrame, metric_data: Any, units: pd.Index, use
     return pd.concat([table, extra[table.columns]], ignore_index=True)
 
 
-def _step_frame(res: FunnelResult) -> pd.DataFrame:
-    """The frame holding each unit's step times under the exact step names: the units'
-    own columns, unless a step name collides with one of them (then ``res.step_times``)."""
-    from .funnel import step_columns
-
-    renamed = res.step_times is not None and step_columns(res.steps, res.params.get("by")) != list(res.steps)
-    return res.step_times if renamed else res.units
-
-
 def _step_ns(res: FunnelResult) -> np.ndarray:
     """Each unit's time at each step, int64 ns (NaT: int64 min), one column per step."""
-    times = _step_frame(res)
+    from .funnel import step_time_frame
+
+    times = step_time_frame(res)
     if not len(res.steps):
         return np.zeros((len(res.units), 0), np.int64)
     return np.stack([times[s].to_numpy(dtype="datetime64[ns]").view(np.int64) for s in res.steps], axis=1)

@@ -173,6 +173,12 @@ class FunnelResult(PolarsMixin):
         return f"<div class='funnelkit-result'><p><b>{caption}</b></p>{body}{foot}</div>"
 
 
+def step_time_frame(res: FunnelResult) -> pd.DataFrame:
+    """Each unit's step times under the exact step names: ``res.step_times``, or the units'
+    own columns when the result carries none (then no step name collides with them)."""
+    return res.step_times if res.step_times is not None else res.units
+
+
 def step_columns(names: Sequence[str], by: Any = None) -> list[str]:
     """The column of each step in :attr:`FunnelResult.units`: its name, or ``"step:<name>"``
     (more colons if needed) when the name is one of the frame's own columns.

@@ -776,9 +776,9 @@ def _funnel_groups(result: Any, step: Any, what: str) -> tuple[int, str, pd.Data
         raise ParameterError("`result` is an any_order funnel: its steps have no order to drop out between.")
     # step times under the exact step names (a step named like a units column, e.g. "level",
     # has its column renamed in result.units); the level apart, for a step may be named so
-    st = getattr(result, "step_times", None)
-    times = result.units if st is None else st
-    return k, steps[k], times, result.units["level"].to_numpy()
+    from .funnel import step_time_frame
+
+    return k, steps[k], step_time_frame(result), result.units["level"].to_numpy()
 
 
 def _ns(col: pd.Series) -> np.ndarray:

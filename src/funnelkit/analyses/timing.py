@@ -159,7 +159,7 @@ def time_between(
                transition  units_from  units          median
     0  landing → purchase           2      2 0 days 00:20:00
     """
-    from .funnel import FunnelResult, funnel
+    from .funnel import FunnelResult, funnel, step_time_frame
 
     if isinstance(result_or_events, FunnelResult):
         if journey_or_steps is not None or funnel_kwargs:
@@ -179,7 +179,7 @@ def time_between(
             raise ParameterError(f"quantiles must be in (0, 1); got {q!r}.")
         qs.append(float(q))
     units = res.units
-    times = res.step_times if res.step_times is not None else units  # exact step names, never a units column
+    times = step_time_frame(res)  # exact step names, never a units column
     level = units["level"].to_numpy()
     names = list(res.steps)
     rows = []
@@ -406,7 +406,7 @@ def time_to_convert(
     '0 days 00:45:00'
     """
     from ..journey.steps import _step_index, resolve_steps
-    from .funnel import FunnelResult, funnel
+    from .funnel import FunnelResult, funnel, step_time_frame
 
     if isinstance(result_or_events, FunnelResult):
         if journey_or_steps is not None or funnel_kwargs:
@@ -433,7 +433,7 @@ def time_to_convert(
     res = result_or_events if isinstance(result_or_events, FunnelResult) else funnel(
         result_or_events, journey_or_steps, **funnel_kwargs)
     units = res.units
-    times = res.step_times if res.step_times is not None else units  # exact step names, never a units column
+    times = step_time_frame(res)  # exact step names, never a units column
     level = units["level"].to_numpy()
     conv = level >= i_to + 1
     a = times[names[i_from]].to_numpy(dtype="datetime64[ns]")[conv].view(np.int64)

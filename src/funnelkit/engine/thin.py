@@ -11,16 +11,16 @@ order. A bucket function may take thinned rows when its answer depends on a grou
 through whether it has rows, its earliest and latest row, and whether it has more than
 one (retention: :func:`.bucket_retention.thin_window` gives the argument).
 
-Three ways, the same rows:
+Two ways, the same rows:
 
 * :func:`split_thinned` (what the driver runs, when the table is small enough:
   :func:`parts_width`) cuts a block into bucket parts and thins them in one pass: the
   rows are ordered by bucket once; a row's unit is a small offset within its bucket, so
   a bucket's groups are numbered densely in a small per-thread table that stays in the
   core's cache (consecutive small buckets share one fill of it, numbered apart; its
-  cells are reset after each fill); only the rows kept are gathered into the parts.
-* :func:`thin_parts` thins a block already cut into bucket parts, part by part: the
-  plain form of the same rule, which the tests hold :func:`split_thinned` to.
+  cells are reset after each fill); only the rows kept are gathered into the parts,
+  which are therefore never views of the block's arrays. The tests hold it to the plain
+  per-part form of the rule (thin each part of the cut block on its own).
 * :func:`thin_block` groups a whole block by hashing (``pandas.factorize``) when the
   codes are many (long time ranges in one block, many attribute values), or by a dense
   table when they are few.
@@ -35,9 +35,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-__all__ = ["SCRATCH_CELLS", "parts_width", "split_thinned", "thin_block", "thin_parts"]
+__all__ = ["SCRATCH_CELLS", "parts_width", "split_thinned", "thin_block"]
 
-#: Cells of the per-thread table :func:`thin_parts` numbers a part's groups in (two
+#: Cells of the per-thread table :func:`split_thinned` numbers a bucket's groups in (two
 #: int64 arrays: 4 MB per thread).
 SCRATCH_CELLS = 1 << 18
 
@@ -107,46 +107,10 @@ def _scratch() -> tuple[np.ndarray, np.ndarray]:
     return got
 
 
-def thin_parts(parts: list[Any], lo: Sequence[int], span: Sequence[int]) -> list[Any]:
-    """Thin every bucket part of one block (see the module docstring).
-
-    A part is ``(local unit offset, time, *carried, window)``; its groups are (unit,
-    window, and the first ``len(span) - 1`` carried columns: the others, such as input
-    positions, ride along), numbered with the block's ``lo``/``span`` of ``[window,
-    *keys]`` (:func:`parts_width`, which must give at most :data:`SCRATCH_CELLS` cells).
-    Returns the parts thinned, without the window column, rows in input order.
-    """
-    mn, mx = _scratch()
-    out: list[Any] = []
-    for part in parts:
-        if part is None:
-            out.append(None)
-            continue
-        body = part[:-1]
-        loc, t = part[0], part[1]
-        if len(t) < 2:
-            out.append(tuple(c.copy() for c in body))
-            continue
-        g = loc.astype(np.int64)
-        for k, m, s in zip((part[-1], *part[2:1 + len(span)]), lo, span):
-            g *= s
-            g += k.astype(np.int64, copy=False) - m if m else k
-        np.minimum.at(mn, g, t)
-        np.maximum.at(mx, g, t)
-        keep = np.flatnonzero((t == mn[g]) | (t == mx[g]))
-        mn[g] = _MAX  # reset the cells this part used, for the next part
-        mx[g] = _MIN
-        # a part is a slice of the block's arrays: a view would keep all of them alive in the
-        # buckets while the other parts are thinned copies, so a part that drops nothing is
-        # copied too (only the rows kept stay in memory)
-        out.append(tuple(c.copy() for c in body) if len(keep) == len(t) else tuple(c[keep] for c in body))
-    return out
-
-
 def split_thinned(off: np.ndarray, cols: Sequence[np.ndarray], n_keys: int, window: np.ndarray, shift: int,
                   n_buckets: int, local_dtype: Any, lo: Sequence[int], span: Sequence[int]) -> list[Any]:
-    """The bucket parts of one block, thinned: the same parts as :func:`thin_parts` of
-    :func:`.plan._split` ``(off, [*cols, window])``, without the window column.
+    """The bucket parts of one block, thinned: the parts of :func:`.plan._split`
+    ``(off, [*cols, window])``, each thinned on its own, without the window column.
 
     ``cols[0]`` is the time, ``cols[1:n_keys]`` the carried key columns, the rest ride
     along; ``lo``/``span`` are :func:`parts_width`'s for ``[window, *cols[1:n_keys]]``
