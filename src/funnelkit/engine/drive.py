@@ -47,6 +47,7 @@ import pandas as pd
 
 from .._progress import _Bar, _progress_enabled
 from ..io import _names
+from ._allocator import settle
 from ._parallel import n_threads, ordered_map
 from .buckets import THREADS_MIN_ROWS, Buckets, layout, order, run_ordered, temp_dir
 from . import plan as _plan
@@ -343,6 +344,7 @@ def drive(events: Any, req: DriveRequest, bucket_fn: Callable[[BucketRows], Any]
     from .run import where_columns
 
     journey = req.journey
+    settle()  # the per-block temporaries reuse freed memory from the first block on
     if req.attr_mode not in _ATTR_MODES:  # pragma: no cover - internal misuse
         raise ValueError(f"attr_mode={req.attr_mode!r}")
     given = isinstance(events, Source)
