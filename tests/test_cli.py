@@ -687,8 +687,9 @@ def test_memory_budget_reads_a_parquet_file_out_of_core(tmp_path, capsys):
     for argv, msg in [(["funnel", "--steps", "landing,purchase", "--memory-budget", "1MB"], "bundled sample"),
                       (["funnel", str(path), "--user-col", "user_id", "--steps", "landing,purchase",
                         "--memory-budget", "1MB"], "--user-col cannot apply"),
-                      (["report", str(path), "--steps", "landing,purchase", "--memory-budget", "1MB",
-                        "--out", str(tmp_path / "r.html")], "applies to funnel, paths and retention")]:
+                      (["report", str(path), "--steps", "landing,purchase", "--memory-budget", "1MB", "--tz", "UTC",
+                        "--out", str(tmp_path / "r.html")], "--tz cannot apply"),
+                      (["report", "--memory-budget", "1MB", "--out", str(tmp_path / "r.html")], "bundled sample")]:
         assert cli.main(argv) == 2
         assert msg in capsys.readouterr().err
 
@@ -715,6 +716,52 @@ def test_report_streams_a_parquet_file_and_writes_the_same_page(own_parquet, tmp
     # 4 + drop-off shares, frictions, retention curve and the KM curve of repeat purchase
     # (the purchase event was found in the file's event column)
     assert html.count("data:image/png;base64,") == 8
+
+
+def test_report_memory_budget_reaches_every_analysis_and_writes_the_same_page(own_parquet, tmp_path,
+                                                                                monkeypatch):
+    # --memory-budget: every analysis of the page (experiment, trend, journey map, drop-off
+    # paths, frictions, retention, repeat purchase) runs under the budget and spills to
+    # --tmp-dir, and the page is byte-identical to the one without it
+    from funnelkit.engine import buckets as _buckets
+    from funnelkit.engine import drive as _drive
+    from funnelkit.engine import run as _run
+
+    _, journey, ev = own_parquet
+    path = tmp_path / "canonical.parquet"
+    ev.to_parquet(path)
+    budgets, writes = [], []
+    real_drive, real_write = _drive.drive, _buckets.Buckets._write
+
+    def drive_spy(events, req, *a, **k):
+        budgets.append(req.memory_budget)
+        return real_drive(events, req, *a, **k)
+
+    def write_spy(self, j, parts):
+        writes.append(j)
+        return real_write(self, j, parts)
+
+    monkeypatch.setattr(_drive, "drive", drive_spy)
+    monkeypatch.setattr(_run, "drive", drive_spy)
+    monkeypatch.setattr(_buckets.Buckets, "_write", write_spy)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    pages = []
+    for extra in ([], ["--memory-budget", "1KB", "--tmp-dir", str(spill)]):
+        out = tmp_path / f"r{len(pages)}.html"
+        budgets.clear()
+        writes.clear()
+        rc = cli.main(["report", str(path), "--journey", str(journey), "--variant-col", "variant", "--control", "A",
+                       "--out", str(out), "--no-progress", *extra])
+        assert rc == 0
+        pages.append(out.read_bytes())
+        if extra:
+            assert len(budgets) >= 7 and set(budgets) == {1024}, budgets
+            assert writes  # the budget was exceeded: buckets went to disk
+            assert list(spill.iterdir()) == []  # and the spill files are gone
+        else:
+            assert writes == []  # the default budget (a quarter of the machine's memory) holds it all
+    assert pages[0] == pages[1]
 
 
 @pytest.mark.parametrize("what", ["corrupt", "missing"])

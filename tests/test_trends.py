@@ -13,6 +13,7 @@ import pytest
 import funnelkit as fk
 from funnelkit.errors import ParameterError
 from funnelkit.analyses.trends import TREND_COLUMNS, TrendResult, trend, trend_table
+from funnelkit.engine import buckets as _buckets
 
 T0 = pd.Timestamp("2024-01-01", tz="UTC")  # a Monday
 
@@ -509,6 +510,23 @@ def test_frame_parquet_spilled_and_dask_give_the_same_trend(tmp_path):
     ev.to_parquet(path, row_group_size=1000)
     pd.testing.assert_frame_equal(trend_table(str(path), steps, **kw), want)
     pd.testing.assert_frame_equal(trend_table(str(path), steps, memory_budget=1 << 14, **kw), want)
+    spill = tmp_path / "spill"
+    spill.mkdir()
+    seen = []
+    real = _buckets.Buckets._write
+
+    def write(self, j, parts):
+        seen.append(self.tmp.parent)
+        return real(self, j, parts)
+
+    with pytest.MonkeyPatch.context() as mp:
+        mp.setattr(_buckets.Buckets, "_write", write)
+        got = trend_table(str(path), steps, memory_budget=1 << 14, tmp_dir=spill, **kw)
+    pd.testing.assert_frame_equal(got, want)
+    assert seen and set(seen) == {spill}  # tmp_dir= took the spilled buckets
+    assert list(spill.iterdir()) == []  # and they are gone
+    with pytest.raises(fk.errors.FunnelkitError, match="nope"):
+        trend_table(str(path), steps, memory_budget=1 << 14, tmp_dir=tmp_path / "nope", **kw)
     shuffled = ev.sample(frac=1, random_state=1).reset_index(drop=True)
     pd.testing.assert_frame_equal(trend_table(shuffled, steps, **kw), want)
     dd = pytest.importorskip("dask.dataframe")

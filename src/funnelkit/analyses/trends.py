@@ -195,7 +195,7 @@ def trend(
     **funnel_kwargs
         Any other keyword of :func:`funnelkit.funnel` (``mode``, ``window_from``,
         ``unit``, ``exclude``, ``start``, ``end``, ``lang``, ``session_col``,
-        ``memory_budget``, ``on_unknown``...). ``by`` is not allowed. ``start`` and
+        ``memory_budget``, ``tmp_dir``, ``on_unknown``...). ``by`` is not allowed. ``start`` and
         ``end`` bound the entries as for the funnel: the first and last periods
         then count only the entries inside ``[start, end)``.
 
@@ -261,7 +261,7 @@ def trend(
     from ..engine.bucket_trend import PeriodGrid, TrendKernel, merge_partials
     from ..engine.drive import DriveRequest, run_units
     from ..journey.steps import resolve_steps, symbol_table
-    from .funnel import _checked_params, _memory_budget, _request, funnel
+    from .funnel import _checked_params, _memory_budget, _request, _tmp_dir, funnel
 
     if "by" in funnel_kwargs:
         raise ParameterError("trend() does not take `by=`: call it once per group (a filtered log) instead.")
@@ -277,6 +277,7 @@ def trend(
     lang = fkw.pop("lang", None)
     session_col = fkw.pop("session_col", "session_id")
     memory_budget = fkw.pop("memory_budget", None)
+    tmp_dir = _tmp_dir(fkw.pop("tmp_dir", None))  # checked before any work
     accepted = set(inspect.signature(_checked_params).parameters) - {"window", "by", "attribution", "max_groups",
                                                                       "lang"}
     unknown = sorted(set(fkw) - accepted)
@@ -284,7 +285,7 @@ def trend(
         raise ParameterError(
             f"trend() got an unknown keyword {unknown[0]!r}={fkw[unknown[0]]!r}; it takes the trend's own "
             f"(freq, window, tz, alpha, min_units, min_entries) and these of fk.funnel: "
-            f"{', '.join(sorted(accepted | {'lang', 'session_col', 'memory_budget'}))}."
+            f"{', '.join(sorted(accepted | {'lang', 'session_col', 'memory_budget', 'tmp_dir'}))}."
         )
     defaults = {k: v.default for k, v in inspect.signature(funnel).parameters.items()
                 if v.default is not inspect.Parameter.empty}
@@ -294,7 +295,7 @@ def trend(
     spec = resolve_steps(journey_or_steps, lang=lang)
     budget = _memory_budget(events, memory_budget)
     req = _request(spec, params, s_ns, e_ns, session_col=session_col, memory_budget=budget,
-                   progress=True, attr_purpose="this trend")
+                   tmp_dir=tmp_dir, progress=True, attr_purpose="this trend")
     steps, labels = list(spec.names), list(spec.labels)
     K = len(steps)
     journey = spec.journey

@@ -63,10 +63,18 @@ def _load(args: argparse.Namespace, source: str | None, *, stream: bool = False)
         return _out_of_core_path(args, source)
     if source is None:
         return fk.load_sample("shop")
-    if stream and _is_parquet(Path(source)) and not _read_flags_given(args) \
-            and getattr(args, "unit", None) in (None, "user"):
+    if stream and _streams(args, source):
         return source
     return fk.read_events(Path(source), **_read_kwargs(args))
+
+
+def _streams(args: argparse.Namespace, source: str | None) -> bool:
+    """Whether :func:`_load` (with ``stream``) hands ``source`` to the engine as a path."""
+    if source is None:
+        return False
+    if getattr(args, "memory_budget", None) is not None:
+        return True
+    return _is_parquet(Path(source)) and not _read_flags_given(args) and getattr(args, "unit", None) in (None, "user")
 
 
 def _log_columns(events: Any) -> list[str] | None:
@@ -253,10 +261,6 @@ def cmd_report(args: argparse.Namespace) -> int:
         raise ParameterError("--variant-col needs --control (the control variant's value, e.g. --control A)")
     if args.alpha is not None and not 0 < args.alpha < 1:
         raise ParameterError(f"--alpha {args.alpha}: use a significance level between 0 and 1, e.g. 0.05.")
-    if args.memory_budget is not None:
-        raise ParameterError("--memory-budget applies to funnel, paths and retention: the report runs several "
-                             "analyses, each with the engine's own budget (a quarter of the machine's memory); "
-                             "leave it out.")
     out = check_output(args.out, flag="--out", suffixes=(".html", ".htm"))
     if args.events is not None:
         check_same_file(args.events, out, flag="--out")
@@ -266,7 +270,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     engine = _engine_kwargs(args)
 
     steps = Steps(4, enabled=_steps_enabled(args))
-    steps("reading the bundled sample" if sample else f"reading {args.events}")
+    steps("reading the bundled sample" if sample else f"reading {args.events}" if not _streams(args, args.events)
+          else f"opening {args.events} (each analysis reads the columns it needs, block by block)")
     events = _load(args, args.events, stream=True)  # a Parquet path: each analysis reads what it needs
     columns = _log_columns(events)
     if columns is None:  # not openable as Parquet here: read_events reads it, or says what is wrong
@@ -281,7 +286,7 @@ def cmd_report(args: argparse.Namespace) -> int:
                             correction=args.correction or "holm", sequential=args.sequential,
                             **({"metrics": metrics} if metrics else {}), **common, **engine)
         steps("computing the conversion trend, the journey map, drop-off paths and retention")
-        analyses = _analyses(events, journey, touchpoint or "channel", common, columns)
+        analyses = _analyses(events, journey, touchpoint or "channel", common, columns, engine=engine)
         analyses.update(_journey_analyses(events, None, journey, common, touchpoint or "channel", columns,
                                           variant_col=variant_col, control=control, engine=engine))
         steps("writing the report")
@@ -292,7 +297,8 @@ def cmd_report(args: argparse.Namespace) -> int:
         res = fk.funnel(events, journey, unit=unit, by=args.by, **common, **engine, **_unknown_kwargs(args),
                         **options)
         steps("computing the conversion trend, the journey map, drop-off paths and retention")
-        analyses = _analyses(events, journey, touchpoint or args.by, dict(common, unit=unit), columns)
+        analyses = _analyses(events, journey, touchpoint or args.by, dict(common, unit=unit), columns,
+                             engine=engine)
         analyses.update(_journey_analyses(events, res, journey, common, touchpoint or args.by, columns,
                                           engine=engine))
         steps("writing the report")
@@ -303,8 +309,9 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: dict[str, Any],
-              columns: list[str]) -> dict[str, Any]:
-    """The report's trend and journey map, computed on the same funnel (``trend=``, ``journey_map=``).
+              columns: list[str], *, engine: dict[str, Any] | None = None) -> dict[str, Any]:
+    """The report's trend and journey map, computed on the same funnel (``trend=``, ``journey_map=``),
+    with the same engine options (``--memory-budget``, ``--tmp-dir``).
 
     Their warnings were already shown by the main computation on the same events, so
     they are not repeated. Without the touchpoint column the map is left out (said on stderr).
@@ -317,9 +324,10 @@ def _analyses(events: Any, journey: Any, touchpoint: str | None, funnel_kwargs: 
     out: dict[str, Any] = {}
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        out["trend"] = trend(events, journey, **funnel_kwargs)
+        out["trend"] = trend(events, journey, **funnel_kwargs, **(engine or {}))
         if touchpoint is not None and touchpoint in columns:
-            out["journey_map"] = journey_map(events, journey, touchpoint=touchpoint, **funnel_kwargs)
+            out["journey_map"] = journey_map(events, journey, touchpoint=touchpoint, **funnel_kwargs,
+                                             **(engine or {}))
     if touchpoint is not None and "journey_map" not in out:
         print(f"funnelkit: the event log has no column {touchpoint!r}: the journey map is left out "
               "(choose its rows with --touchpoint COLUMN).", file=sys.stderr)
