@@ -206,3 +206,40 @@ def test_duration_bins_resolution():
     assert c[0] == 0
     for got, want in zip(c[1:], d[1:]):
         assert close(got, want)
+
+
+# --------------------------------------------------------------------------- mutation audit
+
+
+@settings(max_examples=15, deadline=None)
+@given(seed=st.integers(0, 10**6), users=st.sampled_from([20, 40]), length=st.integers(1, 4),
+       anchor=st.sampled_from(ANCHORS + [dict(start="a", end="a")]),
+       occurrences=st.sampled_from(["first", "every"]), collapse=st.booleans())
+def test_paths_of_many_short_units_equal_the_reference(seed, users, length, anchor, occurrences, collapse):
+    # sparse logs: most units have 1-3 tokens, shorter than `length` (the special cases of
+    # the n-gram windows and of the anchors), and start == end anchors (an end strictly after)
+    if "start" in anchor and "end" in anchor and length < 2:
+        length = 2
+    ev = random_log(seed, n=50, users=users, times=4)
+    check(ev, length=length, occurrences=occurrences, collapse=collapse, **anchor)
+
+
+def test_every_ngram_of_a_unit_shorter_than_length_is_its_whole_path():
+    # unit 1: a b c (3 tokens >= 3): one window; unit 2: a b (2 < 3 tokens): only its whole
+    # path "a → b", not also its suffix "b"
+    ev = pd.DataFrame({"user_id": [1, 1, 1, 2, 2],
+                       "timestamp": pd.to_datetime([0, 1, 2, 0, 1], unit="m", utc=True),
+                       "event": ["a", "b", "c", "a", "b"]})
+    got = as_dict(paths(ev, length=3, occurrences="every", top=None))
+    assert got == {(("a", "b", "c"), False): (1, 1), (("a", "b"), False): (1, 1)}
+
+
+def test_start_and_end_anchor_on_the_same_event_ends_strictly_after_the_start():
+    # start="a", end="a": from every a to the first a *after* it. Unit 1 (a b a c): one path
+    # a → b → a (its second a has no later a); unit 2 (a b): none
+    ev = pd.DataFrame({"user_id": [1, 1, 1, 1, 2, 2],
+                       "timestamp": pd.to_datetime([0, 1, 2, 3, 0, 1], unit="m", utc=True),
+                       "event": ["a", "b", "a", "c", "a", "b"]})
+    t = paths(ev, start="a", end="a", length=4, occurrences="every", collapse=False, top=None).table
+    assert t["path"].tolist() == ["a → b → a"]
+    assert t["units"].tolist() == [1] and t["units_total"].tolist() == [1]

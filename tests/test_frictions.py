@@ -151,3 +151,64 @@ def test_errors_and_filters():
     pd.testing.assert_frame_equal(ev, before)
     a = frictions(ev.sample(frac=1, random_state=2), res, step=1).table
     pd.testing.assert_frame_equal(a, fr.table)
+
+
+# --------------------------------------------------------------------------- mutation audit
+
+
+def test_window_from_previous_deadline_runs_from_the_step_time():
+    # window 10min from the previous step, step 2 (cart). User 1 drops out: cart@8, so its
+    # range ends at 8 + 10 = 18 and holds help@15 (from entry it would end at 0 + 10).
+    # User 2 converts at buy@5 (range [0, 5): view, cart).
+    ev = pd.DataFrame({"user_id": [1, 1, 1, 2, 2, 2],
+                       "timestamp": pd.to_datetime([0, 8, 15, 0, 2, 5], unit="m", utc=True),
+                       "event": ["view", "cart", "help", "view", "cart", "buy"]})
+    res = fk.funnel(ev, ["view", "cart", "buy"], window="10min", window_from="previous")
+    t = frictions(ev, res, step=2, min_units=1).table
+    assert t["candidate"].tolist() == ["help"]
+    assert (t["converted_with"].tolist(), t["dropped_with"].tolist()) == ([0], [1])
+
+
+def test_conversion_rates_are_those_of_the_2x2_table():
+    ev, res = _shop_result()
+    t = frictions(ev, res, step=1, properties="channel", min_units=1).table
+    with_ = t["converted_with"] / (t["converted_with"] + t["dropped_with"])
+    without = t["converted_without"] / (t["converted_without"] + t["dropped_without"])
+    np.testing.assert_allclose(t["conversion_rate_with"], with_)
+    np.testing.assert_allclose(t["conversion_rate_without"], without)
+
+
+def test_ranking_breaks_p_adjusted_ties_by_the_size_of_the_log_odds_ratio():
+    ev = random_log(0, n=300)  # a log whose table has tied p_adjusted with different odds ratios
+    res = fk.funnel(ev, ["a", "b", "c"], window="4min")
+    t = frictions(ev, res, step=1, properties=["channel"], min_units=1).table
+    lor = np.abs(np.log(t["odds_ratio"].to_numpy()))
+    keys = list(zip(t["p_adjusted"], -lor, t["candidate"]))
+    assert keys == sorted(keys)
+    tied = t.assign(lor=lor).groupby("p_adjusted")["lor"].nunique()
+    assert (tied > 1).any()  # the tie-break is exercised
+    assert t["rank"].tolist() == list(range(1, len(t) + 1))
+
+
+@pytest.mark.parametrize("layout", ["pq_file", "hive_dir"])
+def test_properties_are_checked_against_a_parquet_path_before_any_work(tmp_path, layout, spy_calls):
+    # a .pq file and a hive-partitioned directory (the check used to skip both): a missing
+    # property column is named before the engine runs; the partition column is a property
+    import funnelkit.engine.drive as engine_drive
+
+    ev, res = _shop_result()
+    if layout == "pq_file":
+        path = tmp_path / "log.pq"
+        ev.to_parquet(path)
+    else:
+        path = tmp_path / "log"
+        for c, part in ev.groupby("channel"):
+            (path / f"channel={c}").mkdir(parents=True)
+            part.drop(columns="channel").to_parquet(path / f"channel={c}" / "p.parquet")
+    runs = spy_calls(engine_drive, "drive")
+    with pytest.raises(MissingColumnError, match="nope"):
+        frictions(path, res, step=1, properties=["nope"])
+    assert runs == []
+    got = frictions(path, res, step=1, properties=["channel"], min_units=1).table
+    want = frictions(ev, res, step=1, properties=["channel"], min_units=1).table
+    pd.testing.assert_frame_equal(got, want)

@@ -914,3 +914,34 @@ def test_read_events_records_the_input_column_names():
     assert ev.attrs["funnelkit_columns"] == {"user_id": "uid", "timestamp": "ts", "event": "name"}
     assert list(ev.rename(columns=ev.attrs["funnelkit_columns"]).columns) == ["uid", "ts", "name"]
     assert "funnelkit_columns" not in raw.attrs
+
+
+# --------------------------------------------------------------------------- log_columns
+
+
+def test_log_columns_lists_what_the_reader_makes_columns_of(tmp_path):
+    from funnelkit.io.columns import log_columns
+
+    ev = pd.DataFrame({"user_id": [1, 2], "timestamp": pd.to_datetime([1, 2], unit="s", utc=True),
+                       "event": ["a", "b"], "country": ["ES", "FR"]})
+    assert log_columns(ev) == ["user_id", "timestamp", "event", "country"]
+    ev.to_parquet(tmp_path / "f.pq")  # a .pq file
+    assert log_columns(tmp_path / "f.pq") == ["user_id", "timestamp", "event", "country"]
+    with_index = tmp_path / "g.parquet"
+    ev.set_index(pd.Index([5, 6])).to_parquet(with_index)  # an unnamed index: __index_level_0__
+    assert log_columns(with_index) == ["user_id", "timestamp", "event", "country"]
+    # a directory: the columns of every file (the second has one more), then the hive partitions
+    d = tmp_path / "dir"
+    (d / "country=ES").mkdir(parents=True)
+    (d / "country=FR").mkdir()
+    ev.drop(columns="country").iloc[:1].to_parquet(d / "country=ES" / "a.parquet")
+    ev.drop(columns="country").iloc[1:].assign(device="ios").to_parquet(d / "country=FR" / "b.parquet")
+    assert log_columns(d) == ["user_id", "timestamp", "event", "device", "country"]
+    assert sorted(log_columns(d)) == sorted(read_events(d).columns)  # what the reader makes of it
+    # anything else: None, and the reader says what is wrong
+    (tmp_path / "e.csv").write_text("user_id,timestamp,event\n1,2024-01-01T00:00:00Z,a\n")
+    (tmp_path / "bad.parquet").write_text("not parquet")
+    (tmp_path / "empty").mkdir()
+    for other in (tmp_path / "e.csv", tmp_path / "bad.parquet", tmp_path / "missing.parquet", tmp_path / "empty",
+                  12, None):
+        assert log_columns(other) is None

@@ -399,3 +399,100 @@ def test_dropoff_and_frictions_with_a_step_named_like_a_units_column():
     assert len(fa) > 0
     cols = [c for c in fa.columns if fa[c].dtype.kind in "fiu"]
     pd.testing.assert_frame_equal(fa[cols], fb[cols])
+
+
+# --------------------------------------------------------------------------- mutation audit
+
+
+def test_property_tokens_with_event_anchors_order_ties_by_the_property():
+    # at t=0 the rows (a, /z) and (b, /y) tie: ordered by the token (/y < /z), not by the
+    # event, so the history is /y, /z, /x and the path from the first "a" row is /z → /x
+    ev = log([(1, 0, "a", "/z"), (1, 0, "b", "/y"), (1, 1, "c", "/x")])
+    assert paths(ev, attr_col="page", start="a", length=3).table["path"].tolist() == ["/z → /x"]
+
+
+def test_collapsed_run_is_an_anchor_when_any_of_its_rows_is():
+    # pages /a /a /b /c /c: the run /a holds v then s (start), the run /c holds v then e
+    # (end), so both runs are anchors although their first rows are not
+    ev = log([(1, 0, "v", "/a"), (1, 1, "s", "/a"), (1, 2, "v", "/b"), (1, 3, "v", "/c"), (1, 4, "e", "/c")])
+    assert paths(ev, attr_col="page", start="s", length=3).table["path"].tolist() == ["/a → /b → /c"]
+    assert paths(ev, attr_col="page", end="e", length=3).table["path"].tolist() == ["/a → /b → /c"]
+
+
+def test_every_occurrence_ranks_by_occurrences_then_units():
+    # a b a b a b: a → b 3 times (1 unit), b → a twice (1 unit); c → d twice (2 units)
+    ev = log([(1, 0, "a"), (1, 1, "b"), (1, 2, "a"), (1, 3, "b"), (1, 4, "a"), (1, 5, "b"),
+              (2, 0, "c"), (2, 1, "d"), (3, 0, "c"), (3, 1, "d")])
+    t = paths(ev, length=2, collapse=False, occurrences="every").table
+    assert t["path"].tolist() == ["a → b", "c → d", "b → a"]
+    assert t["paths"].tolist() == [3, 2, 2] and t["units"].tolist() == [1, 2, 1]
+    top1 = paths(ev, length=2, collapse=False, occurrences="every", top=1).table
+    assert top1["path"].tolist() == ["a → b", "other"] and top1["paths"].tolist() == [3, 4]
+
+
+def test_min_share_keeps_a_path_exactly_at_the_share():
+    # HAND, length 3: four paths, each with 1 of the 4 units (share 0.25, kept by >= 0.25)
+    t = paths(HAND, length=3, min_share=0.25, top=None).table
+    assert len(t) == 4 and "other" not in set(t["path"])
+
+
+def test_end_anchored_nodes_do_not_count_positions_before_a_short_path():
+    # end="cart", length 4: user 1's path home → search → cart has 3 tokens, right-aligned,
+    # so position 1 holds only user 3's "ad" (no "(end)" node before a path)
+    r = paths(HAND, end="cart", length=4)
+    nodes = r.nodes
+    p1 = nodes[nodes["position"] == 1].set_index("token")["units"].to_dict()
+    assert p1 == {"ad": 1}
+    assert "(end)" not in set(nodes["token"])
+
+
+def test_dropoff_after_with_window_from_previous_ends_at_step_time_plus_window():
+    # window 10min from the previous step; step 2 is cart. User 1: cart@8, buy@30 is too late
+    # (dropped); its range is (8, 18]: help@15. User 2 converts (cart@5, buy@14): (5, 15]:
+    # faq@12, buy@14. Measured from entry (0 + 10) both ranges would be nearly empty.
+    ev = log([(1, 0, "view"), (1, 8, "cart"), (1, 15, "help"), (1, 30, "buy"),
+              (2, 0, "view"), (2, 5, "cart"), (2, 12, "faq"), (2, 14, "buy")])
+    res = fk.funnel(ev, ["view", "cart", "buy"], window="10min", window_from="previous")
+    t = dropoff_paths(ev, res, step=2, length=2).table.set_index("path")
+    assert t.loc["help", "dropped_units"] == 1
+    assert t.loc["faq → buy", "converted_units"] == 1
+    assert "(no further event)" not in t.index
+
+
+def test_dropoff_paths_rank_dropped_then_converted():
+    # x and y both have 1 dropped unit; y also has 1 converted unit, so it comes first
+    ev = log([(1, 0, "view"), (1, 1, "x"), (2, 0, "view"), (2, 1, "y"), (3, 0, "view"), (3, 1, "y"),
+              (3, 2, "buy"), (4, 0, "view"), (4, 1, "buy")])
+    res = fk.funnel(ev, ["view", "buy"], window="1h")
+    t = dropoff_paths(ev, res, step=1, length=1).table
+    assert t["path"].tolist() == ["y", "x", "buy"]
+    assert t["dropped_units"].tolist() == [1, 1, 0] and t["converted_units"].tolist() == [1, 0, 1]
+
+
+# --------------------------------------------------------------------------- column checks on files
+
+
+@pytest.mark.parametrize("layout", ["pq_file", "hive_dir"])
+def test_column_arguments_are_checked_against_a_parquet_path_before_any_work(tmp_path, layout, spy_calls):
+    # a .pq file and a hive-partitioned directory: a by= or unit='session' column the log
+    # lacks is named before the engine runs (the check used to skip both layouts)
+    import funnelkit.engine.drive as engine_drive
+
+    ev = HAND.assign(country=np.where(HAND["user_id"].astype(str) < "3", "ES", "FR"))
+    if layout == "pq_file":
+        path = tmp_path / "log.pq"
+        ev.to_parquet(path)
+    else:
+        path = tmp_path / "log"
+        for c, part in ev.groupby("country"):
+            (path / f"country={c}").mkdir(parents=True)
+            part.drop(columns="country").to_parquet(path / f"country={c}" / "p.parquet")
+    runs = spy_calls(engine_drive, "drive")
+    with pytest.raises(MissingColumnError, match="'nope'"):
+        transition_matrix(path, by="nope")
+    with pytest.raises(MissingColumnError, match="session"):
+        paths(path, unit="session")
+    assert runs == []
+    # the partition column is a column: by= it works
+    assert transition_matrix(path, by="country").table["transitions"].sum() > 0
+    assert runs

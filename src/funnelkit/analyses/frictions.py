@@ -159,7 +159,8 @@ def frictions(
     from ..stats._core import check_alpha
     from ..stats.association import association_test
     from ..stats.multiple_testing import adjust_pvalues
-    from .paths import _check_int, _columns_of, _drive, _funnel_groups, _memory_budget, _ns, _tmp_dir, _unit_col
+    from ..io.columns import log_columns
+    from .paths import _check_int, _drive, _funnel_groups, _memory_budget, _ns, _tmp_dir, _unit_col
 
     k, step_name, units, level = _funnel_groups(result, step, "frictions")
     if isinstance(properties, str):
@@ -168,7 +169,7 @@ def frictions(
     for c in props:
         if not isinstance(c, str):
             raise ParameterError(f"`properties` holds {c!r}; give column names, e.g. properties=['channel'].")
-    cols = _columns_of(events)
+    cols = log_columns(events)
     if cols is not None:
         for c in props:
             if c not in cols:

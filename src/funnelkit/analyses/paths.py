@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import functools
 import html
-import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Literal
@@ -22,6 +21,7 @@ import pandas as pd
 from .._params import check_choice
 from .._polars import PolarsMixin
 from ..errors import JourneyError, MissingColumnError, ParameterError
+from ..io.columns import log_columns
 
 __all__ = [
     "DropoffPathsResult",
@@ -271,29 +271,13 @@ def _tmp_dir(tmp_dir: Any) -> Any:
     return funnel_tmp_dir(tmp_dir)
 
 
-def _columns_of(events: Any) -> list[str] | None:
-    if isinstance(events, pd.DataFrame):
-        return [str(c) for c in events.columns]
-    cols = getattr(events, "columns", None)
-    if cols is not None and not isinstance(events, (str, os.PathLike)):
-        try:
-            return [str(c) for c in cols]
-        except TypeError:  # pragma: no cover
-            return None
-    if isinstance(events, (str, os.PathLike)) and str(events).endswith(".parquet") and os.path.isfile(events):
-        import pyarrow.parquet as pq
-
-        return list(pq.ParquetFile(events).schema_arrow.names)
-    return None
-
-
 def _unit_col(events: Any, unit: str, session_col: str) -> str:
     from ..io._names import USER
 
     unit = check_choice(unit, name="unit", choices=("user", "session"))
     if unit == "user":
         return USER
-    cols = _columns_of(events)
+    cols = log_columns(events)
     if cols is not None and session_col not in cols:
         raise MissingColumnError(
             f"unit='session' needs the session column {session_col!r}, which the event log lacks "
@@ -942,7 +926,7 @@ def _group_input(events: Any, by: Any) -> tuple[Any, Any, list[Any] | None]:
         codes = pd.Series(pd.Categorical(vals, categories=labels).codes.astype(np.int64), index=vals.index)
         return None, codes, labels
     if isinstance(by, str):
-        cols = _columns_of(events)
+        cols = log_columns(events)
         if cols is not None and by not in cols:
             raise MissingColumnError(f"by={by!r} is not a column of the event log (columns: {', '.join(cols[:12])}).")
         return by, None, None

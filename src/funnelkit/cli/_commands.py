@@ -77,22 +77,6 @@ def _streams(args: argparse.Namespace, source: str | None) -> bool:
     return _is_parquet(Path(source)) and not _read_flags_given(args) and getattr(args, "unit", None) in (None, "user")
 
 
-def _log_columns(events: Any) -> list[str] | None:
-    """The log's column names: a frame's, or a Parquet file's or directory's schema (with
-    its partition directories, which the reader makes columns); None when the path cannot
-    be opened as Parquet (the caller then lets ``read_events`` say why)."""
-    import pandas as pd
-
-    if isinstance(events, pd.DataFrame):
-        return [str(c) for c in events.columns]
-    import pyarrow.dataset as ds
-
-    try:
-        return list(ds.dataset(events, format="parquet", partitioning="hive").schema.names)
-    except Exception:  # missing, unreadable, not Parquet: read_events' own message follows
-        return None
-
-
 def _event_names(events: Any) -> set[str]:
     """The event names of the log: from a frame, or from the event column alone of a
     Parquet path (its dictionaries when it is dictionary-encoded)."""
@@ -239,6 +223,8 @@ def cmd_report(args: argparse.Namespace) -> int:
     """``funnelkit report``: the experiment or funnel page with the trend and the journey map."""
     import funnelkit as fk
 
+    from ..io.columns import log_columns
+
     sample = args.events is None
     _check_reading(args, args.events)
     variant_col = args.variant_col or ("variant" if sample else None)
@@ -273,7 +259,7 @@ def cmd_report(args: argparse.Namespace) -> int:
     steps("reading the bundled sample" if sample else f"reading {args.events}" if not _streams(args, args.events)
           else f"opening {args.events} (each analysis reads the columns it needs, block by block)")
     events = _load(args, args.events, stream=True)  # a Parquet path: each analysis reads what it needs
-    columns = _log_columns(events)
+    columns = log_columns(events)
     if columns is None:  # not openable as Parquet here: read_events reads it, or says what is wrong
         events = fk.read_events(Path(args.events), **_read_kwargs(args))
         columns = [str(c) for c in events.columns]

@@ -727,22 +727,6 @@ class _BlockDuplicates:
             )
 
 
-def _parquet_columns(path: Any) -> list[Any] | None:
-    """Column names of a Parquet file or directory (its first file), None if not Parquet."""
-    import pyarrow.parquet as pq
-
-    from ..io import read as _io
-
-    try:
-        p = Path(os.fspath(path)).expanduser()
-        files = _io._parquet_files(p) if p.is_dir() else [p]
-        if not files or _io._suffix(files[0]) not in _io._PARQUET_SUFFIXES:
-            return None
-        return [c for c in pq.read_schema(files[0]).names if not c.startswith("__index_level_")]
-    except Exception:
-        return None
-
-
 def open_source(events: Any, *, unit_col: str, attr_col: Any, props: Sequence[Any],
                 needed: Sequence[Any], attr_purpose: str = "this computation") -> Source:
     """The source of ``events``: a path (Parquet read directly when it can be), or anything
@@ -756,7 +740,7 @@ def open_source(events: Any, *, unit_col: str, attr_col: Any, props: Sequence[An
         except _Declined:
             from ..io import read_events
 
-            have = _parquet_columns(events)
+            have = _columns.log_columns(events)
             if have is not None:  # the frame's messages for the columns the file lacks
                 _check_columns(have, unit_col=unit_col, attr_col=attr_col, props=props, attr_purpose=attr_purpose)
             events = read_events(events, columns=list(needed))

@@ -2,7 +2,8 @@
 
 :func:`resolve_columns` checks the mapping of the three required columns and the
 property columns against a source's column names; :func:`require_columns` checks the
-property columns a function needs. Every message about missing, duplicated or
+property columns a function needs; :func:`log_columns` lists a log's columns without
+reading its rows, so that an analysis can check its column arguments before any work. Every message about missing, duplicated or
 colliding columns, and about the ``tz=`` and ``time_unit=`` parameters, lives here.
 """
 
@@ -10,6 +11,7 @@ from __future__ import annotations
 
 import datetime as _dt
 import difflib
+import os
 from collections.abc import Hashable, Iterable, Sequence
 from typing import Any
 
@@ -29,7 +31,7 @@ from ._names import (
 from .._params import check_choice
 from ..errors import EventLogError, MissingColumnError, ParameterError
 
-__all__ = ["require_columns", "resolve_columns"]
+__all__ = ["log_columns", "require_columns", "resolve_columns"]
 
 from .._params import cut_value as _cut
 
@@ -269,3 +271,54 @@ def require_columns(df: pd.DataFrame, cols: Hashable | Iterable[Hashable], *, pu
             "keeps every column unless columns= restricts them)."
         )
 
+
+def log_columns(events: Any) -> list[str] | None:
+    """The column names of an event log, without reading its rows.
+
+    A frame's columns (also anything with ``columns``: a Dask or polars frame); for a
+    Parquet file or directory (``.parquet``, ``.pq``), the columns the reader makes of
+    it: those of every file (files may differ), then the hive partition directories
+    (``country=ES/``), without pandas' stored index columns. ``None`` for anything else
+    (a CSV path, a path that is missing or not Parquet): the reader then says what is
+    wrong, so a check that uses this never raises in the reader's place.
+    """
+    if isinstance(events, pd.DataFrame):
+        return [str(c) for c in events.columns]
+    if isinstance(events, (str, os.PathLike)):
+        return _parquet_columns(events)
+    cols = getattr(events, "columns", None)
+    if cols is None:
+        return None
+    try:
+        return [str(c) for c in cols]
+    except TypeError:  # not a list of names
+        return None
+
+
+def _parquet_columns(path: Any) -> list[str] | None:
+    from pathlib import Path
+
+    import pyarrow.dataset as ds
+    import pyarrow.parquet as pq
+
+    from . import read as _read
+
+    try:
+        p = Path(os.fspath(path)).expanduser()
+        if p.is_dir():
+            files = _read._parquet_files(p)
+            if not files:
+                return None
+            names: list[str] = []
+            for f in files:
+                names += [c for c in pq.read_schema(f).names if c not in names]
+            parts = ds.dataset([str(f) for f in files], format="parquet", partitioning="hive",
+                               partition_base_dir=str(p)).partitioning
+            names += [c for c in (parts.schema.names if parts is not None else []) if c not in names]
+        elif p.is_file() and p.name.lower().endswith(_read._PARQUET_SUFFIXES):
+            names = list(pq.read_schema(p).names)
+        else:
+            return None
+    except Exception:  # unreadable or not Parquet: the reader's own message follows
+        return None
+    return [str(c) for c in names if not str(c).startswith("__index_level_")]
