@@ -583,6 +583,26 @@ def test_bar_draws_with_tqdm_only_when_enabled(capsys):
     assert "funnelkit: test" in err and "blocks" in err
 
 
+def test_bar_is_the_text_bar_outside_a_notebook_whatever_tqdm_auto_picked(capsys, monkeypatch):
+    # once a library has imported IPython and ipykernel (retentioneering does), tqdm.auto
+    # picks its notebook class in a terminal too, which draws nothing there
+    import tqdm.auto
+    import tqdm.notebook
+    import tqdm.std
+
+    from funnelkit import _progress
+
+    monkeypatch.setattr(tqdm.auto, "tqdm", tqdm.notebook.tqdm)
+    monkeypatch.setattr(_progress, "_in_notebook", lambda: False)
+    assert _progress._tqdm_class() is tqdm.std.tqdm
+    with _progress._Bar(10, "funnelkit: test", "blocks", True, delay=0) as bar:
+        bar.update(10)
+        assert not bar._tqdm.disable  # the widget class disables itself outside a kernel
+    assert "funnelkit: test" in capsys.readouterr().err
+    monkeypatch.setattr(_progress, "_in_notebook", lambda: True)
+    assert _progress._tqdm_class() is tqdm.notebook.tqdm
+
+
 def test_cli_prints_no_progress_when_not_interactive(own_parquet, tmp_path, capsys):
     path, journey, _ = own_parquet
     rc = cli.main(["report", str(path), "--user-col", "uid", "--time-col", "ts", "--event-col", "name",

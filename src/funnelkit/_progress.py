@@ -96,7 +96,17 @@ def _progress_enabled(progress: Any) -> bool:
 
 
 def _tqdm_class() -> Any:
-    """``tqdm.auto.tqdm`` (a widget in notebooks, text in terminals), without its import warning."""
+    """The bar class: ``tqdm.auto.tqdm`` in a notebook kernel (a widget, or text without
+    ipywidgets), without its import warning; the text bar ``tqdm.std.tqdm`` everywhere else.
+
+    ``tqdm.auto`` alone is not enough outside a notebook: once a library has imported
+    IPython and ipykernel (as some analytics packages do at import), it picks the widget
+    class in a plain terminal, which then draws nothing.
+    """
+    if not _in_notebook():
+        from tqdm.std import tqdm
+
+        return tqdm
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
         from tqdm.auto import tqdm
