@@ -175,3 +175,25 @@ def spy_kwargs(spy_calls):
     """``spy_kwargs(owner, "name")``: :func:`spy_calls`, with the keyword arguments of all
     its calls merged into one mapping."""
     return lambda owner, name: _MergedCalls(spy_calls(owner, name))
+
+
+@pytest.fixture
+def parquet_layout(tmp_path):
+    """``parquet_layout(frame, layout, column)`` writes ``frame`` as a Parquet log under
+    ``tmp_path`` and returns its path: ``"pq_file"``, one ``log.pq`` file; ``"hive_dir"``, a
+    ``log/`` directory partitioned by ``column`` (``log/column=value/p.parquet``, the column
+    left out of the files, as hive partitioning does)."""
+
+    def write(frame, layout: str, column: str) -> Path:
+        if layout == "pq_file":
+            path = tmp_path / "log.pq"
+            frame.to_parquet(path)
+            return path
+        assert layout == "hive_dir", layout
+        path = tmp_path / "log"
+        for value, part in frame.groupby(column):
+            (path / f"{column}={value}").mkdir(parents=True)
+            part.drop(columns=column).to_parquet(path / f"{column}={value}" / "p.parquet")
+        return path
+
+    return write

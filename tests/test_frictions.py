@@ -191,20 +191,13 @@ def test_ranking_breaks_p_adjusted_ties_by_the_size_of_the_log_odds_ratio():
 
 
 @pytest.mark.parametrize("layout", ["pq_file", "hive_dir"])
-def test_properties_are_checked_against_a_parquet_path_before_any_work(tmp_path, layout, spy_calls):
+def test_properties_are_checked_against_a_parquet_path_before_any_work(parquet_layout, layout, spy_calls):
     # a .pq file and a hive-partitioned directory (the check used to skip both): a missing
     # property column is named before the engine runs; the partition column is a property
     import funnelkit.engine.drive as engine_drive
 
     ev, res = _shop_result()
-    if layout == "pq_file":
-        path = tmp_path / "log.pq"
-        ev.to_parquet(path)
-    else:
-        path = tmp_path / "log"
-        for c, part in ev.groupby("channel"):
-            (path / f"channel={c}").mkdir(parents=True)
-            part.drop(columns="channel").to_parquet(path / f"channel={c}" / "p.parquet")
+    path = parquet_layout(ev, layout, "channel")
     runs = spy_calls(engine_drive, "drive")
     with pytest.raises(MissingColumnError, match="nope"):
         frictions(path, res, step=1, properties=["nope"])

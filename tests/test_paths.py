@@ -473,20 +473,13 @@ def test_dropoff_paths_rank_dropped_then_converted():
 
 
 @pytest.mark.parametrize("layout", ["pq_file", "hive_dir"])
-def test_column_arguments_are_checked_against_a_parquet_path_before_any_work(tmp_path, layout, spy_calls):
+def test_column_arguments_are_checked_against_a_parquet_path_before_any_work(parquet_layout, layout, spy_calls):
     # a .pq file and a hive-partitioned directory: a by= or unit='session' column the log
     # lacks is named before the engine runs (the check used to skip both layouts)
     import funnelkit.engine.drive as engine_drive
 
     ev = HAND.assign(country=np.where(HAND["user_id"].astype(str) < "3", "ES", "FR"))
-    if layout == "pq_file":
-        path = tmp_path / "log.pq"
-        ev.to_parquet(path)
-    else:
-        path = tmp_path / "log"
-        for c, part in ev.groupby("country"):
-            (path / f"country={c}").mkdir(parents=True)
-            part.drop(columns="country").to_parquet(path / f"country={c}" / "p.parquet")
+    path = parquet_layout(ev, layout, "country")
     runs = spy_calls(engine_drive, "drive")
     with pytest.raises(MissingColumnError, match="'nope'"):
         transition_matrix(path, by="nope")
