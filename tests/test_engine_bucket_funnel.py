@@ -324,3 +324,59 @@ def test_property_sessions_match_reference(ev, mode, window):
     kw = dict(mode=mode, window=window, unit="session", by="channel", attribution="last_touch")
     res = quiet(fk.funnel, sess, ["a", "b", "c"], **kw)
     check_reference(res, reference_of(sess, ["a", "b", "c"], kw), by="channel")
+
+
+# --------------------------------------------------------------------------- mutation audit (kernels)
+
+
+def test_clickhouse_modes_end_is_exclusive_start_inclusive():
+    # user 1: a@0 b@1, user 2: a@5 b@6 (minutes). end=5min excludes the a@5 start
+    # (end is exclusive) -> [2, 0]; start=5min keeps it (start is inclusive) -> [0, 2].
+    ev = _log([(1, 0, "a"), (1, 1, "b"), (2, 5, "a"), (2, 6, "b")])
+    cut = T0 + pd.Timedelta("5min")
+    for kw in (dict(mode="uninterrupted"), dict(reuse_events=True), dict(stop_at_repeat=True)):
+        assert levels(fk.funnel(ev, ["a", "b"], window="1h", end=cut, **kw)) == [2, 0], kw
+        assert levels(fk.funnel(ev, ["a", "b"], window="1h", start=cut, **kw)) == [0, 2], kw
+
+
+def test_uninterrupted_puts_events_outside_the_funnel_first_at_their_time():
+    # docs/funnels.md: a@0, b@1, x@1 reaches 1 (x sorts before b at t=1 and stops the
+    # walk); with x@2 after b the walk already reached 2.
+    ev = _log([(1, 0, "a"), (1, 1, "b"), (1, 1, "x"), (2, 0, "a"), (2, 1, "b"), (2, 2, "x")])
+    assert levels(fk.funnel(ev, ["a", "b"], mode="uninterrupted", window="1h")) == [1, 2]
+
+
+def test_simultaneous_role_rows_take_the_event_needed_least_later():
+    # docs/funnels.md: steps [a], [a, c], [a] on a, a, c at one instant reach 3: c plays
+    # step 2 (it can play no later step) and the two a events fill steps 1 and 3.
+    j = J({"s1": "a", "s2": R(["a", "c"]), "s3": "a"})
+    ev = _log([(1, 0, "a"), (1, 0, "a"), (1, 0, "c")])
+    assert levels(quiet(fk.funnel, ev, j, window=None)) == [3]  # quiet: the two a rows are duplicates
+
+
+def test_optional_step_window_edge_is_inclusive():
+    # window 1h, B never reached: O passes when t(O) - t(A) <= 60 min.
+    # user 1: O at exactly 60 -> passed (level 2); user 2: O at 61 -> not (level 1).
+    ev = _log([(1, 0, "A"), (1, 60, "O"), (2, 0, "A"), (2, 61, "O")])
+    res = quiet(fk.funnel, ev, ["A", fk.journey.optional("O"), "B"], window="1h")
+    assert levels(res) == [2, 1]
+    assert res.table["units"].tolist() == [2, 1, 0]
+
+
+def test_optional_step_window_from_previous_runs_from_the_previous_step_passed():
+    # window 1h from previous, B never reached. user 1: A@0, O1@50 (50 <= 60 after A),
+    # O2@100 (50 <= 60 after O1) -> passes both, level 3. user 2: O2@111 is 61 after
+    # O1@50 -> not passed, level 2. (From entry O2@100 would be 100 > 60 after A.)
+    ev = _log([(1, 0, "A"), (1, 50, "O1"), (1, 100, "O2"), (2, 0, "A"), (2, 50, "O1"), (2, 111, "O2")])
+    steps = ["A", fk.journey.optional("O1"), fk.journey.optional("O2"), "B"]
+    assert levels(quiet(fk.funnel, ev, steps, window="1h", window_from="previous")) == [3, 2]
+    assert levels(quiet(fk.funnel, ev, steps, window="1h")) == [2, 2]
+
+
+def test_optional_step_is_not_passed_by_the_next_required_steps_event():
+    # steps a, optional(b), b on a@0 b@1: the required chain is a@0 -> b@1; the optional
+    # step needs a b strictly before b@1 (one event fills one step) -> not passed.
+    ev = _log([(1, 0, "a"), (1, 1, "b")])
+    res = fk.funnel(ev, ["a", fk.journey.optional("b"), "b"], window="1h")
+    assert levels(res) == [3]
+    assert res.table["units"].tolist() == [1, 0, 1]

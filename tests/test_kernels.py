@@ -571,3 +571,52 @@ def test_modes_and_windows_are_nested(case: dict[str, Any]) -> None:
         wider = _call(ordered_funnel, case, window=case["window"] + 1).level
         unlimited = _call(ordered_funnel, case, window=None).level
         assert (ordered <= wider).all() and (wider <= unlimited).all()
+
+
+# --------------------------------------------------------------------------- mutation audit (kernels)
+
+
+def test_strict_window_anchor_entry_versus_previous() -> None:
+    # a@0 b@6 c@12, window 6. Entry: c is 12 - 0 = 12 > 6 after a -> level 2.
+    # Previous: each gap is 6 <= 6 -> level 3.
+    units = [[(0, A), (6, B), (12, C)]]
+    res = run("strict", units, [A, B, C], window=6)
+    assert res.level[0] == 2 and res.step_time[0].tolist() == [0, 6, NAT]
+    res = run("strict", units, [A, B, C], window=6, window_from="previous")
+    assert res.level[0] == 3 and res.step_time[0].tolist() == [0, 6, 12]
+
+
+def test_any_order_exclusion_tied_with_the_to_step_does_not_taint() -> None:
+    # rule (X, 0, 1): the window at a@0 fills a@0 then b@5; x@5 is not strictly before
+    # b's fill time 5 -> clean, level 2. x@3 is strictly between -> tainted; the only
+    # other window (start b@5) fills 1 and sees no x after 5 -> level 1.
+    res = run("any", [[(0, A), (5, B), (5, X)]], [A, B], exclude=[(X, 0, 1)])
+    assert res.level[0] == 2 and not res.excluded[0]
+    res = run("any", [[(0, A), (3, X), (5, B)]], [A, B], exclude=[(X, 0, 1)])
+    assert res.level[0] == 1 and not res.excluded[0]
+
+
+def test_any_order_exclusion_deadline_is_inclusive() -> None:
+    # window 10, rule (X, 0, 1), a@0 is the only window start and fills 1 step: an x
+    # after a and by t(start) + window = 10 taints it. x@10 -> excluded, x@11 -> level 1.
+    res = run("any", [[(0, A), (10, X)]], [A, B], window=10, exclude=[(X, 0, 1)])
+    assert res.excluded[0] and res.level[0] == 0
+    res = run("any", [[(0, A), (11, X)]], [A, B], window=10, exclude=[(X, 0, 1)])
+    assert res.level[0] == 1 and not res.excluded[0]
+
+
+def test_clickhouse_increasing_times_skips_events_at_the_previous_steps_instant() -> None:
+    # a@0 b@0 b@1 c@1 (ClickHouse order), strict_increase: b@0 is not strictly after
+    # a@0, so step 2 is b@1; c@1 is not strictly after b@1 -> level 2, times [0, 1, -].
+    # The same in the default walk (reuse_events=True).
+    from funnelkit.engine.kernels import clickhouse_funnel
+
+    unit, t, code = log([(0, A), (0, B), (1, B), (1, C)])
+    for reuse in (False, True):
+        res = clickhouse_funnel(unit, t, code, [A, B, C], n_units=1, window=None,
+                                increasing_times=True, reuse_events=reuse)
+        assert res.level.tolist() == [2], reuse
+        assert res.step_time.tolist() == [[0, 1, NAT]], reuse
+        # without strict_increase the tie b@0 is taken and c@1 completes the funnel
+        res = clickhouse_funnel(unit, t, code, [A, B, C], n_units=1, window=None, reuse_events=reuse)
+        assert res.level.tolist() == [3], reuse
