@@ -86,3 +86,23 @@ def test_loyalty_times_per_unit() -> None:
     assert (r["t2"][:1] // day).tolist() == [3]
     assert (r["tn"][:1] // day).tolist() == [5]
     assert r["tn"][1] == np.iinfo(np.int64).min
+
+
+# --------------------------------------------------------------------------- mutation audit (retention)
+
+
+def test_ambiguous_hour_starts_at_its_first_instance() -> None:
+    # Madrid falls back on 2024-10-27 at 01:00 UTC (03:00 CEST -> 02:00 CET): local 02:00-03:00
+    # happens twice, 00:00-01:00 UTC and 01:00-02:00 UTC. The docs take the first: the local
+    # hour 02 starts at 00:00 UTC.
+    mad = "Europe/Madrid"
+    h2 = calendar_index(_ns("2024-10-27 01:30"), "h", mad)  # 02:30 CET, the second 02:xx
+    assert period_start_ns(h2, "h", mad).tolist() == _ns("2024-10-27 00:00").tolist()
+    # a user anchored at 01:30 CEST (23:30 UTC) with a return at 02:10 CEST (00:10 UTC):
+    # offset 0 (local hour 01) ends at 00:00 UTC, so with observed_until 00:30 UTC it is
+    # complete; offset 1 (local hour 02, both instances) ends at 03:00 CET = 02:00 UTC: censored
+    ev = pd.DataFrame({"user_id": [1, 1], "timestamp": pd.to_datetime(["2024-10-26 23:30", "2024-10-27 00:10"], utc=True),
+                       "event": ["a", "a"]})
+    res = fk.retention(ev, period="h", tz=mad, observed_until=pd.Timestamp("2024-10-27 00:30", tz="UTC"))
+    assert res.table[["period", "retained", "complete"]].values.tolist() == [[0, 0, True], [1, 1, False]]
+    assert res.table["cohort_end"].iloc[0] == pd.Timestamp("2024-10-27 00:00", tz="UTC")

@@ -570,3 +570,111 @@ def test_max_groups_sums_the_rest_as_other() -> None:
     assert full.table["group"].nunique() == 5
     with pytest.raises(ParameterError, match="max_groups"):
         retention(ev, by="channel", max_groups=0)
+
+
+# --------------------------------------------------------------------------- mutation audit (retention)
+
+
+def test_calendar_completeness_waits_for_the_cohorts_latest_anchor() -> None:
+    # daily periods, weekly cohorts: u1 anchored Mon 01-01, u2 Wed 01-03 (one cohort, the
+    # week of 01-01); both return the next day. observed_until 01-04 12:00.
+    # Cells begin from the earliest anchor's day: offsets 0..3 (01-01..01-04 have begun).
+    # A cell is complete when the latest anchor's day + i + 1 has started:
+    # i=0 -> 01-04 00:00 <= obs (True); i=1 -> 01-05 00:00 > obs (False: u2's day 1 is not over).
+    ev = _log([(1, "2024-01-01 10:00", "a"), (1, "2024-01-02 12:00", "a"),
+               (2, "2024-01-03 10:00", "a"), (2, "2024-01-04 09:00", "a")])
+    res = retention(ev, period="D", cohort_period="W", observed_until="2024-01-04 12:00")
+    assert res.table[["period", "cohort_size", "retained", "complete"]].values.tolist() == [
+        [0, 2, 0, True], [1, 2, 2, False], [2, 2, 0, False], [3, 2, 0, False]]
+    # the censored day-1 cell is not in the curve
+    assert res.curve.loc[1, "cohorts"] == 0 and np.isnan(res.curve.loc[1, "rate"])
+
+
+def test_wilson_intervals_use_alpha(daily) -> None:
+    # alpha=0.1: z = 1.645, not 1.96. Curve period 1 is 2/3 (see the known table above);
+    # reference: statsmodels' Wilson interval at alpha 0.1
+    smp = pytest.importorskip("statsmodels.stats.proportion")
+    res = retention(daily, period="D", alpha=0.1)
+    cur = res.curve.set_index("period")
+    want = smp.proportion_confint(2, 3, alpha=0.1, method="wilson")
+    assert (cur.loc[1, "ci_low"], cur.loc[1, "ci_high"]) == pytest.approx(want)
+    cell = res.table.iloc[1]  # cohort 01-01, period 1: 1 of 2
+    assert (cell.ci_low, cell.ci_high) == pytest.approx(smp.proportion_confint(1, 2, alpha=0.1, method="wilson"))
+
+
+def test_loyalty_compare_adjusts_p_values_across_variants() -> None:
+    # three variants, 10 buyers each (first buy 01-01, repeat 01-03, within 7D, observed to
+    # 02-01: all eligible): repeaters A 2, B 8, C 5. Two comparisons (B, C vs A), so Holm
+    # doubles the smaller p-value and takes max(p_large, 2 p_small) for the larger.
+    rows = []
+    for v, k in (("A", 2), ("B", 8), ("C", 5)):
+        for i in range(10):
+            u = f"{v}{i}"
+            rows.append((u, "2024-01-01", "buy", v))
+            if i < k:
+                rows.append((u, "2024-01-03", "buy", v))
+    ev = _log(rows).rename(columns={"channel": "variant"})
+    res = loyalty(ev, event="buy", within="7D", compare="variant", control="A", observed_until="2024-02-01")
+    cmp_ = res.comparison.set_index("variant")
+    assert cmp_[["eligible", "repeaters"]].values.tolist() == [[10, 8], [10, 5]]
+    p = cmp_["p_value"].to_numpy()
+    lo, hi = sorted(p)
+    want = {lo: min(1.0, 2 * lo), hi: max(hi, min(1.0, 2 * lo))}
+    assert cmp_["p_adjusted"].to_numpy() == pytest.approx([want[x] for x in p])
+    assert cmp_.loc["B", "p_adjusted"] == pytest.approx(2 * cmp_.loc["B", "p_value"])
+    res_none = loyalty(ev, event="buy", within="7D", compare="variant", control="A", correction="none",
+                       observed_until="2024-02-01")
+    assert res_none.comparison["p_adjusted"].to_numpy() == pytest.approx(p)
+
+
+def test_loyalty_eligible_when_horizon_ends_exactly_at_observed_until() -> None:
+    # within 7D, observed_until 01-08 00:00: u1's horizon 01-01 + 7D = 01-08 <= obs
+    # (eligible, repeats 01-05); u2's 01-02 + 7D = 01-09 > obs (censored, buyer only)
+    ev = _log([(1, "2024-01-01", "buy"), (1, "2024-01-05", "buy"), (2, "2024-01-02", "buy")])
+    res = loyalty(ev, event="buy", within="7D", observed_until="2024-01-08")
+    assert res.repeat[["buyers", "eligible", "repeaters"]].values.tolist() == [[2, 1, 1]]
+
+
+def test_loyalty_repeat_exactly_at_the_horizon_counts() -> None:
+    # within 7D: u1 repeats exactly 7 days later (inclusive: a repeater); u2 one second
+    # later (not). Data end 01-08 00:00:01: both horizons (01-08 00:00) have elapsed.
+    ev = _log([(1, "2024-01-01 00:00:00", "buy"), (1, "2024-01-08 00:00:00", "buy"),
+               (2, "2024-01-01 00:00:00", "buy"), (2, "2024-01-08 00:00:01", "buy")])
+    res = loyalty(ev, event="buy", within="7D")
+    assert res.repeat[["buyers", "eligible", "repeaters"]].values.tolist() == [[2, 2, 1]]
+
+
+def test_loyalty_nth_after_observed_until_is_censored_there() -> None:
+    # observed_until 01-06: u1 buys 01-01 and 01-11 (after the end) -> censored at
+    # 01-06 - 01-01 = 5 days; u2 buys 01-01 and 01-03 -> event at 2 days.
+    # KM: S(2) = 1 - 1/2 = 0.5, S(5) = 0.5 (censored): median 2 days.
+    ev = _log([(1, "2024-01-01", "buy"), (1, "2024-01-11", "buy"),
+               (2, "2024-01-01", "buy"), (2, "2024-01-03", "buy")])
+    res = loyalty(ev, event="buy", observed_until="2024-01-06")
+    d = res.durations.sort_values("time_days")
+    assert d["time_days"].tolist() == pytest.approx([2.0, 5.0])
+    assert d["observed"].tolist() == [True, False]
+    assert res.medians["median_days"].item() == 2.0
+
+
+def test_loyalty_first_occurrence_after_observed_until_is_no_buyer() -> None:
+    # observed_until 01-06: u3's first buy (01-08) is after the end: not a buyer
+    ev = _log([(1, "2024-01-01", "buy"), (2, "2024-01-02", "buy"), (3, "2024-01-08", "buy")])
+    res = loyalty(ev, event="buy", within="3D", observed_until="2024-01-06")
+    assert res.repeat[["buyers", "eligible", "repeaters"]].values.tolist() == [[2, 2, 0]]
+    assert len(res.durations) == 2
+
+
+def test_loyalty_km_intervals_use_alpha() -> None:
+    # second purchase 1, 2, 3 days after the first for u1..u3, u4 and u5 never (censored at
+    # the data end); alpha=0.1: the log-log bands equal lifelines' at alpha 0.1
+    lifelines = pytest.importorskip("lifelines")
+    ev = _log([(1, "2024-01-01", "buy"), (1, "2024-01-02", "buy"), (2, "2024-01-01", "buy"),
+               (2, "2024-01-03", "buy"), (3, "2024-01-01", "buy"), (3, "2024-01-04", "buy"),
+               (4, "2024-01-01", "buy"), (5, "2024-01-02", "buy"), (5, "2024-01-09", "view")])
+    res = loyalty(ev, event="buy", alpha=0.1)
+    d = res.durations
+    kmf = lifelines.KaplanMeierFitter(alpha=0.1).fit(d["time_days"], d["observed"])
+    ci = kmf.confidence_interval_.to_numpy()
+    assert res.survival["ci_low"].to_numpy() == pytest.approx(ci[:, 0])
+    assert res.survival["ci_high"].to_numpy() == pytest.approx(ci[:, 1])

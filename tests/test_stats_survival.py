@@ -112,3 +112,14 @@ def test_docstring_examples() -> None:
 
     res = doctest.testmod(mod, optionflags=doctest.ELLIPSIS | doctest.NORMALIZE_WHITESPACE)
     assert res.attempted > 0 and res.failed == 0
+
+
+# --------------------------------------------------------------------------- mutation audit (retention)
+
+
+def test_km_median_where_survival_is_exactly_one_half() -> None:
+    # four events at 1, 2, 3, 4: S = 3/4, 1/2, 1/4, 0. The median is the first time with
+    # S <= 0.5, so 2 (not 3: S is exactly 0.5 there, computed as a product)
+    km = kaplan_meier([1.0, 2.0, 3.0, 4.0], [True, True, True, True])
+    assert km.table["survival"].tolist() == [1.0, 0.75, 0.5, 0.25, 0.0]
+    assert km.median == 2.0
