@@ -423,3 +423,46 @@ def test_timing_reads_step_times_when_a_step_is_named_like_a_units_column():
     a = exp.funnels["A"]
     assert a is exp.funnels["A"] and a.table["units"].tolist() == [10, 10, 10]
     assert a.step_times["level"].tolist() == [T0 + pd.Timedelta(minutes=u, seconds=60 + u) for u in range(1, 20, 2)]
+
+
+# --------------------------------------------------------------------------- mutation audit (experiment and stats)
+
+
+def test_range_bounds_first_exposure_half_open():
+    # [start, end) bounds first exposure: 8 users, user i exposed (visit) at T0 + i h, buys 10 min
+    # later; even ids A, odd B. start = 2 h, end = 6 h -> users 2, 3, 4, 5 are in (user 2 exactly
+    # at start is in, user 6 exactly at end is out): 2 per arm, 4 outside (users 0, 1, 6, 7).
+    u = np.arange(8)
+    t = T0 + pd.to_timedelta(u, unit="h")
+    ev = pd.DataFrame({"user_id": np.r_[u, u], "timestamp": np.r_[t, t + pd.Timedelta("10min")],
+                       "event": ["visit"] * 8 + ["buy"] * 8})
+    ev["variant"] = np.where(ev["user_id"] % 2 == 0, "A", "B")
+    exp = fk.experiment(ev, ["visit", "buy"], variant_col="variant", control="A", window="1D",
+                        start=T0 + pd.Timedelta("2h"), end=T0 + pd.Timedelta("6h"), min_users=1)
+    assert exp.exposure["users"].tolist() == [2, 2]
+    assert exp.diagnostics["users_exposed_outside_range"] == 4
+    assert exp.table["users"].tolist() == [2, 2, 2, 2]
+
+
+def test_verdict_uses_the_corrected_p_value():
+    # B: buy 130/1000 vs 100/1000, cart 400 vs 400. Welch p(buy) = 0.0354 (z = 0.03 / 0.01425),
+    # p(cart) = 1; Holm over the 2 testable steps: 2 x 0.0354 = 0.0708 > 0.05 -> not significant,
+    # although the raw p-value is below alpha.
+    ev = two_arms([1000, 400, 100], [1000, 400, 130])
+    exp = fk.experiment(ev, STEPS, variant_col="variant", control="A", window="1D")
+    r = exp.table.set_index(["variant", "step"]).loc[("B", "buy")]
+    assert r["p_value"] < 0.05 and r["p_adjusted"] == pytest.approx(2 * r["p_value"])
+    assert r["verdict"] == "no significant difference"
+
+
+def test_power_of_unequal_arms_uses_the_harmonic_mean():
+    # A 1000 users (300 reach cart), B 3000 (900): power at the harmonic mean
+    # 2 / (1/1000 + 1/3000) = 1500 users per arm (not the arithmetic 2000); one testable step.
+    a = arm_log("A", [1000, 300])
+    b = arm_log("B", [3000, 900], start_uid=10**6)
+    ev = pd.concat([a, b], ignore_index=True)
+    exp = fk.experiment(ev, STEPS[:2], variant_col="variant", control="A", window="1D", weights=[1, 3])
+    pw = exp.power.set_index("step").loc["cart"]
+    assert pw["users_per_arm"] == pytest.approx(1500.0)
+    assert pw["mde_abs"] == pytest.approx(stats.mde(0.3, 1500, method="welch"))
+    assert pw["power_at_target"] == pytest.approx(stats.power(0.3, 0.10, 1500, relative=True))

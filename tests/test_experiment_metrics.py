@@ -280,3 +280,122 @@ def test_engine_paths_equal_the_frame(log, tmp_path):
     with dask.config.set(scheduler="synchronous"):
         got = fk.experiment(dd.from_pandas(ev, npartitions=3), ["visit", "purchase"], **kw).table
     pd.testing.assert_frame_equal(got, want)
+
+
+# --------------------------------------------------------------------------- mutation audit (experiment and stats)
+
+
+def test_metric_window_boundaries_engine_and_reference():
+    # User u (0..3) is first exposed (a visit with the variant) at F = T0 + u days; purchases at
+    # F (value 1, counts: the window starts at first exposure, inclusive), F + 1 day (10: counts
+    # unless window="1D", whose end is exclusive), F - 14 days (100: the first instant of the
+    # 14-day pre-period, counts in pre), F - 14 days - 1 s (1000: before the pre-period) and
+    # exactly at end = T0 + 10 days (10000: end is exclusive). So post = 1 + 10 = 11, pre = 100,
+    # post with window 1D = 1; with cap=50 the pre-period value is capped too: min(100, 50) = 50.
+    from funnelkit.analyses._exposure import first_exposure
+    from funnelkit.analyses._metric_engine import metric_values_engine
+    from funnelkit.analyses._metric_values import first_ns_of, metric_values
+    from funnelkit.io.normalize import ensure_events
+
+    u = np.arange(4)
+    f = T0 + pd.to_timedelta(u, unit="D")
+    end = T0 + pd.Timedelta("10D")
+    parts = [pd.DataFrame({"user_id": u, "timestamp": f, "event": "visit",
+                           "variant": np.where(u % 2 == 0, "A", "B"), "order_value": np.nan})]
+    for at, value in ((f, 1.0), (f + pd.Timedelta("1D"), 10.0), (f - pd.Timedelta("14D"), 100.0),
+                      (f - pd.Timedelta("14D") - pd.Timedelta("1s"), 1000.0),
+                      (pd.DatetimeIndex([end] * 4), 10000.0)):
+        parts.append(pd.DataFrame({"user_id": u, "timestamp": at, "event": "purchase", "variant": None,
+                                   "order_value": value}))
+    raw = pd.concat(parts, ignore_index=True)
+    ev = ensure_events(raw)
+    first = first_exposure(ev, "variant")
+    users = first.index
+    plain = Metric.sum("order_value", events="purchase", name="p", cuped=True, pre_period="14D")
+    win = Metric.sum("order_value", events="purchase", name="w", window="1D")
+    capped = Metric.sum("order_value", events="purchase", name="c", cap=50.0, cuped=True, pre_period="14D")
+    want = {"p": ([11.0] * 4, [100.0] * 4), "w": ([1.0] * 4, None), "c": ([11.0] * 4, [50.0] * 4)}
+    for m in (plain, win, capped):
+        for uv in (metric_values_engine(raw, m, users, first, int(end.value)),
+                   metric_values(ev, m, users, first_ns_of(first, users), int(end.value))):
+            post, pre = want[m.name]
+            np.testing.assert_array_equal(uv.post, post)
+            if pre is None:
+                assert uv.pre is None
+            else:
+                np.testing.assert_array_equal(uv.pre, pre)
+
+
+def test_mean_metric_counts_only_users_with_a_value():
+    # Metric.mean: per-user mean over their purchases, among users with at least one.
+    # A (even ids): user 0 buys 10 and 20 (mean 15), user 2 buys 30, user 4 nothing -> 2 users,
+    # mean (15 + 30) / 2 = 22.5; B: user 1 buys 5, user 3 buys 7 and 9 (8), user 5 nothing -> 2
+    # users, mean 6.5, abs_diff -16.
+    buys = {0: [10.0, 20.0], 2: [30.0], 1: [5.0], 3: [7.0, 9.0]}
+    rows = [dict(user_id=i, timestamp=T0 + pd.Timedelta(hours=i), event="visit", order_value=np.nan)
+            for i in range(6)]
+    rows += [dict(user_id=i, timestamp=T0 + pd.Timedelta(hours=i, minutes=10 + k), event="purchase",
+                  order_value=v) for i, vals in buys.items() for k, v in enumerate(vals)]
+    ev = pd.DataFrame(rows)
+    ev["variant"] = np.where(ev["user_id"] % 2 == 0, "A", "B")
+    exp = run(ev, [Metric.mean("order_value", events="purchase", name="aov_user")], min_users=1)
+    m = exp.metrics.set_index("variant")
+    assert m["users"].tolist() == [2, 2]
+    assert m.loc["A", "mean"] == pytest.approx(22.5) and m.loc["B", "mean"] == pytest.approx(6.5)
+    assert m.loc["B", "abs_diff"] == pytest.approx(-16.0)
+
+
+def test_cuped_relative_lift_divides_by_the_unadjusted_control_mean(log):
+    # docs/statistics.md: the CUPED relative lift is the adjusted difference divided by the
+    # *unadjusted* control mean (gbstats); its interval is mean_test's with base_c / base_t.
+    cu = Metric.sum("order_value", events="purchase", name="rev_cuped", cuped=True, pre_period="14D")
+    exp = run(log, [cu])
+    m = exp.metrics.set_index("variant")
+    assert m.loc["B", "rel_lift"] == pytest.approx(m.loc["B", "abs_diff"] / m.loc["A", "mean"], rel=1e-12)
+    post, arm = reference_values(log)
+    pre, _ = reference_values(log, pre="14D")
+
+    def sums(mask):
+        y, x = post[mask].to_numpy(), pre[mask].to_numpy()
+        return (y.size, y.sum(), (y * y).sum(), x.sum(), (x * x).sum(), (x * y).sum())
+
+    r = stats.cuped(*sums(arm == "A"), *sums(arm == "B"))
+    ref = stats.mean_test(r.mean_c, r.var_c, (arm == "A").sum(), r.mean_t, r.var_t, (arm == "B").sum(),
+                          base_c=r.base_c, base_t=r.base_t)
+    assert m.loc["B", "rel_lift_ci_low"] == pytest.approx(ref.lift_ci_low, rel=1e-10)
+
+
+def test_guardrails_stay_out_of_the_primary_family_and_inconclusive_is_not_worse(log):
+    # Orders per user do not differ between arms: with margin 0.02 the guardrail's lift interval
+    # spans 0 (about [-0.067, 0.033]) and its non-inferiority p is large (about 0.46): verdict
+    # "inconclusive" (neither "not worse" nor the whole interval on the bad side), for either
+    # direction. It must not enter the primary family: Holm over the 2 testable primary
+    # comparisons (purchase step, revenue) multiplies the smallest p (revenue) by 2, not 3.
+    guard = Metric.count("purchase", name="orders_guard", role="guardrail", margin=0.02)
+    guard_low = Metric.count("purchase", name="orders_low", role="guardrail", margin=0.02,
+                             higher_is_better=False)
+    exp = run(log, [REV, guard, guard_low])
+    b = exp.table[exp.table["variant"] == "B"]
+    step = b[b["step"] == "purchase"].iloc[0]
+    t = b[b["kind"] != "conversion"].set_index("metric")
+    assert t.loc["orders_guard", "p_value"] > 0.3
+    assert t.loc["orders_guard", "rel_lift_ci_low"] < 0 < t.loc["orders_guard", "rel_lift_ci_high"]
+    assert t.loc["orders_guard", "verdict"] == "inconclusive"
+    assert t.loc["orders_low", "verdict"] == "inconclusive"
+    assert t.loc["revenue", "p_adjusted"] == pytest.approx(2 * t.loc["revenue", "p_value"], rel=1e-12)
+    assert step["p_adjusted"] == pytest.approx(step["p_value"], rel=1e-12)  # max(2 p_rev, p_step)
+
+
+def test_lower_is_better_metric_flips_the_bayesian_columns(log):
+    # higher_is_better=False: beating control means a *lower* mean. B spends ~25 % more, so
+    # chance = P(effect < 0) = 1 - Phi(mu/sigma) ~ 0 and the loss of shipping B is
+    # E[max(effect, 0)] = mean_bayes_test's expected_loss_control (flat-prior normal posterior).
+    cost = Metric.sum("order_value", events="purchase", name="cost", higher_is_better=False)
+    exp = run(log, [cost])
+    r = exp.metrics.set_index("variant").loc["B"]
+    val, arm = reference_values(log)
+    a, b = val[arm == "A"].to_numpy(), val[arm == "B"].to_numpy()
+    bt = stats.mean_bayes_test(a.mean(), a.var(ddof=1), a.size, b.mean(), b.var(ddof=1), b.size, relative=False)
+    assert r["chance_to_beat_control"] == pytest.approx(1 - bt.chance_to_beat_control, abs=1e-12)
+    assert r["chance_to_beat_control"] < 0.01
+    assert r["expected_loss"] == pytest.approx(bt.expected_loss_control, rel=1e-10)
