@@ -352,6 +352,12 @@ def test_duplicate_after_mapping():
     # leaving the other column out with columns= is fine
     out = normalize(src, time_col="ts", columns=["channel"])
     assert list(out.columns) == [USER, TIME, EVENT, "channel"]
+    # listing that other column in columns= asks for it: the same collision, not a silent drop
+    with pytest.raises(EventLogError, match="already has another column named 'timestamp'"):
+        normalize(src, time_col="ts", columns=["channel", "timestamp"])
+    # the required names of an unmapped log in columns= are those columns
+    out = normalize(raw(), columns=[USER, TIME, EVENT, "channel"])
+    assert list(out.columns) == [USER, TIME, EVENT, "channel"]
 
 
 def test_duplicate_column_names_in_input():
@@ -640,3 +646,35 @@ def test_pyarrow_backed_columns():
     assert normalized_dtypes_ok(out)
     assert out[USER].tolist() == [3, 1, 3, 2]
     pd.testing.assert_series_equal(out[TIME], normalize(raw())[TIME])
+
+
+# --------------------------------------------------------------------------- mutation audit (journey and input)
+
+
+def test_uint64_ids_up_to_the_int64_maximum_stay_integers():
+    # 2**63 - 1 fits int64: only ids above it become strings -> int64 [2**63 - 1, 1, 2**63 - 1, 2]
+    ids = np.array([2**63 - 1, 1, 2**63 - 1, 2], dtype=np.uint64)
+    out = normalize(raw(**{USER: ids}))
+    assert out[USER].dtype == np.int64 and out[USER].tolist() == [2**63 - 1, 1, 2**63 - 1, 2]
+
+
+def test_null_markers_in_timestamps_are_missing_values():
+    # 'null', 'None' and ' NaT ' (stripped, any case) are missing timestamps, not unparseable
+    # text: 3 missing values, the first at row 1
+    times = ["2024-03-01T10:00:00Z", "null", "None", " NaT "]
+    with pytest.raises(NullValuesError, match=msg("3 missing or blank values (first at row 1)")):
+        normalize(raw(**{TIME: times}))
+
+
+def test_dedupe_leaves_a_zero_duplicate_count_so_new_copies_are_announced():
+    from funnelkit.errors import DuplicateEventsWarning
+
+    # rows 0 and 1 are equal; dedupe drops row 1: the frame then holds 0 duplicates, and its
+    # attrs say so. A frame of its first row twice holds 1 duplicate, a new count: announced
+    df = pd.DataFrame({USER: [1, 1, 2], TIME: pd.to_datetime(["2024-03-01"] * 3, utc=True), EVENT: ["a", "a", "a"]})
+    with pytest.warns(DroppedRowsWarning):
+        ev = normalize(df, dedupe=True)
+    assert ev.attrs["funnelkit_duplicates"] == 0 and ev.attrs["funnelkit_dropped"] == {"duplicate": 1}
+    twice = ev.iloc[[0, 0]].reset_index(drop=True)
+    with pytest.warns(DuplicateEventsWarning, match="1 exact duplicate rows"):
+        ensure_events(twice)

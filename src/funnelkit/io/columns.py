@@ -224,7 +224,10 @@ def resolve_columns(
                 "Fix: list only existing property columns in columns=, or leave it out "
                 "to keep them all."
             )
-        props = [c for c in cols if c not in sources and c not in REQUIRED]
+        # a required name listed in columns= is that column, unless the column is mapped
+        # from another one: then the log's own column of that name collides (raised below)
+        mapped_away = {canonical for canonical, name in src.items() if name != canonical}
+        props = [c for c in cols if c not in sources and (c not in REQUIRED or c in mapped_away)]
 
     for canonical, name in src.items():
         if name != canonical and canonical in props:
