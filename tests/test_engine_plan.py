@@ -190,3 +190,59 @@ def test_overlapping_stages_are_steps_not_errors_in_a_funnel(log):
     # ... while a partition of the events refuses it
     with pytest.raises(fk.errors.OverlappingRulesError, match="product_view"):
         j.assign_stages(_events())
+
+
+# --------------------------------------------------------------------------- mutation audit (journey and input)
+
+T0 = pd.Timestamp("2024-01-01 10:00", tz="UTC")
+
+
+@pytest.mark.parametrize("kw", [{}, {"window": "1h", "window_from": "previous"}, {"mode": "strict"}])
+def test_a_repeated_step_event_plays_its_first_step_at_a_tie(kw):
+    # docs/funnels.md: steps [a, b, a] on a@0, b@0 reach step 2: at one instant the a is the
+    # step-1 candidate (position 1, the first step it can fill, not 3), sorted before b
+    # (position 2), whatever the row order -> [1, 1, 0] in every mode that sorts by position
+    ev = pd.DataFrame({"user_id": [1, 1], "timestamp": [T0, T0], "event": ["b", "a"]})
+    assert fk.funnel(ev, ["a", "b", "a"], **kw).table["units"].tolist() == [1, 1, 0]
+
+
+def test_a_where_rule_gives_its_rows_their_step_position():
+    # start = a where url == /x (step 1), next = b (step 2), both at one instant: the a row
+    # gets position 1 from its where= rule and comes before b -> the unit reaches step 2: [1, 1]
+    ev = pd.DataFrame({"user_id": [1, 1], "timestamp": [T0, T0], "event": ["b", "a"], "url": [None, "/x"]})
+    j = J({"start": R("a", where={"url": "/x"}), "next": "b"})
+    assert fk.funnel(ev, j).table["units"].tolist() == [1, 1]
+
+
+def test_data_end_of_a_parquet_file_with_millisecond_times(tmp_path):
+    # times stored as timestamp[ms] are read by the engine in ms (factor 10**6 to ns): the
+    # data end is the last event, 10:30. User 1 entered at 08:00, so its 1h window closed at
+    # 09:00 < 10:30: not censored; user 2 converted -> censored [0, 0]
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    times = pd.to_datetime(["2024-01-01 08:00", "2024-01-01 10:00", "2024-01-01 10:30"], utc=True)
+    table = pa.table({"user_id": pa.array([1, 2, 2], pa.int64()),
+                      "timestamp": pa.array(times, pa.timestamp("ms", tz="UTC")),
+                      "event": ["a", "a", "b"]})
+    path = tmp_path / "ms.parquet"
+    pq.write_table(table, path)
+    res = fk.funnel(str(path), ["a", "b"], window="1h")
+    assert res.table["units"].tolist() == [2, 1]
+    assert res.diagnostics["data_end"] == pd.Timestamp("2024-01-01 10:30", tz="UTC")
+    assert res.censored["censored"].tolist() == [0, 0]
+
+
+def test_an_exclusion_needs_from_step_before_to_step():
+    # from_step == to_step leaves no span to exclude from: refused
+    ev = pd.DataFrame({"user_id": [1, 1, 1], "timestamp": [T0] * 3, "event": ["a", "b", "x"]})
+    with pytest.raises(ParameterError, match="from_step must come before to_step"):
+        fk.funnel(ev, ["a", "b", "c"], exclude=[("x", "b", "b")])
+
+
+def test_only_the_first_step_cannot_be_optional():
+    from funnelkit.errors import JourneyError
+
+    with pytest.raises(JourneyError, match="first step 'a' cannot be optional"):
+        resolve_steps([fk.optional("a"), "b"])
+    assert resolve_steps(["a", fk.optional("b"), "c"]).optional == (False, True, False)

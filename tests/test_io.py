@@ -945,3 +945,45 @@ def test_log_columns_lists_what_the_reader_makes_columns_of(tmp_path):
     for other in (tmp_path / "e.csv", tmp_path / "bad.parquet", tmp_path / "missing.parquet", tmp_path / "empty",
                   12, None):
         assert log_columns(other) is None
+
+
+# --------------------------------------------------------------------------- mutation audit (journey and input)
+
+
+def test_datetimes_before_the_ns_range_are_refused():
+    # 0001-01-01 (a placeholder) lies before 1677-09-21: TimestampError naming it and its row
+    early = pd.Series(np.array(["0001-01-01", "2024-03-01"], dtype="datetime64[s]"))
+    with pytest.raises(TimestampError, match=msg("Column 'timestamp' has a timestamp outside",
+                                                 "'0001-01-01 00:00:00' at row 0", "Fix:")):
+        read_events(frame_with_times(early), tz="UTC")
+
+
+def test_minus_zero_equals_zero_in_duplicates():
+    # 0.0 == -0.0: the second row repeats the first in every column (pandas' duplicated agrees)
+    df = pd.DataFrame({USER: [1, 1], TIME: pd.to_datetime(["2024-03-01"] * 2, utc=True), EVENT: ["a", "a"],
+                       "discount": [0.0, -0.0]})
+    assert df.duplicated().tolist() == [False, True]
+    with pytest.warns(DuplicateEventsWarning, match="1 exact duplicate rows.*row 1 repeats row 0"):
+        read_events(df)
+
+
+def test_duplicates_found_in_rows_sorted_by_user_but_not_by_time():
+    # user 1's rows are not in time order (10:00, 10:05, 10:00): row 2 repeats row 0 although
+    # they are not neighbours -> 1 duplicate
+    df = pd.DataFrame({USER: [1, 1, 1, 2],
+                       TIME: pd.to_datetime(["2024-03-01 10:00", "2024-03-01 10:05", "2024-03-01 10:00",
+                                             "2024-03-01 10:00"], utc=True),
+                       EVENT: ["a", "b", "a", "a"]})
+    with pytest.warns(DuplicateEventsWarning, match="1 exact duplicate rows.*row 2 repeats row 0"):
+        ev = read_events(df)
+    assert ev.attrs["funnelkit_duplicates"] == 1
+
+
+def test_tsv_header_with_as_many_commas_as_tabs_stays_tab_separated(tmp_path):
+    # header: 4 tabs and 4 commas (inside two column names): a tie goes to the .tsv default, tab
+    p = tmp_path / "ev.tsv"
+    p.write_text("user_id\ttimestamp\tevent\tcity, region, country\tlat, lon, alt\n"
+                 "1\t2024-03-01T10:00:00Z\tview\tMadrid, MD, ES\t40.4, -3.7, 650\n")
+    out = read_events(p)
+    assert list(out.columns) == [USER, TIME, EVENT, "city, region, country", "lat, lon, alt"]
+    assert out["city, region, country"].tolist() == ["Madrid, MD, ES"]

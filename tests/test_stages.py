@@ -214,3 +214,65 @@ def test_from_dict_refuses_a_bare_label_and_names_the_keys():
         fk.Journey.from_dict({"stages": [{"name": "browse", "events": ["view"], "label_es": 3}]})
     j = fk.Journey.from_dict({"stages": [{"name": "browse", "events": ["view"], "label_en": "Browsing"}]})
     assert j.labels("es") == ("Browsing",)
+
+
+# --------------------------------------------------------------------------- mutation audit (journey and input)
+
+
+def _stages(journey, ev):
+    return journey.assign_stages(ev).astype(object).where(lambda s: s.notna(), None).tolist()
+
+
+def test_where_list_matches_any_of_its_values():
+    # where={"channel": ["newsletter", "social"]}: either value selects the landing, another
+    # channel none -> newsletter: owned, social: owned, paid_ads: no stage
+    ev = make_log([(1, 0, "landing", "newsletter"), (1, 1, "landing", "social"), (1, 2, "landing", "paid_ads")])
+    j = fk.Journey({"owned": fk.Rule("landing", where={"channel": ["newsletter", "social"]})})
+    assert _stages(j, ev) == ["owned", "owned", None]
+
+
+def test_where_never_matches_a_missing_property():
+    # a purchase with no channel is not channel == "store" -> [store, None]
+    ev = make_log([(1, 0, "purchase", "store"), (1, 1, "purchase")])
+    j = fk.Journey({"store": fk.Rule("purchase", where={"channel": "store"})})
+    assert _stages(j, ev) == ["store", None]
+
+
+def test_where_on_two_columns_needs_both():
+    # channel == ads AND device == mobile: (ads, mobile) yes, (ads, desktop) no, (seo, mobile) no
+    ev = make_log([(1, 0, "landing", "ads"), (1, 1, "landing", "ads"), (1, 2, "landing", "seo")])
+    ev["device"] = ["mobile", "desktop", "mobile"]
+    j = fk.Journey({"ads_mobile": fk.Rule("landing", where={"channel": "ads", "device": "mobile"})})
+    assert _stages(j, ev) == ["ads_mobile", None, None]
+
+
+def test_regex_must_match_the_whole_event_name():
+    # re.fullmatch: regex "checkout" selects 'checkout', not 'checkout_start' (a prefix match would)
+    ev = make_log([(1, 0, "checkout"), (1, 1, "checkout_start")])
+    assert _stages(fk.Journey({"co": fk.Rule(regex="checkout")}), ev) == ["co", None]
+
+
+def test_after_a_stage_counts_only_events_strictly_after_its_first_event():
+    # again = purchase after reaching buy; the first purchase reaches buy and is not after
+    # itself -> user 1: buy, again, again; user 2 (one purchase): buy
+    ev = make_log([(1, 0, "purchase"), (1, 5, "purchase"), (1, 9, "purchase"), (2, 0, "purchase")])
+    j = fk.Journey({"buy": "purchase", "again": fk.after("buy", "purchase")})
+    assert _stages(j, ev) == ["buy", "again", "again", "buy"]
+
+
+def test_labels_for_a_stage_the_journey_lacks_are_refused():
+    with pytest.raises(UnknownStageError, match="'chekout'"):
+        fk.Journey({"visit": "landing"}, labels={"chekout": ("Checkout", "Pago")})
+    j = fk.Journey({"visit": "landing"}, labels={"visit": ("Visit", "Visita")})
+    assert j.labels("es") == ("Visita",)
+
+
+def test_select_follows_chains_of_after_targets():
+    # review = review after use; use = app_open after buy. select(visit, review) keeps use and,
+    # through it, buy as hidden stages: review@1 precedes any use -> none; purchase@2 (buy,
+    # hidden), app_open@3 (use, hidden) -> none; review@4 is after use -> review
+    ev = make_log([(1, 0, "landing"), (1, 1, "review"), (1, 2, "purchase"), (1, 3, "app_open"), (1, 4, "review")])
+    j = fk.Journey({"visit": "landing", "buy": "purchase", "use": fk.after("buy", "app_open"),
+                    "review": fk.after("use", "review")})
+    sub = j.select(["visit", "review"])
+    assert _stages(sub, ev) == ["visit", None, None, None, "review"]
