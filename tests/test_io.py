@@ -987,3 +987,31 @@ def test_tsv_header_with_as_many_commas_as_tabs_stays_tab_separated(tmp_path):
     out = read_events(p)
     assert list(out.columns) == [USER, TIME, EVENT, "city, region, country", "lat, lon, alt"]
     assert out["city, region, country"].tolist() == ["Madrid, MD, ES"]
+
+
+# --------------------------------------------------------------------------- mutation audit (sessions, trends, timing)
+
+
+def test_block_duplicates_compare_the_extra_columns():
+    # four rows with the same unit, time and event; the extra (variant) codes 0, 1, 0, 1:
+    # row 2 repeats row 0 and row 3 repeats row 1 -> 2 copies (3 without the variant)
+    u = np.array([7, 7, 7, 7])
+    t = np.array([5, 5, 5, 5])
+    ev = np.array([0, 0, 0, 0])
+    variant = np.array([0, 1, 0, 1])
+    assert dup_module.count_block_duplicates(u, t, ev, (variant,)) == 2
+    assert dup_module.count_block_duplicates(u, t, ev) == 3
+
+
+def test_epoch_float_fractions_round_to_the_nearest_ns():
+    # 1709287200123 + 2**-10 ms is exact in float64; 2**-10 ms = 976.5625 ns -> 977 ns
+    out = read_events(frame_with_times([1709287200123 + 2**-10, 1709287200124.0]), time_unit="ms")
+    assert out[TIME].iloc[0].value == 1709287200123 * 10**6 + 977
+    assert out[TIME].iloc[1].value == 1709287200124 * 10**6
+
+
+def test_epoch_before_1677_is_out_of_range():
+    # -10**10 s is about 1653 (317 years before 1970): before 1677-09-21, so refused, not wrapped
+    with pytest.raises(TimestampError, match=msg("has an epoch value outside", "time_unit='s'",
+                                                 "-10000000000 at row 1")):
+        read_events(frame_with_times([1709287200, -10**10]), time_unit="s")

@@ -167,3 +167,52 @@ if given is not None:
         s = ttc.summary.iloc[0]
         inside = int(ttc.table["units"].sum())
         assert inside + s["below_range"] + s["above_range"] == s["units_converted"]
+
+
+# --------------------------------------------------------------------------- mutation audit (sessions, trends, timing)
+def test_time_between_by_hand(three_steps):
+    # landing -> cart: 6 units reached landing, 5 reached cart: u1 0, u2 10, u3 50, u4 80, u5 5 min
+    # (u6 never reached cart: left out); sorted 0, 5, 10, 50, 80: linear quantiles (numpy's
+    # default) p25 = 5, median = 10, p75 = 50, p90 = 50 + 0.6 * 30 = 68; mean 145 / 5 = 29.
+    # cart -> purchase: 5 reached cart, 4 bought: 0, 20, 10, 10 -> sorted 0, 10, 10, 20:
+    # p25 = 0.75 * 10 = 7.5, median 10, p75 = 10 + 0.25 * 10 = 12.5, p90 = 10 + 0.7 * 10 = 17.
+    tb = fk.time_between(three_steps, STEPS, window="1D")
+    t = tb.table
+    mins = lambda *v: [pd.Timedelta(minutes=x) for x in v]  # noqa: E731
+    assert t["transition"].tolist() == ["landing → cart", "cart → purchase"]
+    assert t["units_from"].tolist() == [6, 5] and t["units"].tolist() == [5, 4]
+    assert t["rate"].tolist() == pytest.approx([5 / 6, 4 / 5])
+    assert t["zero_durations"].tolist() == [1, 1]
+    assert t["min"].tolist() == mins(0, 0) and t["max"].tolist() == mins(80, 20)
+    assert t["p25"].tolist() == mins(5, 7.5) and t["median"].tolist() == mins(10, 10)
+    assert t["p75"].tolist() == mins(50, 12.5) and t["p90"].tolist() == mins(68, 17)
+    assert t["mean"].tolist() == mins(29, 10)
+    for tr, d in (("landing → cart", [0, 10, 50, 80, 5]), ("cart → purchase", [0, 20, 10, 10])):
+        for q, col in ((0.25, "p25"), (0.75, "p75"), (0.9, "p90")):  # the numpy reference
+            assert t.loc[t["transition"] == tr, col].iloc[0] == pd.Timedelta(minutes=float(np.quantile(d, q)))
+    dur = tb.durations
+    assert dur.loc[dur["transition"] == "landing → cart", "user_id"].tolist() == [1, 2, 3, 4, 5]
+    assert dur.loc[dur["transition"] == "cart → purchase", "user_id"].tolist() == [1, 2, 3, 4]
+
+
+def test_time_between_one_nanosecond_is_not_a_zero_duration():
+    # purchase 1 ns after landing: a duration of 1 ns, not zero
+    ev = pd.DataFrame({"user_id": [1, 1], "timestamp": [T0, T0 + pd.Timedelta(1, "ns")],
+                       "event": ["landing", "purchase"]})
+    row = fk.time_between(ev, ["landing", "purchase"], window="1D").table.iloc[0]
+    assert row["zero_durations"] == 0 and row["min"] == pd.Timedelta(1, "ns")
+
+
+def test_time_between_cumulative_counts_durations_up_to_and_including_t(three_steps):
+    # landing -> cart durations 0, 5, 10, 50, 80 min of 6 units: converted within t counts
+    # durations <= t: 1, 2, 3, 4, 5. With points=4 (fewer than the 5 distinct durations) the
+    # grid is the observed durations at the quantiles 0, 1/3, 2/3, 1 (inverted CDF: the first
+    # duration whose share reaches q): 0, 5 (2/5 >= 1/3), 50 (4/5 >= 2/3), 80.
+    tb = fk.time_between(three_steps, STEPS, window="1D")
+    c = tb.cumulative("cart")
+    assert c["duration"].tolist() == [pd.Timedelta(minutes=m) for m in (0, 5, 10, 50, 80)]
+    assert c["converted"].tolist() == [1, 2, 3, 4, 5]
+    assert c["share"].tolist() == pytest.approx([1 / 6, 2 / 6, 3 / 6, 4 / 6, 5 / 6])
+    c4 = tb.cumulative("cart", points=4)
+    assert c4["duration"].tolist() == [pd.Timedelta(minutes=m) for m in (0, 5, 50, 80)]
+    assert c4["converted"].tolist() == [1, 2, 4, 5]

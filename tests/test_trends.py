@@ -572,3 +572,91 @@ def test_every_funnel_mode_gives_its_trend(kw):
             warnings.simplefilter("ignore")
             res = fk.funnel(ev, steps, window="20h", start=per, end=per + pd.Timedelta("1D"), **kw)
         assert g["units"].tolist() == res.table["units"].tolist(), per
+
+
+# --------------------------------------------------------------------------- mutation audit (sessions, trends, timing)
+def _at(rows):
+    """rows: (user, UTC timestamp string, event)."""
+    return pd.DataFrame({"user_id": [r[0] for r in rows],
+                         "timestamp": pd.to_datetime([r[1] for r in rows], utc=True).as_unit("ns"),
+                         "event": [r[2] for r in rows]})
+
+
+def test_shift_test_includes_cells_with_exactly_min_units():
+    # day 0: 4 enter, 2 buy; day 1: 2 enter, 2 buy; min_units=2, so day 1's purchase cell
+    # (units_previous = 2 = min_units) is tested: leave-one-out rate b = 2/4 = 0.5,
+    # se = sqrt(0.5 * 0.5 / 2), z = (1 - 0.5) / se = sqrt(2), p = 2 * Phi(-sqrt(2)) = 0.1573.
+    # Day 0's cell has b = 2/2 = 1, so se = 0: not tested.
+    rows = day_rows(0, 4, 2, 1) + day_rows(1, 2, 2, 10) + [(99, 24 * 5, "page_view")]
+    t = trend_table(log(rows), ["landing", "purchase"], window="1D", min_units=2, min_entries=1)
+    buy = t[t["step"] == "purchase"].reset_index(drop=True)
+    assert buy["units_previous"].tolist() == [4, 2]
+    assert np.isnan(buy.loc[0, "p_value"])
+    assert buy.loc[1, "expected_step_rate"] == pytest.approx(0.5)
+    assert buy.loc[1, "z"] == pytest.approx(np.sqrt(2))
+    assert buy.loc[1, "p_value"] == pytest.approx(0.157299, abs=1e-6)
+
+
+def test_an_entry_at_end_is_outside_the_date_range():
+    # end= is exclusive: user 2's landing at exactly `end` (Jan 2 00:00) enters no period, so
+    # the table holds Jan 1 only: users 1 and 3 enter, user 1 buys (30 min later).
+    rows = [(1, 10, "landing"), (1, 10.5, "purchase"), (3, 12, "landing"), (2, 24, "landing"),
+            (99, 24 * 4, "page_view")]
+    t = trend_table(log(rows), ["landing", "purchase"], window="1h", min_entries=1, end=T0 + pd.Timedelta(days=1))
+    assert t["period"].tolist() == [T0, T0]
+    assert t["entered"].tolist() == [2, 2] and t["units"].tolist() == [2, 1]
+
+
+def test_a_conversion_exactly_one_window_after_the_start_counts():
+    # landing 10:00, purchase 11:00, window 1h: 11:00 - 10:00 = window, inside (as in the funnel)
+    ev = log([(1, 10, "landing"), (1, 11, "purchase"), (99, 24 * 4, "page_view")])
+    t = trend_table(ev, ["landing", "purchase"], window="1h", min_entries=1)
+    assert t["units"].tolist() == [1, 1]
+    assert fk.funnel(ev, ["landing", "purchase"], window="1h").table["units"].tolist() == [1, 1]
+
+
+def test_an_entry_keeps_rows_at_its_first_start_time_sorted_before_it():
+    # user 1: "a" on Jan 1 06:00, two "a" on Jan 2 12:00. s2 = the 2nd "a": one of the two
+    # Jan 2 rows; the other is an s1 start at the same instant, so Jan 2 converts with a
+    # zero duration (1 of 1) while Jan 1 does not (the 2nd "a" is 30 h later, window 12 h).
+    # Each day's counts are those of the funnel bounded to the day.
+    import warnings
+
+    ev = log([(1, 6, "a"), (1, 36, "a"), (1, 36, "a")], page=["p1", "p2", "p3"])
+    j = fk.Journey({"s1": "a", "s2": fk.repeat("a", nth=2)})
+    t = trend_table(ev, j, window="12h", min_entries=1)
+    assert t["entered"].tolist() == [1, 1, 1, 1]
+    assert t["units"].tolist() == [1, 0, 1, 1]
+    for day in range(2):
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            res = fk.funnel(ev, j, window="12h", start=T0 + pd.Timedelta(days=day),
+                            end=T0 + pd.Timedelta(days=day + 1))
+        assert t["units"].tolist()[2 * day:2 * day + 2] == res.table["units"].tolist()
+
+
+def test_an_ambiguous_local_midnight_is_taken_on_the_daylight_saving_side():
+    # Havana, 2024-11-03: clocks go back from 01:00 CDT (-4) to 00:00 CST (-5), so local
+    # midnight happens twice; the day starts at the first one, 00:00 CDT = 04:00 UTC.
+    # A landing at 04:30 UTC (00:30 CDT) is in Nov 3, which lasts 25 h (to Nov 4 00:00 CST).
+    H = "America/Havana"
+    ev = _at([(1, "2024-11-02 16:00", "landing"), (2, "2024-11-03 04:30", "landing"),
+              (99, "2024-11-20 00:00", "page_view")])
+    t = trend_table(ev, ["landing"], window="1h", min_entries=1, tz=H)
+    assert t["period"].tolist() == [pd.Timestamp("2024-11-02 04:00", tz="UTC"), pd.Timestamp("2024-11-03 04:00", tz="UTC")]
+    assert t["period_end"].tolist() == [pd.Timestamp("2024-11-03 04:00", tz="UTC"),
+                                        pd.Timestamp("2024-11-04 05:00", tz="UTC")]
+    assert t["entered"].tolist() == [1, 1]
+
+
+def test_a_nonexistent_local_midnight_is_moved_forward():
+    # Havana, 2024-03-10: clocks jump from 00:00 CST (-5) to 01:00 CDT (-4), so midnight does
+    # not exist and Mar 10 starts at 01:00 CDT = 05:00 UTC: Mar 9 lasts 24 h, Mar 10 23 h.
+    H = "America/Havana"
+    ev = _at([(1, "2024-03-09 17:00", "landing"), (2, "2024-03-10 16:00", "landing"),
+              (99, "2024-03-20 00:00", "page_view")])
+    t = trend_table(ev, ["landing"], window="1h", min_entries=1, tz=H)
+    assert t["period"].tolist() == [pd.Timestamp("2024-03-09 05:00", tz="UTC"), pd.Timestamp("2024-03-10 05:00", tz="UTC")]
+    assert t["period_end"].tolist() == [pd.Timestamp("2024-03-10 05:00", tz="UTC"),
+                                        pd.Timestamp("2024-03-11 04:00", tz="UTC")]
+    assert t["entered"].tolist() == [1, 1]
