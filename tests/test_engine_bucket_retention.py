@@ -28,6 +28,15 @@ def test_local_time_and_calendar_index_equal_pandas(tz: str) -> None:
     for cal, freq in (("h", "h"), ("D", "D"), ("W", "W-SUN"), ("M", "M")):
         want = loc.to_period(freq).asi8
         got = calendar_index(t, cal, tz)
+        if cal == "h":  # wall-clock hours that exist: an hour wholly in a spring gap is none
+            hours = np.arange(want[0], want[-1] + 1)
+            quarters = (hours[:, None] * 4 + np.arange(4)[None, :]).ravel() * 900 * 10**9
+            seen = pd.DatetimeIndex(quarters.view("datetime64[ns]")).tz_localize(
+                tz, ambiguous=np.ones(len(quarters), dtype=bool), nonexistent="NaT")
+            exists = np.asarray(seen.notna()).reshape(-1, 4).any(axis=1)  # some quarter of it exists
+            rank = np.cumsum(exists) - 1  # the n-th existing hour
+            want = rank[want - hours[0]]
+            assert (~exists).sum() == (1 if tz in ("Europe/Madrid", "America/New_York") else 0)
         assert (got - got[0] == want - want[0]).all(), cal  # same periods (pandas counts weeks from another origin)
         # the period starts at its local midnight (shifted forward when it does not exist)
         starts = period_start_ns(got[:50], cal, tz)

@@ -660,3 +660,21 @@ def test_a_nonexistent_local_midnight_is_moved_forward():
     assert t["period_end"].tolist() == [pd.Timestamp("2024-03-10 05:00", tz="UTC"),
                                         pd.Timestamp("2024-03-11 04:00", tz="UTC")]
     assert t["entered"].tolist() == [1, 1]
+
+
+def test_hourly_periods_skip_the_hour_clocks_jump_over():
+    # Madrid, 2024-03-31: local 02:00-03:00 does not exist (01:00 UTC is 03:00 CEST). Landings
+    # at 00:30, 01:30 and 02:30 UTC are 01:30 CET, 03:30 and 04:30 CEST: three hourly periods of
+    # one hour each, one landing each; no zero-length 02:00 period (it used to take the 03:30
+    # landing, leaving the real 03:00 period empty, with two rows for 03:00)
+    ev = pd.DataFrame({"user_id": [1, 2, 3, 1, 2, 3],
+                       "timestamp": pd.to_datetime(["2024-03-31 00:30", "2024-03-31 01:30", "2024-03-31 02:30",
+                                                    "2024-03-31 00:40", "2024-03-31 01:40", "2024-03-31 02:40"],
+                                                   utc=True),
+                       "event": ["a"] * 3 + ["b"] * 3})
+    t = fk.trend(ev, ["a", "b"], freq="h", tz="Europe/Madrid", window="1h").table
+    first = t[t["step"] == "a"]
+    assert [p.isoformat() for p in first["period"]] == [
+        "2024-03-31T01:00:00+01:00", "2024-03-31T03:00:00+02:00", "2024-03-31T04:00:00+02:00"]
+    assert ((first["period_end"] - first["period"]) == pd.Timedelta("1h")).all()
+    assert first["entered"].tolist() == [1, 1, 1] and t["units"].tolist() == [1] * 6

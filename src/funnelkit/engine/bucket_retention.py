@@ -27,8 +27,8 @@ from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
-import pandas as pd
 
+from ._wallclock import first_instants, local_ns, skipped_hours
 from .drive import BucketRows
 
 __all__ = ["LoyaltySpec", "RetentionSpec", "calendar_index", "period_start_ns", "run_loyalty", "run_retention",
@@ -36,7 +36,6 @@ __all__ = ["LoyaltySpec", "RetentionSpec", "calendar_index", "period_start_ns", 
 
 _DAY = 86_400_000_000_000
 _HOUR = 3_600_000_000_000
-_GRID = 900_000_000_000  # 15 min: every modern UTC offset change falls on this grid
 _NAT = np.iinfo(np.int64).min
 
 
@@ -57,26 +56,17 @@ class RetentionSpec:
     group: str = "none"  # "none" | "anchor" (by= at the anchor row) | "unit" (variant, unit-wide)
 
 
-def local_ns(t: np.ndarray, tz: str) -> np.ndarray:
-    """Wall-clock nanoseconds in ``tz`` of UTC nanoseconds ``t`` (vectorized)."""
-    if tz == "UTC" or len(t) == 0:
-        return t
-    lo, hi = int(t.min()) // _GRID, int(t.max()) // _GRID
-    if hi - lo > 2_000_000:  # very long spans: let pandas convert row by row
-        idx = pd.DatetimeIndex(t.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz).tz_localize(None)
-        return idx.asi8
-    grid = np.arange(lo, hi + 1, dtype=np.int64) * _GRID
-    gi = pd.DatetimeIndex(grid.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz).tz_localize(None)
-    off = gi.asi8 - grid
-    return t + off[t // _GRID - lo]
-
-
 def calendar_index(t: np.ndarray, cal: str, tz: str) -> np.ndarray:
     """Index of the calendar period (``"h"``, ``"D"``, ``"W"`` from Monday, ``"M"``) of
     each UTC time in ``tz``: hours, days, weeks or months since 1970-01 local."""
     loc = local_ns(t, tz)
     if cal == "h":
-        return loc // _HOUR
+        w = loc // _HOUR
+        gone = skipped_hours(tz)
+        if not len(gone):
+            return w
+        # hours that exist: a wall-clock hour skipped by a forward change is no period
+        return w - (np.searchsorted(gone, w) - np.searchsorted(gone, 0))
     if cal == "D":
         return loc // _DAY
     if cal == "W":  # 1970-01-01 was a Thursday: weeks start on Monday
@@ -87,10 +77,16 @@ def calendar_index(t: np.ndarray, cal: str, tz: str) -> np.ndarray:
 
 
 def period_start_ns(idx: np.ndarray, cal: str, tz: str) -> np.ndarray:
-    """UTC nanoseconds at which calendar period ``idx`` starts in ``tz`` (a local time
-    that does not exist is shifted forward, an ambiguous one taken as the first)."""
+    """UTC nanoseconds at which calendar period ``idx`` starts in ``tz``: the first
+    instant the wall clock reads its local start (an ambiguous start: its first copy), or
+    the instant it jumps past it (a start in a gap). Hours wholly in a gap are no period
+    (:func:`calendar_index` leaves them out)."""
     idx = np.asarray(idx, dtype=np.int64)
     if cal == "h":
+        gone = skipped_hours(tz)
+        if len(gone):  # back to wall-clock hours, past the skipped ones
+            at = gone - (np.arange(len(gone)) - np.searchsorted(gone, 0))  # index of the hour after each
+            idx = idx + (np.searchsorted(at, idx, side="right") - np.searchsorted(at, 0, side="right"))
         naive = idx * _HOUR
     elif cal == "D":
         naive = idx * _DAY
@@ -98,11 +94,7 @@ def period_start_ns(idx: np.ndarray, cal: str, tz: str) -> np.ndarray:
         naive = (idx * 7 - 3) * _DAY
     else:
         naive = idx.astype("datetime64[M]").astype("datetime64[ns]").astype(np.int64)
-    if tz == "UTC":
-        return naive
-    di = pd.DatetimeIndex(naive.view("datetime64[ns]")).tz_localize(
-        tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
-    return di.asi8
+    return first_instants(naive, tz)
 
 
 def thin_window(t: np.ndarray, spec: RetentionSpec) -> np.ndarray:

@@ -40,6 +40,7 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from ._wallclock import first_instants
 from .bucket_funnel import FunnelKernel, run_bucket, stage_bits
 
 __all__ = ["PeriodGrid", "TrendKernel", "TrendPartial", "merge_partials", "run_trend_bucket"]
@@ -60,14 +61,21 @@ class PeriodGrid:
 
     def cover(self, t_min: int, t_max: int) -> tuple[np.ndarray, np.ndarray]:
         """UTC ns starts and ends of the periods covering ``[t_min, t_max]`` (one spare
-        period on each side), unclipped."""
+        period on each side), unclipped.
+
+        A local period that does not exist (the hour skipped when clocks go forward)
+        starts and ends at the same instant, the jump: it is left out, so that
+        the starts are strictly increasing and every instant falls in one period that
+        lasts.
+        """
         lo = pd.Timestamp(int(t_min), unit="ns", tz="UTC").tz_convert(self.tz).tz_localize(None)
         hi = pd.Timestamp(int(t_max), unit="ns", tz="UTC").tz_convert(self.tz).tz_localize(None)
         p0, p1 = lo.to_period(self.freq) - 1, hi.to_period(self.freq) + 1
         rng = pd.period_range(p0, p1, freq=p0.freq)
-        starts = localize(rng.start_time, self.tz).as_unit("ns").asi8
-        ends = localize((rng + 1).start_time, self.tz).as_unit("ns").asi8
-        return np.asarray(starts, dtype=np.int64), np.asarray(ends, dtype=np.int64)
+        starts = np.asarray(localize(rng.start_time, self.tz).as_unit("ns").asi8, dtype=np.int64)
+        ends = np.asarray(localize((rng + 1).start_time, self.tz).as_unit("ns").asi8, dtype=np.int64)
+        lasts = ends > starts
+        return (starts, ends) if lasts.all() else (starts[lasts], ends[lasts])
 
     def clipped(self, starts: np.ndarray, ends: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """The periods' bounds intersected with the date range (empty: ``lo >= hi``)."""
@@ -80,9 +88,11 @@ class PeriodGrid:
 
 
 def localize(naive: pd.DatetimeIndex, tz: Any) -> pd.DatetimeIndex:
-    """Local wall-clock period starts as instants (ambiguous: the DST side; nonexistent:
-    shifted forward), as the trend has always cut them."""
-    return naive.tz_localize(tz, ambiguous=np.ones(len(naive), dtype=bool), nonexistent="shift_forward")
+    """Local wall-clock period starts as instants: an ambiguous start at its first
+    instant (the daylight-saving side), a start in a gap at the instant the clocks jump
+    past it (:func:`._wallclock.first_instants`)."""
+    ns = first_instants(np.asarray(naive.as_unit("ns").asi8, dtype=np.int64), str(tz))
+    return pd.DatetimeIndex(ns.view("datetime64[ns]")).tz_localize("UTC").tz_convert(tz)
 
 
 @dataclass(frozen=True)
