@@ -384,3 +384,29 @@ def test_tiny_budget_does_not_multiply_buckets(tmp_path):
     n_blocks = pq.ParquetFile(path).metadata.num_row_groups
     assert 0 < len(writes) <= n_blocks  # budget=1: at most one spill per block; '512MB': none
     assert list(spill.iterdir()) == []
+
+
+# --------------------------------------------------------------------------- mutation audit (funnel analysis and driver)
+
+
+def test_packed_sort_key_of_exactly_64_bits_is_not_used():
+    """The packed sort key holds at most 63 bits (an int64 without its sign). Two units
+    (1 bit), 4 positions (2 bits) and a 40-year span in nanoseconds (61 bits) need 64:
+    the rows must still sort by unit, then time.
+
+    User 1: a@1980 (+1 ns), b@2000, c@2020 (level 3); user 2: a@1990, b@2010 (level 2);
+    rows out of time order, no window."""
+    u = np.array([1, 0, 1, 0, 0], np.int64)
+    t = pd.to_datetime(["2010-01-01", "2020-01-01", "1990-01-01", "1980-01-01", "2000-01-01"], utc=True)
+    t = t.as_unit("ns").asi8.copy()
+    t[3] += 1  # 1980-01-01 plus 1 ns: no common divisor of the times to shorten the key
+    pos = np.array([1, 2, 0, 0, 1], np.int16)
+    span = int(t.max() - t.min())
+    assert span.bit_length() == 61 and np.gcd.reduce(t - t.min()) == 1
+    got = B.order(u, t, pos, [], n_units=2, n_pos=4)
+    assert got.tolist() == np.lexsort((pos, t, u)).tolist() == [3, 4, 1, 2, 0]
+    ev = pd.DataFrame({"user_id": u + 1, "timestamp": pd.to_datetime(t, utc=True),
+                       "event": ["b", "c", "a", "a", "b"]})
+    res = fk.funnel(ev, ["a", "b", "c"], window=None)
+    assert res.units["level"].tolist() == [3, 2]
+    assert res.table["units"].tolist() == [2, 2, 1]

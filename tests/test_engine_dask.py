@@ -163,3 +163,27 @@ def test_property_dask_experiment_equals_memory(client, ev, parts):
     kw = dict(variant_col="variant", control="A", window="2min")
     want = outcome(quiet, fk.experiment, ev, ["a", "b", "c"], **kw)
     assert_same_experiment(outcome(quiet, fk.experiment, _ddf(ev, parts), ["a", "b", "c"], **kw), want)
+
+
+# --------------------------------------------------------------------------- mutation audit (funnel analysis and driver)
+
+
+def test_start_and_end_bound_entries_on_a_cluster(client):
+    """start=/end= reach every partition: only step-1 events in [start, end) start attempts.
+
+    User 1: a@00:00, b@00:10 (before start: level 0); user 2: a@00:30, b@00:40 (level 2);
+    user 3: a@01:00 (at end, excluded: level 0); user 4: a@00:45, b@01:10 (entered in
+    range, b may fall after end: level 2). Table: [2, 2]."""
+    import pandas as pd
+
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    at = [t0 + pd.Timedelta(minutes=m) for m in (0, 10, 30, 40, 60, 45, 70)]
+    ev = pd.DataFrame({"user_id": [1, 1, 2, 2, 3, 4, 4], "timestamp": at,
+                       "event": ["a", "b", "a", "b", "a", "a", "b"]})
+    kw = dict(window="1h", start="2024-01-01 00:20", end="2024-01-01 01:00")
+    want = fk.funnel(ev, ["a", "b"], **kw)
+    assert want.units["level"].tolist() == [0, 2, 0, 2]
+    got = fk.funnel(_ddf(ev, 2), ["a", "b"], **kw)
+    assert got.units["level"].tolist() == [0, 2, 0, 2]
+    assert got.table["units"].tolist() == [2, 2]
+    assert_same(got, want)

@@ -621,3 +621,30 @@ def test_parquet_names_checked_after_the_read_before_any_bucket(tmp_path):
         with pytest.raises(UnknownEventError, match="'zz'"):  # a frame: before any work
             _run.run_funnel(ev, req)
         assert seen == []
+
+
+# --------------------------------------------------------------------------- mutation audit (funnel analysis and driver)
+
+
+def test_merge_sums_the_rows_dropped_while_reading_each_part():
+    """Partials over disjoint units each count the rows their reading dropped; the merge
+    adds them up, as one read of the whole log counts them.
+
+    Part 1: users 1, 2 and a row without a user (null_user_id 1). Part 2: user 3, a row
+    without a user and one without a time (null_user_id 1, null_timestamp 1). Merged and
+    whole: {null_user_id: 2, null_timestamp: 1}."""
+    from funnelkit.engine import merge
+
+    t = [T0, T0 + pd.Timedelta("1min")]
+    raw1 = pd.DataFrame({"user_id": [1, 1, 2, None], "timestamp": [t[0], t[1], t[0], t[0]],
+                         "event": ["a", "b", "a", "a"]})
+    raw2 = pd.DataFrame({"user_id": [3, 3, None, 3], "timestamp": [t[0], t[1], t[0], pd.NaT],
+                         "event": ["a", "b", "b", "b"]})
+    req = _partial_request(["a", "b"])
+    parts = [_run.run_funnel(quiet(fk.read_events, raw, dropna=True), req) for raw in (raw1, raw2)]
+    assert parts[0].dropped == {"null_user_id": 1}
+    assert parts[1].dropped == {"null_user_id": 1, "null_timestamp": 1}
+    merged = merge(parts)
+    whole = _run.run_funnel(quiet(fk.read_events, pd.concat([raw1, raw2], ignore_index=True), dropna=True), req)
+    assert merged.dropped == whole.dropped == {"null_user_id": 2, "null_timestamp": 1}
+    assert merged.level.tolist() == whole.level.tolist() == [2, 1, 2]

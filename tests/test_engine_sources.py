@@ -428,3 +428,29 @@ def test_direct_parquet_path_warns_once_about_duplicates(tmp_path):
         fk.funnel(str(far), STEPS)  # documented limit: a copy in another row group is not seen here
     with pytest.warns(fk.errors.DuplicateEventsWarning):
         fk.read_events(str(far))  # ... while read_events checks the whole file
+
+
+# --------------------------------------------------------------------------- mutation audit (funnel analysis and driver)
+
+
+def test_string_ids_sorted_whole_across_row_groups_sharing_prefixes(tmp_path):
+    """Parquet string ids are numbered by their sorted value even when ids share their first
+    8 bytes ("customer-10" < "customer-2" < "customer-9": only whole strings tell them apart)
+    or one is a prefix of another ("ab" < "aba", though "ab" is followed by "zz" in the
+    row group's dictionary). Sorted: ab, aba, customer-10, customer-2, customer-9, zz.
+    Every user has an a; ab and customer-2 also a b (level 2), the others level 1."""
+    ids = ["customer-10", "customer-9", "customer-2", "ab", "zz", "aba"]
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    ev = pd.DataFrame({"user_id": ids + ["customer-2", "ab"],
+                       "timestamp": [t0] * 6 + [t0 + pd.Timedelta("1min")] * 2,
+                       "event": ["a"] * 6 + ["b"] * 2})
+    path = tmp_path / "ev.parquet"
+    ev.to_parquet(path, row_group_size=3)  # row groups: customer-10 9 2 | ab zz aba | customer-2 ab
+    want = sorted(ids)
+    assert want == ["ab", "aba", "customer-10", "customer-2", "customer-9", "zz"]
+    src = S.parquet_source(path, unit_col="user_id")  # read directly (no io layer)
+    assert list(src.ids_of(np.arange(src.hi + 1))) == want
+    res = fk.funnel(str(path), ["a", "b"])
+    assert res.units.index.tolist() == want
+    assert res.units["level"].tolist() == [2, 1, 1, 2, 1, 1]
+    assert_same(res, fk.funnel(ev, ["a", "b"]))

@@ -687,3 +687,106 @@ def test_funnels_ask_for_progress_on_every_call(monkeypatch):
     monkeypatch.setattr(run, "run_funnel", spy)
     fk.funnel(fk.load_sample("shop"), ["landing", "purchase"])
     assert seen == [True]
+
+
+# --------------------------------------------------------------------------- mutation audit (funnel analysis and driver)
+
+
+def test_max_groups_ranks_groups_by_entered_units_only():
+    """The max_groups largest groups are the largest by *entered* units: units that never
+    entered carry a value with the *_unit readings but do not make their group rank.
+
+    Users 1-3 (channel z) only have noise; users 4, 5 (a) reach step 2; user 6 (b) reaches
+    step 1. Entered per group: a 2, b 1, z 0; with max_groups=1 only "a" is kept, b and z
+    go to "Other" (entered: user 6 only, so Other's row is [1, 0])."""
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    m = pd.Timedelta("1min")
+    ev = pd.DataFrame({
+        "user_id": [1, 2, 3, 4, 4, 5, 5, 6],
+        "timestamp": [t0, t0, t0, t0, t0 + m, t0, t0 + m, t0],
+        "event": ["n", "n", "n", "s", "t", "s", "t", "s"],
+        "channel": ["z", "z", "z", "a", "a", "a", "a", "b"],
+    })
+    res = fk.funnel(ev, ["s", "t"], by="channel", attribution="first_touch_unit", max_groups=1)
+    bd = res.breakdown
+    assert bd["channel"].tolist() == ["a", "a", "Other", "Other"]
+    assert bd["units"].tolist() == [2, 2, 1, 0]
+    assert res.units["channel"].astype(str).tolist() == ["Other", "Other", "Other", "a", "a", "Other"]
+
+
+def test_step_time_frame_keeps_the_exact_step_names():
+    """A step named "level" has its units column as "step:level"; step_time_frame (what
+    time_between, paths and experiments read) gives the step times under the exact name.
+
+    User 1: level@0, b@1min; user 2: level@0 only. Times of "level": [t0, t0]; of "b":
+    [t0 + 1min, NaT]; time from "level" to "b": 1 minute for the one converter."""
+    from funnelkit.analyses.funnel import step_time_frame
+
+    t0 = pd.Timestamp("2024-01-01", tz="UTC")
+    ev = pd.DataFrame({"user_id": [1, 1, 2], "timestamp": [t0, t0 + pd.Timedelta("1min"), t0],
+                       "event": ["level", "b", "level"]})
+    res = fk.funnel(ev, ["level", "b"])
+    assert "step:level" in res.units.columns and res.units["level"].tolist() == [2, 1]
+    times = step_time_frame(res)
+    assert list(times.columns[:2]) == ["level", "b"]
+    assert times["level"].tolist() == [t0, t0]
+    assert times["b"].iloc[0] == t0 + pd.Timedelta("1min") and pd.isna(times["b"].iloc[1])
+    tb = fk.time_between(res)
+    assert tb.table["median"].iloc[0] == pd.Timedelta("1min")
+
+
+def test_breakdown_lists_the_missing_and_overflow_groups_last():
+    """Real groups come first (largest first), the missing-value and overflow groups last,
+    however large they are.
+
+    Users 1-3: no channel (missing, 3 units); users 4, 5, 6: a, b, c (1 unit each). With
+    max_groups=1 "a" is kept (ties by label), b and c become "Other" (2 units).
+    Order: a (1), (missing) (3), Other (2)."""
+    ev = log([(u, 0, "A") for u in range(1, 7)], channel=[None, None, None, "a", "b", "c"])
+    res = fk.funnel(ev, ["A"], by="channel", max_groups=1)
+    assert res.breakdown["channel"].tolist() == ["a", "(missing)", "Other"]
+    assert res.breakdown["units"].tolist() == [1, 3, 2]
+
+
+def test_censoring_from_previous_anchors_at_the_last_step_reached():
+    """With window_from="previous" a unit's window stays open from its *last* step reached.
+
+    Window 10 min; the data end at 15 min (user 2's c). User 1: a@0, b@8: open until
+    8 + 10 = 18 > 15, censored at step c (from a@0 it would have closed at 10). User 3:
+    a@12, open until 22: censored at step b. Censored: [0, 1, 1]."""
+    m = 60
+    ev = log([(1, 0, "a"), (1, 8 * m, "b"), (2, 5 * m, "a"), (2, 10 * m, "b"), (2, 15 * m, "c"),
+              (3, 12 * m, "a")])
+    res = fk.funnel(ev, ["a", "b", "c"], window="10min", window_from="previous")
+    assert res.units["level"].tolist() == [2, 3, 1]
+    assert res.censored["censored"].tolist() == [0, 1, 1]
+
+
+def test_optional_step_times_run_from_the_previous_step_passed():
+    """After an optional step, the time to the next step runs from the optional step when the
+    unit passed it, else from the step before.
+
+    User 1: a@0, c@120s, b@300s (passed c): c 120s after a, b 180s after c. User 2: a@0,
+    b@240s (skipped c): b 240s after a. Step b: median (180 + 240) / 2 = 210s, mean 210s
+    (from a for both it would be 270s)."""
+    ev = log([(1, 0, "a"), (1, 120, "c"), (1, 300, "b"), (2, 0, "a"), (2, 240, "b")])
+    res = fk.funnel(ev, ["a", fk.journey.optional("c"), "b"], window="1h")
+    assert counts(res) == [2, 1, 2]
+    assert res.table["median_time_from_previous"].tolist()[1:] == [pd.Timedelta("120s"), pd.Timedelta("210s")]
+    assert res.table["mean_time_from_previous"].tolist()[2] == pd.Timedelta("210s")
+
+
+def test_all_events_overflow_group_holds_units_carrying_any_merged_value():
+    """attribution="all_events": a unit carrying a value merged into the overflow group is in
+    it once, whichever of the merged values it carries.
+
+    User 1: s (a), t (b); user 2: s (a), t (a); user 3: s (b), t (c). Entered: a 2 (users
+    1, 2), b 2 (users 1, 3), c 1; max_groups=1 keeps "a" (ties by label), b and c merge:
+    Other holds users 1 and 3 (2 units at both steps)."""
+    ev = log([(1, 0, "s"), (1, 60, "t"), (2, 0, "s"), (2, 60, "t"), (3, 0, "s"), (3, 60, "t")],
+             channel=["a", "b", "a", "a", "b", "c"])
+    res = fk.funnel(ev, ["s", "t"], by="channel", attribution="all_events", max_groups=1)
+    bd = res.breakdown
+    assert bd["channel"].tolist() == ["a", "a", "Other", "Other"]
+    assert bd["units"].tolist() == [2, 2, 2, 2]
+    assert res.units["channel"].tolist() == [("a", "Other"), ("a",), ("Other",)]

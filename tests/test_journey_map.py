@@ -242,3 +242,21 @@ def test_options_on_the_sample(shop):
     es = journey_map(shop, shop_journey(), lang="es")
     assert tuple(pd.unique(es.table["label"])) == ("Descubrimiento", "Consideración", "Compra", "Uso",
                                                   "Fidelización")
+
+
+# --------------------------------------------------------------------------- mutation audit (funnel analysis and driver)
+
+
+def test_a_cell_at_the_stages_average_is_no_friction():
+    """A friction needs a positive excess drop-off, also with min_z=0 and min_units=1.
+
+    ads: u1 lands and views, u2 only lands; email: u3 lands and views, u4 only lands.
+    product_view: each touchpoint drops 1 of 2 (0.5), the stage 2 of 4 (0.5): excess 0,
+    so no cell is a friction."""
+    ev = log([(1, 0, "landing", "ads"), (1, 5, "product_view", "ads"), (2, 0, "landing", "ads"),
+              (3, 0, "landing", "email"), (3, 5, "product_view", "email"), (4, 0, "landing", "email")])
+    jm = journey_map(ev, ["landing", "product_view"], window="1D", min_units=1, min_z=0)
+    t = jm.table
+    assert t["dropoff_rate"].tolist() == [0.0, 0.5, 0.0, 0.5]
+    assert t.loc[t["step"] == "product_view", "excess_dropoff_rate"].tolist() == [0.0, 0.0]
+    assert not t["friction"].any() and len(jm.frictions) == 0
