@@ -5,7 +5,6 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-import funnelkit as fk
 from funnelkit.engine._wallclock import first_instants, local_ns, skipped_hours
 
 
@@ -43,36 +42,6 @@ def test_skipped_hours_are_the_whole_hours_in_a_gap():
     assert not ((lh >= _naive("2000-01-01")[0] // hour)).any()
     assert len(skipped_hours("Asia/Kolkata")) == 2 and len(skipped_hours("UTC")) == 0
     assert (np.diff(madrid) > 0).all()
-
-
-def test_hourly_retention_has_no_cell_for_the_hour_clocks_jump_over():
-    # Madrid, 2024-03-31. User 1 starts 00:30 UTC (01:30 CET) and returns 01:30 UTC (03:30
-    # CEST) and 02:30 UTC (04:30): offsets 1 and 2, since local 02:00-03:00 is no hour (it
-    # used to be offset 1, always empty, a drop that never happened). User 2 starts 01:10
-    # UTC (03:10 CEST) and returns 02:10 UTC: offset 1.
-    ev = pd.DataFrame({"user_id": [1, 1, 1, 2, 2],
-                       "timestamp": pd.to_datetime(["2024-03-31 00:30", "2024-03-31 01:30", "2024-03-31 02:30",
-                                                    "2024-03-31 01:10", "2024-03-31 02:10"], utc=True),
-                       "event": ["a"] * 5})
-    res = fk.retention(ev, period="h", tz="Europe/Madrid", periods=3,  # offsets 0..3
-                       observed_until=pd.Timestamp("2024-03-31 06:00", tz="UTC"))
-    t = res.table
-    assert t[["period", "cohort_size", "retained"]].values.tolist() == [
-        [0, 1, 0], [1, 1, 1], [2, 1, 1], [3, 1, 0], [0, 1, 0], [1, 1, 1], [2, 1, 0], [3, 1, 0]]
-    assert [c.isoformat() for c in t["cohort"].unique()] == ["2024-03-31T01:00:00+01:00", "2024-03-31T03:00:00+02:00"]
-    assert (t["cohort_end"].iloc[0] - t["cohort"].iloc[0]) == pd.Timedelta("1h")
-    assert res.curve["retained"].tolist() == [0, 2, 1, 0]
-
-
-def test_hourly_trend_period_starts_where_a_half_hour_change_lands():
-    # Lord Howe, 2024-10-06: local 02:00-02:30 does not exist; the hour 02 is 02:30-03:00
-    # (half an hour). An entry at 15:40 UTC (02:40 local) is in it, one at 16:10 (03:10) in 03
-    ev = pd.DataFrame({"user_id": [1, 2], "timestamp": pd.to_datetime(["2024-10-05 15:40", "2024-10-05 16:10"], utc=True),
-                       "event": ["a", "a"]})
-    t = fk.trend(ev, ["a"], freq="h", tz="Australia/Lord_Howe", window="1h").table
-    got = [(p.isoformat(), e.isoformat(), n) for p, e, n in zip(t["period"], t["period_end"], t["entered"])]
-    assert got == [("2024-10-06T02:30:00+11:00", "2024-10-06T03:00:00+11:00", 1),
-                   ("2024-10-06T03:00:00+11:00", "2024-10-06T04:00:00+11:00", 1)]
 
 
 def test_docstring_examples_run():

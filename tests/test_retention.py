@@ -678,3 +678,22 @@ def test_loyalty_km_intervals_use_alpha() -> None:
     ci = kmf.confidence_interval_.to_numpy()
     assert res.survival["ci_low"].to_numpy() == pytest.approx(ci[:, 0])
     assert res.survival["ci_high"].to_numpy() == pytest.approx(ci[:, 1])
+
+
+def test_hourly_retention_has_no_cell_for_the_hour_clocks_jump_over():
+    # Madrid, 2024-03-31. User 1 starts 00:30 UTC (01:30 CET) and returns 01:30 UTC (03:30
+    # CEST) and 02:30 UTC (04:30): offsets 1 and 2, since local 02:00-03:00 is no hour (it
+    # used to be offset 1, always empty, a drop that never happened). User 2 starts 01:10
+    # UTC (03:10 CEST) and returns 02:10 UTC: offset 1.
+    ev = pd.DataFrame({"user_id": [1, 1, 1, 2, 2],
+                       "timestamp": pd.to_datetime(["2024-03-31 00:30", "2024-03-31 01:30", "2024-03-31 02:30",
+                                                    "2024-03-31 01:10", "2024-03-31 02:10"], utc=True),
+                       "event": ["a"] * 5})
+    res = retention(ev, period="h", tz="Europe/Madrid", periods=3,  # offsets 0..3
+                       observed_until=pd.Timestamp("2024-03-31 06:00", tz="UTC"))
+    t = res.table
+    assert t[["period", "cohort_size", "retained"]].values.tolist() == [
+        [0, 1, 0], [1, 1, 1], [2, 1, 1], [3, 1, 0], [0, 1, 0], [1, 1, 1], [2, 1, 0], [3, 1, 0]]
+    assert [c.isoformat() for c in t["cohort"].unique()] == ["2024-03-31T01:00:00+01:00", "2024-03-31T03:00:00+02:00"]
+    assert (t["cohort_end"].iloc[0] - t["cohort"].iloc[0]) == pd.Timedelta("1h")
+    assert res.curve["retained"].tolist() == [0, 2, 1, 0]

@@ -635,46 +635,42 @@ def test_an_entry_keeps_rows_at_its_first_start_time_sorted_before_it():
         assert t["units"].tolist()[2 * day:2 * day + 2] == res.table["units"].tolist()
 
 
-def test_an_ambiguous_local_midnight_is_taken_on_the_daylight_saving_side():
+# Periods at daylight-saving edges: (zone, freq, landings in UTC, the periods' UTC starts and
+# ends, landings per period). The user-99 page view only extends the data.
+_DST_EDGES = {
     # Havana, 2024-11-03: clocks go back from 01:00 CDT (-4) to 00:00 CST (-5), so local
-    # midnight happens twice; the day starts at the first one, 00:00 CDT = 04:00 UTC.
-    # A landing at 04:30 UTC (00:30 CDT) is in Nov 3, which lasts 25 h (to Nov 4 00:00 CST).
-    H = "America/Havana"
-    ev = _at([(1, "2024-11-02 16:00", "landing"), (2, "2024-11-03 04:30", "landing"),
-              (99, "2024-11-20 00:00", "page_view")])
-    t = trend_table(ev, ["landing"], window="1h", min_entries=1, tz=H)
-    assert t["period"].tolist() == [pd.Timestamp("2024-11-02 04:00", tz="UTC"), pd.Timestamp("2024-11-03 04:00", tz="UTC")]
-    assert t["period_end"].tolist() == [pd.Timestamp("2024-11-03 04:00", tz="UTC"),
-                                        pd.Timestamp("2024-11-04 05:00", tz="UTC")]
-    assert t["entered"].tolist() == [1, 1]
-
-
-def test_a_nonexistent_local_midnight_is_moved_forward():
+    # midnight happens twice; the day starts at the first one, 00:00 CDT = 04:00 UTC. A landing
+    # at 04:30 UTC (00:30 CDT) is in Nov 3, which lasts 25 h (to Nov 4 00:00 CST).
+    "ambiguous midnight: its first instant": (
+        "America/Havana", "D", ["2024-11-02 16:00", "2024-11-03 04:30"],
+        ["2024-11-02 04:00", "2024-11-03 04:00"], ["2024-11-03 04:00", "2024-11-04 05:00"], [1, 1]),
     # Havana, 2024-03-10: clocks jump from 00:00 CST (-5) to 01:00 CDT (-4), so midnight does
     # not exist and Mar 10 starts at 01:00 CDT = 05:00 UTC: Mar 9 lasts 24 h, Mar 10 23 h.
-    H = "America/Havana"
-    ev = _at([(1, "2024-03-09 17:00", "landing"), (2, "2024-03-10 16:00", "landing"),
-              (99, "2024-03-20 00:00", "page_view")])
-    t = trend_table(ev, ["landing"], window="1h", min_entries=1, tz=H)
-    assert t["period"].tolist() == [pd.Timestamp("2024-03-09 05:00", tz="UTC"), pd.Timestamp("2024-03-10 05:00", tz="UTC")]
-    assert t["period_end"].tolist() == [pd.Timestamp("2024-03-10 05:00", tz="UTC"),
-                                        pd.Timestamp("2024-03-11 04:00", tz="UTC")]
-    assert t["entered"].tolist() == [1, 1]
-
-
-def test_hourly_periods_skip_the_hour_clocks_jump_over():
+    "nonexistent midnight: the jump": (
+        "America/Havana", "D", ["2024-03-09 17:00", "2024-03-10 16:00"],
+        ["2024-03-09 05:00", "2024-03-10 05:00"], ["2024-03-10 05:00", "2024-03-11 04:00"], [1, 1]),
     # Madrid, 2024-03-31: local 02:00-03:00 does not exist (01:00 UTC is 03:00 CEST). Landings
-    # at 00:30, 01:30 and 02:30 UTC are 01:30 CET, 03:30 and 04:30 CEST: three hourly periods of
-    # one hour each, one landing each; no zero-length 02:00 period (it used to take the 03:30
-    # landing, leaving the real 03:00 period empty, with two rows for 03:00)
-    ev = pd.DataFrame({"user_id": [1, 2, 3, 1, 2, 3],
-                       "timestamp": pd.to_datetime(["2024-03-31 00:30", "2024-03-31 01:30", "2024-03-31 02:30",
-                                                    "2024-03-31 00:40", "2024-03-31 01:40", "2024-03-31 02:40"],
-                                                   utc=True),
-                       "event": ["a"] * 3 + ["b"] * 3})
-    t = fk.trend(ev, ["a", "b"], freq="h", tz="Europe/Madrid", window="1h").table
-    first = t[t["step"] == "a"]
-    assert [p.isoformat() for p in first["period"]] == [
-        "2024-03-31T01:00:00+01:00", "2024-03-31T03:00:00+02:00", "2024-03-31T04:00:00+02:00"]
-    assert ((first["period_end"] - first["period"]) == pd.Timedelta("1h")).all()
-    assert first["entered"].tolist() == [1, 1, 1] and t["units"].tolist() == [1] * 6
+    # at 00:30, 01:30 and 02:30 UTC are 01:30 CET, 03:30 and 04:30 CEST: three periods of one
+    # hour, one landing each; no zero-length 02:00 period (it used to take the 03:30 landing,
+    # leaving the real 03:00 period empty, with two rows for 03:00)
+    "skipped hour: no period": (
+        "Europe/Madrid", "h", ["2024-03-31 00:30", "2024-03-31 01:30", "2024-03-31 02:30"],
+        ["2024-03-31 00:00", "2024-03-31 01:00", "2024-03-31 02:00"],
+        ["2024-03-31 01:00", "2024-03-31 02:00", "2024-03-31 03:00"], [1, 1, 1]),
+    # Lord Howe, 2024-10-06: local 02:00-02:30 does not exist (+10:30 -> +11 at 15:30 UTC); the
+    # hour 02 is 02:30-03:00 local (pandas' shift_forward would start it at 03:00). Landings at
+    # 15:40 UTC (02:40 local) and 16:10 (03:10)
+    "half-hour change: the hour starts at the jump": (
+        "Australia/Lord_Howe", "h", ["2024-10-05 15:40", "2024-10-05 16:10"],
+        ["2024-10-05 15:30", "2024-10-05 16:00"], ["2024-10-05 16:00", "2024-10-05 17:00"], [1, 1]),
+}
+
+
+@pytest.mark.parametrize("case", list(_DST_EDGES))
+def test_periods_at_daylight_saving_edges(case):
+    tz, freq, landings, starts, ends, entered = _DST_EDGES[case]
+    ev = _at([(u, at, "landing") for u, at in enumerate(landings)] + [(99, "2024-12-20 00:00", "page_view")])
+    t = trend_table(ev, ["landing"], freq=freq, window="1h", min_entries=1, tz=tz)
+    assert t["period"].tolist() == [pd.Timestamp(s, tz="UTC") for s in starts]
+    assert t["period_end"].tolist() == [pd.Timestamp(e, tz="UTC") for e in ends]
+    assert t["entered"].tolist() == entered

@@ -280,8 +280,9 @@ def log_columns(events: Any) -> list[str] | None:
 
     A frame's columns (also anything with ``columns``: a Dask or polars frame); for a
     Parquet file or directory (``.parquet``, ``.pq``), the columns the reader makes of
-    it: those of every file (files may differ), then the hive partition directories
-    (``country=ES/``), without pandas' stored index columns. ``None`` for anything else
+    it: a directory's are those of the one schema ``read_events`` reads it under (every
+    file's columns, and the hive partition directories such as ``country=ES/``), without
+    pandas' stored index columns. ``None`` for anything else
     (a CSV path, a path that is missing or not Parquet): the reader then says what is
     wrong, so a check that uses this never raises in the reader's place.
     """
@@ -301,7 +302,6 @@ def log_columns(events: Any) -> list[str] | None:
 def _parquet_columns(path: Any) -> list[str] | None:
     from pathlib import Path
 
-    import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
     from . import read as _read
@@ -312,12 +312,7 @@ def _parquet_columns(path: Any) -> list[str] | None:
             files = _read._parquet_files(p)
             if not files:
                 return None
-            names: list[str] = []
-            for f in files:
-                names += [c for c in pq.read_schema(f).names if c not in names]
-            parts = ds.dataset([str(f) for f in files], format="parquet", partitioning="hive",
-                               partition_base_dir=str(p)).partitioning
-            names += [c for c in (parts.schema.names if parts is not None else []) if c not in names]
+            names = list(_read._dir_schema(p, files)[0].names)  # the schema the reader reads under
         elif p.is_file() and p.name.lower().endswith(_read._PARQUET_SUFFIXES):
             names = list(pq.read_schema(p).names)
         else:

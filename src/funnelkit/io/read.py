@@ -593,18 +593,13 @@ def _same_kind(a: Any, b: Any) -> bool:
         pa.types.is_integer(b) or pa.types.is_floating(b))
 
 
-def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
+def _dir_schema(root: Path, files: list[Path]) -> tuple[Any, list[Any]]:
+    """The one schema a Parquet directory is read under (every file's columns, unified,
+    and the hive partition columns), and each file's own schema. Raises the reader's
+    messages for an unreadable file or schemas that do not unify."""
     import pyarrow.dataset as ds
     import pyarrow.parquet as pq
 
-    files = _parquet_files(root)
-    if not files:
-        raise EventSourceError(
-            f"The directory {str(root)!r} holds no Parquet files (*.parquet, *.pq; hidden and "
-            "'_'-prefixed files are skipped). Fix: point read_events at the directory of the "
-            "Parquet dataset, or at a single file."
-        )
-    paths = [str(f) for f in files]
     schemas = []
     for f in files:
         try:
@@ -616,13 +611,27 @@ def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
                 "it out of the directory)."
             ) from None
     try:
-        found = ds.dataset(paths, format="parquet", partitioning="hive",
+        found = ds.dataset([str(f) for f in files], format="parquet", partitioning="hive",
                            partition_base_dir=str(root)).schema
         # Files may differ (a column all-null in one file, present in only some):
         # read them all under one schema rather than the first file's.
-        schema = _unify_schemas([found] + schemas)
+        return _unify_schemas([found] + schemas), schemas
     except Exception as exc:
         raise _mixed_schema(root, files, schemas, exc) from None
+
+
+def _read_parquet_dir(root: Path, **sel: Any) -> pd.DataFrame:
+    import pyarrow.dataset as ds
+
+    files = _parquet_files(root)
+    if not files:
+        raise EventSourceError(
+            f"The directory {str(root)!r} holds no Parquet files (*.parquet, *.pq; hidden and "
+            "'_'-prefixed files are skipped). Fix: point read_events at the directory of the "
+            "Parquet dataset, or at a single file."
+        )
+    paths = [str(f) for f in files]
+    schema, schemas = _dir_schema(root, files)
     src, props = _columns_of(schema, **sel)
     fmt = ds.ParquetFileFormat(
         read_options=ds.ParquetReadOptions(dictionary_columns=_dictionary_columns(schema, src))
